@@ -1,0 +1,299 @@
+// Package pcaps reads and writes packet captures as streams.
+//
+// A Reader turns a pcap file (microsecond or nanosecond magic, either byte
+// order, optionally gzipped) or a pcapng file (several interfaces, mixed link
+// types, several sections, per-packet comments) into a sequence of Packets,
+// one at a time, in a buffer that is reused: memory stays bounded whatever the
+// size of the file. Frames longer than the file's snap length, as captures from
+// TSO/GRO hosts hold, are read rather than rejected, up to MaxFrame bytes.
+// The parsing of both formats is gopacket's pcapgo; this package adds format
+// detection, the limits, and errors that name the file and the packet.
+//
+// A Writer writes pcap or pcapng, the latter with one interface description
+// per input interface and an optional comment per packet.
+package pcaps
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// MaxFrame is the longest frame a Reader accepts. BIG TCP super-frames reach
+// 512 KiB; anything longer is taken for a corrupt length field.
+const MaxFrame = 1 << 20
+
+// Format is a capture file format.
+type Format int
+
+const (
+	FormatPcap Format = iota
+	FormatPcapNG
+)
+
+func (f Format) String() string {
+	if f == FormatPcapNG {
+		return "pcapng"
+	}
+	return "pcap"
+}
+
+// Sentinel errors callers can test with errors.Is.
+var (
+	ErrNotCapture = errors.New("not a pcap or pcapng file")
+	ErrTruncated  = errors.New("file ends inside a record")
+	ErrCorrupt    = errors.New("corrupt record")
+	ErrTooLarge   = errors.New("frame longer than the reader accepts")
+)
+
+// Packet is one captured frame. Data is only valid until the next call to
+// Reader.Next: copy it to keep it.
+type Packet struct {
+	Data      []byte
+	Timestamp time.Time
+	// Length is the frame's length on the wire; it exceeds len(Data) when the
+	// capture truncated the frame.
+	Length int
+	// Interface is the index of the interface in Reader.Interfaces (and in the
+	// pcapng file a Writer mirrors them into).
+	Interface int
+	LinkType  layers.LinkType
+	// Comment is the pcapng record's first comment, if any.
+	Comment string
+}
+
+// Interface describes one capture interface. A pcap file has exactly one.
+type Interface struct {
+	LinkType    layers.LinkType
+	Name        string
+	Description string
+	SnapLen     uint32
+}
+
+// Reader reads packets from a capture stream.
+type Reader struct {
+	name   string
+	format Format
+	closer io.Closer
+
+	pcap *pcapgo.Reader
+	ng   *pcapgo.NgReader
+
+	ifaces []Interface
+	// pcapng: interfaces of the current section map to global indices, so a
+	// file with several sections still has one interface list.
+	section      int
+	seenSection  int
+	sectionBase  int
+	sectionCount int
+
+	count  int64 // packets read
+	offset int64 // pcap only: byte offset of the next record
+}
+
+// Open opens a capture file; "-" is standard input.
+func Open(path string) (*Reader, error) {
+	if path == "-" {
+		return NewReader(os.Stdin, "stdin")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(f, path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.closer = f
+	return r, nil
+}
+
+// NewReader detects the format of r from its first bytes and reads its file
+// header. name is used in errors.
+func NewReader(r io.Reader, name string) (*Reader, error) {
+	br := bufio.NewReaderSize(r, 256<<10)
+	magic, err := br.Peek(4)
+	if err != nil {
+		if len(magic) == 0 {
+			return nil, fmt.Errorf("%s: empty file: %w", name, ErrNotCapture)
+		}
+		return nil, fmt.Errorf("%s: %d bytes, too short for a file header: %w", name, len(magic), ErrNotCapture)
+	}
+	rd := &Reader{name: name}
+	switch {
+	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
+		rd.format = FormatPcapNG
+		opts := pcapgo.NgReaderOptions{
+			WantMixedLinkType:  true,
+			SkipUnknownVersion: true,
+			SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { rd.section++ },
+		}
+		ng, err := pcapgo.NewNgReader(br, opts)
+		if err != nil {
+			return nil, rd.wrapHeader(err)
+		}
+		rd.ng = ng
+		rd.syncInterfaces()
+	case isPcapMagic(magic) || (magic[0] == 0x1f && magic[1] == 0x8b):
+		rd.format = FormatPcap
+		p, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, rd.wrapHeader(err)
+		}
+		// Frames above the snap length are normal in captures from TSO/GRO
+		// hosts; the bound that matters is ours.
+		snaplen := p.Snaplen()
+		p.SetSnaplen(MaxFrame)
+		rd.pcap = p
+		rd.ifaces = []Interface{{LinkType: p.LinkType(), SnapLen: snaplen}}
+		rd.offset = 24
+	default:
+		return nil, fmt.Errorf("%s: magic %02x%02x%02x%02x: %w", name, magic[0], magic[1], magic[2], magic[3], ErrNotCapture)
+	}
+	return rd, nil
+}
+
+func isPcapMagic(m []byte) bool {
+	le := uint32(m[0]) | uint32(m[1])<<8 | uint32(m[2])<<16 | uint32(m[3])<<24
+	switch le {
+	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
+		return true
+	}
+	return false
+}
+
+func (r *Reader) wrapHeader(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("%s: file header: %w", r.name, ErrTruncated)
+	}
+	return fmt.Errorf("%s: file header: %v: %w", r.name, err, ErrNotCapture)
+}
+
+// Name is the name given to NewReader (the path for Open).
+func (r *Reader) Name() string { return r.name }
+
+// Format is the file format.
+func (r *Reader) Format() Format { return r.format }
+
+// Count is the number of packets read so far.
+func (r *Reader) Count() int64 { return r.count }
+
+// Interfaces lists the interfaces seen so far (pcapng files may declare more
+// as they go).
+func (r *Reader) Interfaces() []Interface { return r.ifaces }
+
+// Snaplen is the pcap file's snap length (0 for pcapng).
+func (r *Reader) Snaplen() uint32 {
+	if r.pcap != nil {
+		return r.ifaces[0].SnapLen
+	}
+	return 0
+}
+
+// Resolution is the pcap file's timestamp resolution; pcapng records keep
+// nanoseconds.
+func (r *Reader) Resolution() gopacket.TimestampResolution {
+	if r.pcap != nil {
+		return r.pcap.Resolution()
+	}
+	return gopacket.TimestampResolutionNanosecond
+}
+
+// Close closes the file opened by Open.
+func (r *Reader) Close() error {
+	if r.closer != nil {
+		return r.closer.Close()
+	}
+	return nil
+}
+
+func (r *Reader) syncInterfaces() {
+	if r.section != r.seenSection {
+		r.seenSection = r.section
+		r.sectionBase = len(r.ifaces)
+		r.sectionCount = 0
+	}
+	for n := r.ng.NInterfaces(); r.sectionCount < n; r.sectionCount++ {
+		in, err := r.ng.Interface(r.sectionCount)
+		if err != nil {
+			break
+		}
+		r.ifaces = append(r.ifaces, Interface{LinkType: in.LinkType, Name: in.Name, Description: in.Description, SnapLen: in.SnapLength})
+	}
+}
+
+// Next reads the next packet into p. It returns io.EOF at the end of the file
+// and otherwise an error that names the file and the packet.
+func (r *Reader) Next(p *Packet) error {
+	var (
+		data []byte
+		ci   gopacket.CaptureInfo
+		err  error
+	)
+	p.Comment = ""
+	if r.pcap != nil {
+		data, ci, err = r.pcap.ZeroCopyReadPacketData()
+		if err == nil {
+			p.Interface = 0
+			p.LinkType = r.ifaces[0].LinkType
+		}
+	} else {
+		var opts pcapgo.NgPacketOptions
+		data, ci, opts, err = r.ng.ZeroCopyReadPacketDataWithOptions()
+		if err == nil {
+			r.syncInterfaces()
+			p.Interface = r.sectionBase + ci.InterfaceIndex
+			if p.Interface >= len(r.ifaces) {
+				return r.errorf(ErrCorrupt, "interface %d not declared", ci.InterfaceIndex)
+			}
+			p.LinkType = r.ifaces[p.Interface].LinkType
+			if len(opts.Comments) > 0 {
+				p.Comment = opts.Comments[0]
+			}
+		}
+	}
+	if err != nil {
+		if err == io.EOF {
+			return io.EOF
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return r.errorf(ErrTruncated, "%v", err)
+		}
+		return r.errorf(ErrCorrupt, "%v", err)
+	}
+	if len(data) > MaxFrame {
+		return r.errorf(ErrTooLarge, "%d bytes > %d", len(data), MaxFrame)
+	}
+	if ci.Length < len(data) {
+		ci.Length = len(data)
+	}
+	if ci.Timestamp.IsZero() {
+		// Simple Packet Blocks have no timestamp; the epoch survives a
+		// round trip through any writer, Go's zero time does not.
+		ci.Timestamp = time.Unix(0, 0).UTC()
+	}
+	p.Data = data
+	p.Timestamp = ci.Timestamp
+	p.Length = ci.Length
+	r.count++
+	if r.pcap != nil {
+		r.offset += 16 + int64(len(data))
+	}
+	return nil
+}
+
+func (r *Reader) errorf(class error, format string, args ...any) error {
+	where := fmt.Sprintf("packet %d", r.count+1)
+	if r.pcap != nil {
+		where += fmt.Sprintf(" (byte offset %d)", r.offset)
+	}
+	return fmt.Errorf("%s: %s: %s: %w", r.name, where, fmt.Sprintf(format, args...), class)
+}

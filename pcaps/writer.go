@@ -1,0 +1,244 @@
+package pcaps
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// WriterOptions choose the output format.
+type WriterOptions struct {
+	Format Format
+	// pcap only: nanosecond timestamps (magic a1b23c4d), the snap length
+	// written in the file header (0 means 262144) and the link type used when
+	// no packet is written.
+	Nanosecond bool
+	SnapLen    uint32
+	LinkType   layers.LinkType
+	// pcapng only: the section header's comment and application name.
+	Comment     string
+	Application string
+}
+
+// Writer writes packets as pcap or pcapng. pcapng gets one interface
+// description per interface declared with DeclareInterfaces, written when the
+// first packet refers to it.
+//
+// pcapng is encoded here rather than with pcapgo.NgWriter because that takes
+// packet comments as []string, an allocation per packet; super-packet
+// comments are formatted into a reused buffer.
+type Writer struct {
+	opts   WriterOptions
+	w      *bufio.Writer
+	pcap   *pcapgo.Writer
+	header bool // pcap file header or pcapng section header written
+
+	ifaces  []Interface
+	written int // interface descriptions written
+	buf     [32]byte
+}
+
+// NewWriter returns a Writer on w. Call Flush at the end.
+func NewWriter(w io.Writer, opts WriterOptions) *Writer {
+	bw := bufio.NewWriterSize(w, 256<<10)
+	wr := &Writer{opts: opts, w: bw}
+	if opts.Format == FormatPcap {
+		if opts.Nanosecond {
+			wr.pcap = pcapgo.NewWriterNanos(bw)
+		} else {
+			wr.pcap = pcapgo.NewWriter(bw)
+		}
+	}
+	return wr
+}
+
+// DeclareInterfaces makes the interfaces of list known to the writer; list
+// may grow between calls (pcapng readers learn interfaces as they go).
+func (w *Writer) DeclareInterfaces(list []Interface) {
+	if len(list) > len(w.ifaces) {
+		w.ifaces = append(w.ifaces, list[len(w.ifaces):]...)
+	}
+}
+
+func (w *Writer) writeHeader(lt layers.LinkType) error {
+	w.header = true
+	if w.pcap != nil {
+		snap := w.opts.SnapLen
+		if snap == 0 {
+			snap = 262144
+		}
+		return w.pcap.WriteFileHeader(snap, lt)
+	}
+	return w.writeSection()
+}
+
+// Write writes one packet; comment, if not empty, becomes its pcapng comment
+// (pcap has nowhere to put it and refuses).
+func (w *Writer) Write(p *Packet, comment []byte) error {
+	if !w.header {
+		if err := w.writeHeader(p.LinkType); err != nil {
+			return err
+		}
+	}
+	if w.pcap != nil {
+		if len(comment) > 0 {
+			return fmt.Errorf("pcap has no packet comments: write pcapng")
+		}
+		if lt := w.linkType(); p.LinkType != lt {
+			return fmt.Errorf("pcap holds one link type (%s), packet has %s: write pcapng", lt, p.LinkType)
+		}
+		ci := gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: max(p.Length, len(p.Data))}
+		return w.pcap.WritePacket(ci, p.Data)
+	}
+	if p.Interface < 0 || p.Interface >= len(w.ifaces) {
+		return fmt.Errorf("packet refers to interface %d, %d declared", p.Interface, len(w.ifaces))
+	}
+	for w.written <= p.Interface {
+		if err := w.writeInterface(w.ifaces[w.written]); err != nil {
+			return err
+		}
+		w.written++
+	}
+	return w.writeEPB(p, comment)
+}
+
+func (w *Writer) linkType() layers.LinkType {
+	if len(w.ifaces) > 0 {
+		return w.ifaces[0].LinkType
+	}
+	return w.opts.LinkType
+}
+
+// Flush writes the file header if no packet was written, then buffered data.
+func (w *Writer) Flush() error {
+	if !w.header {
+		if err := w.writeHeader(w.linkType()); err != nil {
+			return err
+		}
+	}
+	return w.w.Flush()
+}
+
+// pcapng encoding (draft-ietf-opsawg-pcapng), little endian.
+
+const (
+	blockSHB = 0x0A0D0D0A
+	blockIDB = 0x00000001
+	blockEPB = 0x00000006
+
+	optEnd         = 0
+	optComment     = 1
+	optShbUserAppl = 4
+	optIfName      = 2
+	optIfDesc      = 3
+	optIfTsresol   = 9
+)
+
+func optLen(v []byte) int { return 4 + (len(v)+3)&^3 }
+
+func (w *Writer) putOpt(code uint16, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	binary.LittleEndian.PutUint16(w.buf[0:2], code)
+	binary.LittleEndian.PutUint16(w.buf[2:4], uint16(len(v)))
+	w.w.Write(w.buf[:4])
+	w.w.Write(v)
+	w.pad(len(v))
+}
+
+func (w *Writer) pad(n int) {
+	var zero [4]byte
+	w.w.Write(zero[:(4-n&3)&3])
+}
+
+// putU32 returns bufio's sticky error, so the block's last write reports any
+// failure of the writes before it.
+func (w *Writer) putU32(v uint32) error {
+	binary.LittleEndian.PutUint32(w.buf[:4], v)
+	_, err := w.w.Write(w.buf[:4])
+	return err
+}
+
+func optsLen(opts ...[]byte) int {
+	n := 0
+	for _, o := range opts {
+		if len(o) > 0 {
+			n += optLen(o)
+		}
+	}
+	if n > 0 {
+		n += 4 // opt_endofopt
+	}
+	return n
+}
+
+func clip(s string) []byte {
+	if len(s) > 0xFFFF {
+		s = s[:0xFFFF]
+	}
+	return []byte(s)
+}
+
+func (w *Writer) writeSection() error {
+	comment, app := clip(w.opts.Comment), clip(w.opts.Application)
+	n := 28 + optsLen(comment, app)
+	w.putU32(blockSHB)
+	w.putU32(uint32(n))
+	w.putU32(0x1A2B3C4D)
+	binary.LittleEndian.PutUint16(w.buf[0:2], 1)
+	binary.LittleEndian.PutUint16(w.buf[2:4], 0)
+	binary.LittleEndian.PutUint64(w.buf[4:12], ^uint64(0))
+	w.w.Write(w.buf[:12])
+	if n > 28 {
+		w.putOpt(optComment, comment)
+		w.putOpt(optShbUserAppl, app)
+		w.putU32(optEnd)
+	}
+	return w.putU32(uint32(n))
+}
+
+func (w *Writer) writeInterface(in Interface) error {
+	name, desc := clip(in.Name), clip(in.Description)
+	tsresol := []byte{9}
+	n := 20 + optsLen(name, desc, tsresol)
+	w.putU32(blockIDB)
+	w.putU32(uint32(n))
+	binary.LittleEndian.PutUint16(w.buf[0:2], uint16(in.LinkType))
+	binary.LittleEndian.PutUint16(w.buf[2:4], 0)
+	w.w.Write(w.buf[:4])
+	// Snap length 0 (no limit): super-packets exceed the original one.
+	w.putU32(0)
+	w.putOpt(optIfName, name)
+	w.putOpt(optIfDesc, desc)
+	w.putOpt(optIfTsresol, tsresol)
+	w.putU32(optEnd)
+	return w.putU32(uint32(n))
+}
+
+func (w *Writer) writeEPB(p *Packet, comment []byte) error {
+	if len(comment) > 0xFFFF {
+		return fmt.Errorf("packet comment of %d bytes exceeds pcapng's 65535", len(comment))
+	}
+	n := 32 + (len(p.Data)+3)&^3 + optsLen(comment)
+	ts := uint64(p.Timestamp.UnixNano())
+	w.putU32(blockEPB)
+	w.putU32(uint32(n))
+	w.putU32(uint32(p.Interface))
+	w.putU32(uint32(ts >> 32))
+	w.putU32(uint32(ts))
+	w.putU32(uint32(len(p.Data)))
+	w.putU32(uint32(max(p.Length, len(p.Data))))
+	w.w.Write(p.Data)
+	w.pad(len(p.Data))
+	if len(comment) > 0 {
+		w.putOpt(optComment, comment)
+		w.putU32(optEnd)
+	}
+	return w.putU32(uint32(n))
+}

@@ -264,3 +264,34 @@ func (k *flowKey) set6(ip []byte) {
 	copy(k.src[:], ip[8:24])
 	copy(k.dst[:], ip[24:40])
 }
+
+// PacketInfo is what reports need to know about one packet.
+type PacketInfo struct {
+	IPVersion int   // 4, 6, or 0 when not IP (or not a supported link type)
+	Proto     uint8 // IP protocol (after IPv6 extension headers)
+	// Flow identifies the packet's flow (interface, addresses, protocol,
+	// ports, one direction) when HasFlow.
+	Flow    FlowID
+	HasFlow bool
+	// Reason is why the packet alone could not be part of a super-packet
+	// (ReasonNone if it could).
+	Reason Reason
+}
+
+// FlowID is a comparable flow identity, usable as a map key.
+type FlowID = flowKey
+
+// Describe classifies a packet as the coalescer sees it.
+func Describe(data []byte, wireLen int, lt layers.LinkType, iface int) PacketInfo {
+	var f frame
+	key := flowKey{iface: int32(iface)}
+	reason, keyed := parse(&f, data, wireLen, lt, &key)
+	info := PacketInfo{Flow: key, HasFlow: keyed, Reason: reason, Proto: f.proto}
+	if f.l4 > 0 || keyed {
+		info.IPVersion = 4
+		if f.v6 {
+			info.IPVersion = 6
+		}
+	}
+	return info
+}

@@ -160,6 +160,9 @@ func (r *Restorer) flush() error {
 	return nil
 }
 
+// Emitted is the number of packets handed to emit so far.
+func (r *Restorer) Emitted() int64 { return r.next }
+
 // Close reports segments still waiting for packets that never came.
 func (r *Restorer) Close() error {
 	if r.pending > 0 {

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+
+	"github.com/gopacket/gopacket"
 
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
@@ -90,4 +94,55 @@ func RestoreStream(r *pcaps.Reader, w *pcaps.Writer, progress func(int64)) (*Res
 	}
 	w.DeclareInterfaces(r.Interfaces())
 	return rs, w.Flush()
+}
+
+// Source describes the capture a coalesced file came from, so that segment
+// can write the original format back. It is stored as the pcapng section
+// comment: "gsoreplay source format=pcap tsresol=us snaplen=65535".
+type Source struct {
+	Format     pcaps.Format
+	Nanosecond bool
+	SnapLen    uint32
+}
+
+const sourcePrefix = "gsoreplay source "
+
+// SourceOf describes the capture r reads.
+func SourceOf(r *pcaps.Reader) Source {
+	return Source{Format: r.Format(), Nanosecond: r.Resolution() == gopacket.TimestampResolutionNanosecond, SnapLen: r.Snaplen()}
+}
+
+func (s Source) String() string {
+	res := "us"
+	if s.Nanosecond {
+		res = "ns"
+	}
+	return fmt.Sprintf("%sformat=%s tsresol=%s snaplen=%d", sourcePrefix, s.Format, res, s.SnapLen)
+}
+
+// ParseSource reads a section comment written from Source.String.
+func ParseSource(comment string) (Source, bool) {
+	rest, ok := strings.CutPrefix(comment, sourcePrefix)
+	if !ok {
+		return Source{}, false
+	}
+	var s Source
+	for _, tok := range strings.Fields(rest) {
+		k, v, _ := strings.Cut(tok, "=")
+		switch k {
+		case "format":
+			if v == "pcapng" {
+				s.Format = pcaps.FormatPcapNG
+			}
+		case "tsresol":
+			s.Nanosecond = v == "ns"
+		case "snaplen":
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return Source{}, false
+			}
+			s.SnapLen = uint32(n)
+		}
+	}
+	return s, true
 }

@@ -190,6 +190,14 @@ func (r *Reader) Count() int64 { return r.count }
 // as they go).
 func (r *Reader) Interfaces() []Interface { return r.ifaces }
 
+// SectionComment is the pcapng section header's comment ("" for pcap).
+func (r *Reader) SectionComment() string {
+	if r.ng != nil {
+		return r.ng.SectionInfo().Comment
+	}
+	return ""
+}
+
 // Snaplen is the pcap file's snap length (0 for pcapng).
 func (r *Reader) Snaplen() uint32 {
 	if r.pcap != nil {

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// limitFlags are the coalescer's limits, shared by coalesce and inspect.
+func limitFlags() []cli.Flag {
+	d := coalesce.DefaultOptions()
+	return []cli.Flag{
+		&cli.StringFlag{Name: "order", Value: "per-flow", Usage: "per-flow: merge a flow's consecutive segments even with other flows in between (like GRO; order within each flow kept); strict: merge only packets adjacent in the capture (global order kept)"},
+		&cli.IntFlag{Name: "max-bytes", Value: d.MaxBytes, Usage: "largest super-packet, in bytes of IP datagram (65535 keeps the IP length fields exact)"},
+		&cli.IntFlag{Name: "max-segments", Value: d.MaxSegments, Usage: "most segments per super-packet (USO never more than 128; ~1000 overflows a receiver's backlog)"},
+		&cli.DurationFlag{Name: "max-span", Value: d.MaxSpan, Usage: "longest time from first to last segment, so paced replay keeps the capture's timing; 0 = no limit"},
+		&cli.IntFlag{Name: "max-held", Value: d.MaxHeld, Usage: "per-flow order: most records held back behind an open super-packet"},
+		&cli.IntFlag{Name: "max-flows", Value: d.MaxFlows, Usage: "per-flow order: most super-packets open at once"},
+	}
+}
+
+func optionsFrom(c *cli.Context) (coalesce.Options, error) {
+	o := coalesce.Options{
+		MaxBytes: c.Int("max-bytes"), MaxSegments: c.Int("max-segments"), MaxSpan: c.Duration("max-span"),
+		MaxHeld: c.Int("max-held"), MaxFlows: c.Int("max-flows"),
+	}
+	switch c.String("order") {
+	case "per-flow", "flow":
+		o.Order = coalesce.PerFlow
+	case "strict":
+		o.Order = coalesce.Strict
+	default:
+		return o, usagef("--order %q: want per-flow or strict", c.String("order"))
+	}
+	switch {
+	case o.MaxBytes < 100 || o.MaxBytes > 1<<20:
+		return o, usagef("--max-bytes %d: want 100..1048576", o.MaxBytes)
+	case o.MaxSegments < 1 || o.MaxSegments > coalesce.MaxSegs:
+		return o, usagef("--max-segments %d: want 1..%d", o.MaxSegments, coalesce.MaxSegs)
+	case o.MaxSpan < 0:
+		return o, usagef("--max-span %v: must not be negative", o.MaxSpan)
+	case o.MaxHeld < 1 || o.MaxHeld > 1<<15:
+		return o, usagef("--max-held %d: want 1..32768", o.MaxHeld)
+	case o.MaxFlows < 1 || o.MaxFlows > 4096:
+		return o, usagef("--max-flows %d: want 1..4096", o.MaxFlows)
+	}
+	return o, nil
+}
+
+func coalesceCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "coalesce",
+		Usage:     "merge segments into GSO super-packets (pcapng with a virtio_net_hdr per record)",
+		ArgsUsage: "IN",
+		Description: `Reads IN (pcap or pcapng; Ethernet, Linux cooked SLL/SLL2 or raw IP) and writes
+pcapng. Runs of a flow's TCP or UDP segments become one record holding the frame
+the kernel would receive from AF_PACKET — the first segment's headers, the whole
+payload, IP lengths of the whole, the L4 checksum seeded for NEEDS_CSUM — with its
+virtio_net_hdr in the packet comment, for example:
+
+  vnet flags=needs_csum gso=tcpv4 gso_size=1448 hdr_len=66 csum_start=34 csum_offset=16 segs=45 dt=1200,... skip=0,...
+
+dt: nanoseconds between consecutive segments; skip: packets of other flows in
+between (per-flow order only). Packets that cannot be merged losslessly pass
+through unchanged; "gsoreplay inspect" says why.
+
+  gsoreplay coalesce -o super.pcapng capture.pcap
+  tcpdump -w - | gsoreplay coalesce --order strict -o - - > super.pcapng`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output pcapng `OUT` (- for standard output)"},
+			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on standard output (needs -o FILE)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary"},
+		}, limitFlags()...),
+		Action: func(c *cli.Context) error {
+			in, err := oneInput(c)
+			if err != nil {
+				return err
+			}
+			opts, err := optionsFrom(c)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") && c.String("output") == "-" {
+				return usagef("coalesce: --json needs -o FILE: standard output carries the capture")
+			}
+			w, commit, err := output(c, c.String("output"))
+			if err != nil {
+				return err
+			}
+			r, done, err := input(c, in, "coalescing")
+			if err != nil {
+				commit(false)
+				return err
+			}
+			defer done()
+			pw := pcaps.NewWriter(w, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: coalesce.SourceOf(r).String(), Application: "gsoreplay"})
+			start := time.Now()
+			st, err := coalesce.Stream(r, pw, opts, nil)
+			if cerr := commit(err == nil); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			done()
+			sum := summarize(st, opts, time.Since(start))
+			switch {
+			case c.Bool("json"):
+				return writeJSON(c.App.Writer, sum)
+			case !c.Bool("quiet"):
+				fmt.Fprintf(c.App.ErrWriter, "%d packets -> %d records: %d super-packets hold %d packets (%.1f%%), %d passed through\n",
+					st.Packets, st.Records, st.SuperPackets, st.Merged, sum.MergedPercent, st.Records-st.SuperPackets)
+			}
+			return nil
+		},
+	}
+}
+
+// summary is the JSON form of coalesce.Stats.
+type summary struct {
+	Packets       int64            `json:"packets"`
+	Bytes         int64            `json:"bytes"`
+	Records       int64            `json:"records"`
+	SuperPackets  int64            `json:"super_packets"`
+	Coalesced     int64            `json:"coalesced_packets"`
+	PassedThrough int64            `json:"passed_through"`
+	MergedPercent float64          `json:"merged_percent"`
+	MeanSegments  float64          `json:"mean_segments"`
+	GSO           map[string]int64 `json:"gso_types"`
+	Segments      map[string]int64 `json:"segments_histogram"`
+	Refused       map[string]int64 `json:"not_mergeable"`
+	Flushes       map[string]int64 `json:"run_ended"`
+	Order         string           `json:"order"`
+	Seconds       float64          `json:"seconds,omitempty"`
+}
+
+var segBuckets = [...]string{"2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129+"}
+
+func summarize(st *coalesce.Stats, o coalesce.Options, d time.Duration) summary {
+	s := summary{
+		Packets: st.Packets, Bytes: st.Bytes, Records: st.Records, SuperPackets: st.SuperPackets,
+		Coalesced: st.Merged, PassedThrough: st.Records - st.SuperPackets,
+		GSO: map[string]int64{}, Segments: map[string]int64{}, Refused: map[string]int64{}, Flushes: map[string]int64{},
+		Order: o.Order.String(), Seconds: d.Seconds(),
+	}
+	if st.Packets > 0 {
+		s.MergedPercent = float64(int(1000*float64(st.Merged)/float64(st.Packets))) / 10
+	}
+	if st.SuperPackets > 0 {
+		s.MeanSegments = float64(int(10*float64(st.Merged)/float64(st.SuperPackets))) / 10
+	}
+	for _, t := range []uint8{coalesce.GSOTCPv4, coalesce.GSOTCPv6, coalesce.GSOUDPL4, coalesce.GSOUDP} {
+		if n := st.GSO[t]; n > 0 {
+			s.GSO[coalesce.GSOName(t)] = n
+		}
+	}
+	for i, n := range st.Segs {
+		if n > 0 {
+			s.Segments[segBuckets[i]] = n
+		}
+	}
+	for _, r := range coalesce.Reasons() {
+		if n := st.Refused[r]; n > 0 {
+			s.Refused[r.Key()] = n
+		}
+		if n := st.Flushes[r]; n > 0 {
+			s.Flushes[r.Key()] = n
+		}
+	}
+	return s
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

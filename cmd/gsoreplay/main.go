@@ -1,0 +1,157 @@
+// Command gsoreplay turns packet captures into GSO super-packets and back.
+//
+// Exit status: 0 on success, 1 on failure, 2 on bad usage.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// usageError marks errors that exit with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+func main() {
+	os.Exit(run(os.Args, os.Stdout, os.Stderr))
+}
+
+// run is main without the exit, for tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	notFound := ""
+	app.CommandNotFound = func(_ *cli.Context, name string) { notFound = name }
+	err := app.Run(args)
+	if notFound != "" {
+		fmt.Fprintf(stderr, "gsoreplay: no command %q; see gsoreplay --help\n", notFound)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	fmt.Fprintf(stderr, "gsoreplay: %s\n", msg)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:  "gsoreplay",
+		Usage: "turn packet captures into GSO super-packets and back",
+		Description: `gsoreplay is GRO in reverse for captures. "coalesce" merges runs of TCP/UDP
+segments into super-packets with a virtio_net_hdr, only where Linux's
+segmentation gives back the original frames byte for byte; "segment" is the
+reference software GSO that restores them; "inspect" tells what a capture
+holds and how well it coalesces.
+
+  gsoreplay inspect capture.pcap
+  gsoreplay coalesce -o super.pcapng capture.pcap
+  gsoreplay segment -o again.pcap super.pcapng      # again.pcap == capture.pcap
+
+Files may be pcap (µs or ns, either byte order, gzip) or pcapng; "-" is
+standard input or output. Exit status: 0 success, 1 failure, 2 bad usage.`,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		Commands:        []*cli.Command{coalesceCommand(), segmentCommand(), inspectCommand()},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err.Error()}
+		},
+		ExitErrHandler: func(*cli.Context, error) {}, // run decides the exit code
+	}
+}
+
+// oneInput returns the single positional argument.
+func oneInput(c *cli.Context) (string, error) {
+	switch c.NArg() {
+	case 1:
+		return c.Args().First(), nil
+	case 0:
+		return "", usagef("%s: missing input capture (a path, or - for standard input)", c.Command.Name)
+	}
+	return "", usagef("%s: one input capture expected, got %d", c.Command.Name, c.NArg())
+}
+
+// input opens a capture, with a progress bar on a terminal for regular files.
+func input(c *cli.Context, path, verb string) (*pcaps.Reader, func(), error) {
+	var f *os.File
+	name := path
+	if path == "-" {
+		f, name = os.Stdin, "stdin"
+	} else {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, nil, err
+		}
+	}
+	var src io.Reader = f
+	var bar *progressbar.ProgressBar
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 32<<20 && isTerminal(c.App.ErrWriter) {
+		bar = progressbar.NewOptions64(fi.Size(),
+			progressbar.OptionSetWriter(c.App.ErrWriter),
+			progressbar.OptionSetDescription(verb),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionThrottle(100_000_000),
+			progressbar.OptionClearOnFinish())
+		pr := progressbar.NewReader(f, bar)
+		src = &pr
+	}
+	r, err := pcaps.NewReader(src, name)
+	done := func() {
+		if bar != nil {
+			bar.Finish()
+		}
+		if f != os.Stdin {
+			f.Close()
+		}
+	}
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return r, done, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// output creates the output file ("-" is standard output). commit renames
+// nothing: a failed run removes the partial file so that no half capture is
+// mistaken for a result.
+func output(c *cli.Context, path string) (io.Writer, func(ok bool) error, error) {
+	if path == "" {
+		return nil, nil, usagef("%s: missing -o OUT (a path, or - for standard output)", c.Command.Name)
+	}
+	if path == "-" {
+		return c.App.Writer, func(bool) error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func(ok bool) error {
+		err := f.Close()
+		if !ok {
+			os.Remove(path)
+		}
+		return err
+	}, nil
+}

@@ -1,0 +1,373 @@
+package coalesce
+
+import (
+	"bytes"
+	"encoding/binary"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// collect runs packets through a Coalescer and keeps copies of the records.
+type collected struct {
+	recs  []pcaps.Packet
+	metas []Meta
+	stats *Stats
+}
+
+func coalesceAll(t testing.TB, pkts []pcaps.Packet, opts Options) collected {
+	t.Helper()
+	var out collected
+	c := New(opts, func(r *Record) error {
+		p := r.Packet
+		p.Data = append([]byte(nil), p.Data...)
+		m := r.Meta
+		m.Deltas = append([]int64(nil), m.Deltas...)
+		m.Skips = append([]int32(nil), m.Skips...)
+		out.recs = append(out.recs, p)
+		out.metas = append(out.metas, m)
+		return nil
+	})
+	for i := range pkts {
+		if err := c.Push(&pkts[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out.stats = c.Stats()
+	return out
+}
+
+// restoreAll undoes coalesceAll through the comment syntax and checks that
+// the original packets come back exactly.
+func restoreAll(t testing.TB, orig []pcaps.Packet, got collected) {
+	t.Helper()
+	var back []pcaps.Packet
+	rs := NewRestorer(func(p *pcaps.Packet) error {
+		q := *p
+		q.Data = append([]byte(nil), p.Data...)
+		back = append(back, q)
+		return nil
+	})
+	for i, rec := range got.recs {
+		if got.metas[i].Segs > 1 {
+			rec.Comment = string(AppendComment(nil, &got.metas[i]))
+		}
+		if err := rs.Add(&rec); err != nil {
+			t.Fatalf("restore record %d: %v", i, err)
+		}
+	}
+	if err := rs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(back) != len(orig) {
+		t.Fatalf("restored %d packets, want %d", len(back), len(orig))
+	}
+	for i := range orig {
+		if !bytes.Equal(back[i].Data, orig[i].Data) {
+			t.Fatalf("packet %d differs at byte %d after the round trip", i, firstDiff(back[i].Data, orig[i].Data))
+		}
+		if !back[i].Timestamp.Equal(orig[i].Timestamp) || back[i].Length != orig[i].Length {
+			t.Fatalf("packet %d: timestamp/length %v/%d, want %v/%d", i, back[i].Timestamp, back[i].Length, orig[i].Timestamp, orig[i].Length)
+		}
+	}
+}
+
+func packets(ps ...[]pkt) []pcaps.Packet {
+	var out []pcaps.Packet
+	for _, group := range ps {
+		for _, p := range group {
+			out = append(out, p.packet())
+		}
+	}
+	return out
+}
+
+func one(p pkt) []pkt { return []pkt{p} }
+
+// TestMergeRules has one case per line of the lossless merge checklist
+// (kernel-gso.md §6) and per refusal: how many super-packets come out, with
+// how many segments, and which reason is counted.
+func TestMergeRules(t *testing.T) {
+	tcp, udp := tcpPkt(), udpPkt()
+	v6 := tcpPkt()
+	v6.v6, v6.flowLabel = true, 0x12345
+	short := func(n int) func(k int, p *pkt) {
+		return func(k int, p *pkt) {
+			if k == n-1 {
+				p.payload = payloadOf(300, 9)
+				p.flags |= tcpPSH | tcpFIN
+			}
+		}
+	}
+	at := func(i int, f func(p *pkt)) func(k int, p *pkt) {
+		return func(k int, p *pkt) {
+			if k == i {
+				f(p)
+			}
+		}
+	}
+	from := func(i int, f func(p *pkt)) func(k int, p *pkt) {
+		return func(k int, p *pkt) {
+			if k >= i {
+				f(p)
+			}
+		}
+	}
+	opts := func(f func(*Options)) Options {
+		o := DefaultOptions()
+		if f != nil {
+			f(&o)
+		}
+		return o
+	}
+	cases := []struct {
+		name    string
+		pkts    []pcaps.Packet
+		opts    Options
+		segs    []int  // segments of each super-packet, in order
+		refused Reason // counted in Stats.Refused
+		flush   Reason // counted in Stats.Flushes
+	}{
+		// Merged, byte for byte reproducible.
+		{"tcpv4 with timestamps", packets(flow(tcp, 5, nil)), opts(nil), []int{5}, 0, ReasonEnd},
+		{"tcpv6 with flow label", packets(flow(v6, 5, nil)), opts(nil), []int{5}, 0, ReasonEnd},
+		{"tcp without options", packets(flow(tcp, 4, func(k int, p *pkt) { p.tcpOpts = nil })), opts(nil), []int{4}, 0, ReasonEnd},
+		{"short last with PSH|FIN", packets(flow(tcp, 5, short(5))), opts(nil), []int{5}, 0, ReasonPSHFIN},
+		{"short last ends the run", packets(flow(tcp, 6, at(3, func(p *pkt) { p.payload = p.payload[:100] }))), opts(nil), []int{4, 2}, 0, ReasonShort},
+		{"CWR on the first", packets(flow(tcp, 4, at(0, func(p *pkt) { p.flags |= tcpCWR }))), opts(nil), []int{4}, 0, ReasonEnd},
+		{"ECE on all", packets(flow(tcp, 4, func(k int, p *pkt) { p.flags |= tcpECE })), opts(nil), []int{4}, 0, ReasonEnd},
+		{"IPv4 ID wraps", packets(flow(func() pkt { p := tcp; p.id = 0xfffe; return p }(), 4, nil)), opts(nil), []int{4}, 0, ReasonEnd},
+		{"DF clear", packets(flow(tcp, 3, func(k int, p *pkt) { p.df = false })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"IPv4 options identical", packets(flow(tcp, 3, func(k int, p *pkt) { p.ipOpts = []byte{0x94, 4, 0, 0} })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"IPv6 destination options identical", packets(flow(v6, 3, func(k int, p *pkt) { p.ext = make([]byte, 8) })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"802.1Q", packets(flow(tcp, 3, func(k int, p *pkt) { p.vlans = []uint16{etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"QinQ", packets(flow(tcp, 3, func(k int, p *pkt) { p.vlans = []uint16{etherType8021AD, etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"Linux cooked", packets(flow(tcp, 3, func(k int, p *pkt) { p.lt = layers.LinkTypeLinuxSLL })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"raw IP", packets(flow(tcp, 3, func(k int, p *pkt) { p.lt = layers.LinkTypeRaw })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"USO v4 with short last", packets(flow(udp, 5, at(4, func(p *pkt) { p.payload = p.payload[:10] }))), opts(nil), []int{5}, 0, ReasonShort},
+		{"USO v6", packets(flow(udp, 4, func(k int, p *pkt) { p.v6 = true })), opts(nil), []int{4}, 0, ReasonEnd},
+		{"USO stops at 128", packets(flow(udp, 130, func(k int, p *pkt) { p.payload = p.payload[:100] })), opts(func(o *Options) { o.MaxSegments, o.MaxSpan = 1000, 0 }), []int{128, 2}, 0, ReasonMaxSegments},
+
+		// Refused: the packet itself cannot be in a super-packet.
+		{"SYN", packets(flow(tcp, 3, func(k int, p *pkt) { p.flags |= tcpSYN })), opts(nil), nil, ReasonTCPFlags, 0},
+		{"RST", packets(flow(tcp, 3, func(k int, p *pkt) { p.flags |= tcpRST })), opts(nil), nil, ReasonTCPFlags, 0},
+		{"URG", packets(flow(tcp, 3, func(k int, p *pkt) { p.flags |= tcpURG })), opts(nil), nil, ReasonTCPFlags, 0},
+		{"pure ACK", packets(flow(tcp, 3, func(k int, p *pkt) { p.payload = nil })), opts(nil), nil, ReasonNoPayload, 0},
+		{"wrong TCP checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.badL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
+		{"wrong UDP checksum", packets(flow(udp, 3, func(k int, p *pkt) { p.badL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
+		{"UDP checksum 0", packets(flow(udp, 3, func(k int, p *pkt) { p.zeroUDP = true })), opts(nil), nil, ReasonUDPZeroCsum, 0},
+		{"wrong IPv4 header checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.badIP = true })), opts(nil), nil, ReasonIPv4Checksum, 0},
+		{"Ethernet padding", packets(flow(tcp, 3, func(k int, p *pkt) { p.padding = 4 })), opts(nil), nil, ReasonPadding, 0},
+		{"truncated frame", packets(flow(tcp, 3, func(k int, p *pkt) { p.truncate = 100 })), opts(nil), nil, ReasonTruncated, 0},
+		{"IPv4 fragment", packets(flow(tcp, 3, func(k int, p *pkt) { p.fragment = true })), opts(nil), nil, ReasonFragment, 0},
+		{"IPv6 fragment header", packets(flow(v6, 3, func(k int, p *pkt) { p.fragment = true })), opts(nil), nil, ReasonFragment, 0},
+		{"payload below 8 bytes", packets(flow(tcp, 3, func(k int, p *pkt) { p.payload = p.payload[:5] })), opts(nil), nil, 0, ReasonSmallGSO},
+		{"not IP", []pcaps.Packet{{Data: append(make([]byte, 12), 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1), Length: 22, LinkType: layers.LinkTypeEthernet}}, opts(nil), nil, ReasonNotIP, 0},
+		{"unsupported link type", []pcaps.Packet{{Data: []byte{2, 0, 0, 0, 0x45}, Length: 5, LinkType: layers.LinkTypeNull}}, opts(nil), nil, ReasonLinkType, 0},
+		{"IPv4 total length 0 (TSO capture)", packets(one(pkt{rawFrame: func() []byte {
+			b := tcp.bytes()
+			b[16], b[17] = 0, 0
+			return b
+		}()})), opts(nil), nil, ReasonIPLength, 0},
+
+		// A run ends where a header field differs.
+		{"window differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.win++ }))), opts(nil), []int{2, 2}, 0, ReasonWindow},
+		{"ack differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.ack++ }))), opts(nil), []int{2, 2}, 0, ReasonAck},
+		{"TCP timestamp differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tcpOpts = append([]byte(nil), tsOpt...); p.tcpOpts[7]++ }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
+		{"TCP options length differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tcpOpts = nil }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
+		{"TCP reserved bits differ", packets(flow(tcp, 4, from(2, func(p *pkt) { p.reserved = 1 }))), opts(nil), []int{2, 2}, 0, ReasonTCPHeader},
+		{"ECE on one", packets(flow(tcp, 4, at(2, func(p *pkt) { p.flags |= tcpECE }))), opts(nil), []int{2}, 0, ReasonFlagsDiffer},
+		{"CWR after the first", packets(flow(tcp, 4, at(2, func(p *pkt) { p.flags |= tcpCWR }))), opts(nil), []int{2, 2}, 0, ReasonCWR},
+		{"PSH in the middle", packets(flow(tcp, 5, at(1, func(p *pkt) { p.flags |= tcpPSH }))), opts(nil), []int{2, 3}, 0, ReasonPSHFIN},
+		{"TTL differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.ttl-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
+		{"hop limit differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.ttl-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
+		{"TOS differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tos = 0x10 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
+		{"ECN codepoint differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tos = 0x01 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
+		{"traffic class differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.tos = 0x20 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
+		{"flow label differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.flowLabel++ }))), opts(nil), []int{2, 2}, 0, ReasonFlowLabel},
+		{"DF differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.df = false }))), opts(nil), []int{2, 2}, 0, ReasonDF},
+		{"IPv4 options differ", packets(flow(tcp, 4, func(k int, p *pkt) { p.ipOpts = []byte{0x94, 4, 0, byte(k / 2)} })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
+		{"IPv6 extension headers differ", packets(flow(v6, 4, func(k int, p *pkt) { p.ext = make([]byte, 8); p.ext[7] = byte(k / 2) })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
+		{"VLAN ID differs", packets(flow(tcp, 4, func(k int, p *pkt) { p.vlans, p.vlanID = []uint16{etherType8021Q}, uint16(200+k/2) })), opts(nil), []int{2, 2}, 0, ReasonL2Header},
+		{"IPv4 ID constant", packets(flow(tcp, 4, func(k int, p *pkt) { p.id = 7 })), opts(nil), nil, 0, ReasonIPID},
+		{"sequence gap", packets(flow(tcp, 4, from(2, func(p *pkt) { p.seq += 1 }))), opts(nil), []int{2, 2}, 0, ReasonSeq},
+		{"larger segment", packets(flow(tcp, 4, at(2, func(p *pkt) { p.payload = payloadOf(1460, 1) }))), opts(nil), []int{2, 2}, 0, ReasonLarger},
+		{"unmergeable packet of the same flow", packets(flow(tcp, 2, nil), one(func() pkt { p := tcp; p.seq += 2 * 1448; p.payload = nil; return p }()),
+			flow(tcp, 2, func(k int, p *pkt) { p.seq += 2 * 1448; p.id += 3 })), opts(nil), []int{2, 2}, ReasonNoPayload, ReasonFlowPacket},
+
+		// Limits.
+		{"64 KiB of IP", packets(flow(tcp, 50, nil)), opts(nil), []int{45, 5}, 0, ReasonMaxBytes},
+		{"max segments", packets(flow(tcp, 10, nil)), opts(func(o *Options) { o.MaxSegments = 4 }), []int{4, 4, 2}, 0, ReasonMaxSegments},
+		{"max span", packets(flow(tcp, 6, func(k int, p *pkt) { p.ts = tcp.ts.Add(time.Duration(k) * 600 * time.Microsecond) })), opts(nil), []int{2, 2, 2}, 0, ReasonMaxSpan},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := coalesceAll(t, tc.pkts, tc.opts)
+			var segs []int
+			for _, m := range got.metas {
+				if m.Segs > 1 {
+					segs = append(segs, m.Segs)
+				}
+			}
+			if !equalInts(segs, tc.segs) {
+				t.Errorf("super-packets of %v segments, want %v", segs, tc.segs)
+			}
+			if tc.refused != 0 && got.stats.Refused[tc.refused] == 0 {
+				t.Errorf("refusal %q not counted: %v", tc.refused, nonZero(got.stats.Refused[:]))
+			}
+			if tc.flush != 0 && got.stats.Flushes[tc.flush] == 0 {
+				t.Errorf("flush %q not counted: %v", tc.flush, nonZero(got.stats.Flushes[:]))
+			}
+			restoreAll(t, tc.pkts, got)
+		})
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func nonZero(c []int64) map[string]int64 {
+	m := map[string]int64{}
+	for i, n := range c {
+		if n > 0 {
+			m[Reason(i).String()] = n
+		}
+	}
+	return m
+}
+
+// TestSuperPacketFormat checks the frame and header a super-packet carries:
+// the lengths of the whole, the first segment's ID, the pseudo-header seed,
+// and the virtio header fields for each type.
+func TestSuperPacketFormat(t *testing.T) {
+	tcp := tcpPkt()
+	tcp.id = 0xfffe
+	pk := packets(flow(tcp, 5, func(k int, p *pkt) {
+		if k == 4 {
+			p.payload = p.payload[:200]
+			p.flags |= tcpPSH
+		}
+	}))
+	got := coalesceAll(t, pk, DefaultOptions())
+	if len(got.recs) != 1 {
+		t.Fatalf("%d records", len(got.recs))
+	}
+	b, m := got.recs[0].Data, got.metas[0]
+	want := VnetHeader{Flags: VnetNeedsCsum, GSOType: GSOTCPv4, GSOSize: 1448, HdrLen: 14 + 20 + 32, CsumStart: 34, CsumOffset: 16}
+	if m.Vnet != want {
+		t.Errorf("vnet %+v, want %+v", m.Vnet, want)
+	}
+	if n := len(b); n != 66+4*1448+200 {
+		t.Errorf("frame %d bytes", n)
+	}
+	ip := b[14:34]
+	if tot := binary.BigEndian.Uint16(ip[2:]); int(tot) != len(b)-14 {
+		t.Errorf("IPv4 total length %d, want %d", tot, len(b)-14)
+	}
+	if id := binary.BigEndian.Uint16(ip[4:]); id != 0xfffe {
+		t.Errorf("IPv4 ID %#x, want the first segment's", id)
+	}
+	if ipv4HeaderChecksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
+		t.Errorf("IPv4 header checksum of the super-packet is wrong")
+	}
+	th := b[34:]
+	if th[13] != tcpACK|tcpPSH {
+		t.Errorf("flags %#x, want ACK|PSH from the last segment", th[13])
+	}
+	seed := fold(pseudoSum(ip, false, protoTCP, uint32(len(th))))
+	if c := binary.BigEndian.Uint16(th[16:]); c != seed {
+		t.Errorf("TCP check %#x, want pseudo-header seed %#x", c, seed)
+	}
+	if len(m.Deltas) != 4 || m.Deltas[0] != 10000 {
+		t.Errorf("deltas %v, want 4 of 10000 ns", m.Deltas)
+	}
+
+	udp := udpPkt()
+	udp.v6 = true
+	got = coalesceAll(t, packets(flow(udp, 3, nil)), DefaultOptions())
+	m = got.metas[0]
+	want = VnetHeader{Flags: VnetNeedsCsum, GSOType: GSOUDPL4, GSOSize: 1000, HdrLen: 14 + 40 + 8, CsumStart: 54, CsumOffset: 6}
+	if m.Vnet != want {
+		t.Errorf("USO vnet %+v, want %+v", m.Vnet, want)
+	}
+	uh := got.recs[0].Data[54:]
+	if l := binary.BigEndian.Uint16(uh[4:]); l != 8+3000 {
+		t.Errorf("UDP length %d, want 3008", l)
+	}
+
+	cwr := tcpPkt()
+	cwr.flags |= tcpCWR
+	got = coalesceAll(t, packets(flow(cwr, 3, func(k int, p *pkt) {
+		if k > 0 {
+			p.flags &^= tcpCWR
+		}
+	})), DefaultOptions())
+	if g := got.metas[0].Vnet.GSOType; g != GSOTCPv4|GSOECN {
+		t.Errorf("CWR-first gso_type %#x, want tcpv4+ecn", g)
+	}
+}
+
+// TestStrictAndPerFlowOrder: interleaved flows merge per flow (with skips
+// recorded) and not at all in strict order; both restore the original order.
+func TestStrictAndPerFlowOrder(t *testing.T) {
+	a := flow(tcpPkt(), 4, nil)
+	bBase := tcpPkt()
+	bBase.sport = 40001
+	b := flow(bBase, 4, nil)
+	var mixed []pcaps.Packet
+	for i := range a {
+		mixed = append(mixed, a[i].packet(), b[i].packet())
+	}
+	got := coalesceAll(t, mixed, DefaultOptions())
+	if len(got.recs) != 2 || got.metas[0].Segs != 4 || got.metas[1].Segs != 4 {
+		t.Fatalf("per-flow: %d records", len(got.recs))
+	}
+	if s := got.metas[0].Skips; len(s) != 3 || s[0] != 1 {
+		t.Errorf("skips %v, want 1 per gap", s)
+	}
+	restoreAll(t, mixed, got)
+
+	o := DefaultOptions()
+	o.Order = Strict
+	got = coalesceAll(t, mixed, o)
+	if got.stats.SuperPackets != 0 || got.stats.Flushes[ReasonInterleaved] == 0 {
+		t.Errorf("strict: %d super-packets, flushes %v", got.stats.SuperPackets, nonZero(got.stats.Flushes[:]))
+	}
+	restoreAll(t, mixed, got)
+}
+
+// TestHeldBound: a flow's open run cannot hold back more than MaxHeld
+// records; past it the run is flushed, and order is still restored.
+func TestHeldBound(t *testing.T) {
+	a := flow(tcpPkt(), 3, nil)
+	var pk []pcaps.Packet
+	pk = append(pk, a[0].packet())
+	for range 20 {
+		p := tcpPkt()
+		p.payload = nil
+		p.sport = 1
+		pk = append(pk, p.packet())
+	}
+	pk = append(pk, a[1].packet(), a[2].packet())
+	o := DefaultOptions()
+	o.MaxHeld = 8
+	got := coalesceAll(t, pk, o)
+	if got.stats.Flushes[ReasonHeld] == 0 {
+		t.Errorf("no held flush: %v", nonZero(got.stats.Flushes[:]))
+	}
+	restoreAll(t, pk, got)
+}

@@ -37,6 +37,7 @@ type Writer struct {
 	w      *bufio.Writer
 	pcap   *pcapgo.Writer
 	header bool // pcap file header or pcapng section header written
+	lt     layers.LinkType // pcap: the file's link type
 
 	ifaces  []Interface
 	written int // interface descriptions written
@@ -67,6 +68,7 @@ func (w *Writer) DeclareInterfaces(list []Interface) {
 
 func (w *Writer) writeHeader(lt layers.LinkType) error {
 	w.header = true
+	w.lt = lt
 	if w.pcap != nil {
 		snap := w.opts.SnapLen
 		if snap == 0 {
@@ -89,7 +91,7 @@ func (w *Writer) Write(p *Packet, comment []byte) error {
 		if len(comment) > 0 {
 			return fmt.Errorf("pcap has no packet comments: write pcapng")
 		}
-		if lt := w.linkType(); p.LinkType != lt {
+		if lt := w.lt; p.LinkType != lt {
 			return fmt.Errorf("pcap holds one link type (%s), packet has %s: write pcapng", lt, p.LinkType)
 		}
 		ci := gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: max(p.Length, len(p.Data))}

@@ -1,0 +1,151 @@
+package coalesce
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// fuzzPackets decodes fuzz input into a capture: mostly segments of two TCP
+// flows and one UDP flow, each changed in a way the input picks, so that
+// merges, refusals and interleavings all happen.
+func fuzzPackets(data []byte) []pcaps.Packet {
+	bases := []pkt{tcpPkt(), tcpPkt(), udpPkt()}
+	bases[1].v6, bases[1].sport = true, 7
+	bases[2].payload = payloadOf(200, 0)
+	seq := []uint32{1000, 1000, 0}
+	id := []uint16{0xfff0, 0, 0}
+	ts := time.Unix(1700000000, 0)
+	var out []pcaps.Packet
+	for len(data) >= 4 && len(out) < 300 {
+		op, v, size, which := data[0], data[1], int(data[2]), int(data[3]%3)
+		data = data[4:]
+		p := bases[which]
+		p.seq, p.id = seq[which], id[which]
+		n := len(p.payload)
+		switch op % 16 {
+		case 0:
+			n = size*8 + 1 // short or larger
+		case 1:
+			p.flags |= []uint8{tcpPSH, tcpFIN, tcpCWR, tcpECE, tcpSYN, tcpRST, tcpURG, 0}[v%8]
+		case 2:
+			p.win += uint16(v % 2)
+		case 3:
+			p.ttl += v % 2
+		case 4:
+			p.tos = v
+		case 5:
+			p.id += uint16(v % 3)
+		case 6:
+			p.seq += uint32(v % 3)
+		case 7:
+			p.vlans = [][]uint16{nil, {etherType8021Q}, {etherType8021AD, etherType8021Q}}[v%3]
+		case 8:
+			p.ipOpts = [][]byte{nil, {0x94, 4, 0, 0}, {1, 1, 1, 1}}[v%3]
+		case 9:
+			p.padding = int(v % 8)
+		case 10:
+			p.badL4 = v%2 == 0
+		case 11:
+			n = 0
+		case 12:
+			p.df = v%2 == 0
+		case 13:
+			p.truncate = int(v%4) * 10
+		case 14:
+			p.flowLabel = uint32(v % 2)
+		}
+		p.payload = payloadOf(n, v)
+		ts = ts.Add(time.Duration(size) * time.Microsecond)
+		p.ts = ts
+		pp := p.packet()
+		out = append(out, pp)
+		seq[which] += uint32(n)
+		id[which]++
+	}
+	return out
+}
+
+// FuzzRoundTrip: segment(coalesce(x)) == x for generated captures, in both
+// orders and with small limits so that every flush path runs.
+func FuzzRoundTrip(f *testing.F) {
+	f.Add(bytes.Repeat([]byte{15, 0, 10, 0}, 20))
+	f.Add([]byte{15, 0, 1, 0, 15, 0, 1, 1, 15, 0, 1, 0, 1, 0, 1, 0, 15, 0, 1, 2, 15, 0, 1, 2, 0, 3, 1, 2})
+	f.Add([]byte{15, 0, 1, 0, 7, 1, 1, 0, 7, 1, 1, 0, 8, 1, 0, 1, 8, 1, 0, 1, 1, 2, 0, 0, 15, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		pk := fuzzPackets(data)
+		for _, o := range []Options{
+			DefaultOptions(),
+			{Order: Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond},
+			{Order: PerFlow, MaxSegments: 3, MaxHeld: 4, MaxFlows: 1},
+		} {
+			restoreAll(t, pk, coalesceAll(t, pk, o))
+		}
+	})
+}
+
+// FuzzCoalesceFrames feeds arbitrary frames of every supported link type:
+// no panic, and the round trip holds whatever the bytes.
+func FuzzCoalesceFrames(f *testing.F) {
+	f.Add(tcpPkt().bytes(), uint8(0))
+	f.Add(udpPkt().bytes(), uint8(1))
+	f.Fuzz(func(t *testing.T, frame []byte, lt uint8) {
+		lts := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeRaw, layers.LinkTypeNull}
+		var pk []pcaps.Packet
+		for k := range 3 {
+			p := pcaps.Packet{Data: frame, Length: len(frame), LinkType: lts[int(lt)%len(lts)], Timestamp: time.Unix(int64(k), 0)}
+			pk = append(pk, p)
+		}
+		restoreAll(t, pk, coalesceAll(t, pk, DefaultOptions()))
+	})
+}
+
+// FuzzSegment: any frame and virtio header, never a panic; every segment
+// stays within what the frame could produce.
+func FuzzSegment(f *testing.F) {
+	frame, h := func() ([]byte, VnetHeader) {
+		got := coalesceAll(f, packets(flow(tcpPkt(), 3, nil)), DefaultOptions())
+		return got.recs[0].Data, got.metas[0].Vnet
+	}()
+	var hb [10]byte
+	h.Encode(hb[:])
+	f.Add(frame, hb[:])
+	f.Fuzz(func(t *testing.T, frame, hdr []byte) {
+		h, err := DecodeVnetHeader(hdr)
+		if err != nil {
+			return
+		}
+		var s Segmenter
+		segs, err := s.Segment(frame, layers.LinkTypeEthernet, h)
+		if err != nil {
+			return
+		}
+		if len(segs) == 0 || len(segs) > maxOutSegs {
+			t.Fatalf("%d segments", len(segs))
+		}
+	})
+}
+
+// FuzzParseComment: no panic, and what parses prints back the same.
+func FuzzParseComment(f *testing.F) {
+	f.Add("vnet flags=needs_csum gso=tcpv4 gso_size=1448 hdr_len=66 csum_start=34 csum_offset=16 segs=3 dt=10,20 skip=0,4")
+	f.Add("vnet flags=needs_csum|0x40 gso=udp_l4+ecn gso_size=1 segs=1")
+	f.Fuzz(func(t *testing.T, s string) {
+		var m Meta
+		ok, err := ParseComment(s, &m)
+		if !ok || err != nil {
+			return
+		}
+		out := string(AppendComment(nil, &m))
+		var m2 Meta
+		if ok, err := ParseComment(out, &m2); !ok || err != nil {
+			t.Fatalf("reparse of %q: %v", out, err)
+		}
+		if out2 := string(AppendComment(nil, &m2)); out2 != out {
+			t.Fatalf("%q -> %q", out, out2)
+		}
+	})
+}

@@ -1,0 +1,144 @@
+package coalesce
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// superOf coalesces a flow and returns the super-packet and its header.
+func superOf(t *testing.T, ps []pkt) ([]byte, VnetHeader) {
+	t.Helper()
+	got := coalesceAll(t, packets(ps), DefaultOptions())
+	if len(got.recs) != 1 || got.metas[0].Segs != len(ps) {
+		t.Fatalf("expected one super-packet of %d", len(ps))
+	}
+	return got.recs[0].Data, got.metas[0].Vnet
+}
+
+// TestSegmentValidation follows kernel-gso.md §7: which headers the kernel
+// refuses (EINVAL), which it accepts but cannot segment (drop), which it
+// sends as a single frame.
+func TestSegmentValidation(t *testing.T) {
+	frame, h := superOf(t, flow(tcpPkt(), 3, nil))
+	uframe, uh := superOf(t, flow(udpPkt(), 3, nil))
+	cases := []struct {
+		name  string
+		frame []byte
+		h     func(VnetHeader) VnetHeader
+		err   error
+		segs  int
+	}{
+		{"valid", frame, func(h VnetHeader) VnetHeader { return h }, nil, 3},
+		{"gso_type 2", frame, func(h VnetHeader) VnetHeader { h.GSOType = 2; return h }, ErrInvalid, 0},
+		{"gso_type 6", frame, func(h VnetHeader) VnetHeader { h.GSOType = 6; return h }, ErrInvalid, 0},
+		{"AccECN bit", frame, func(h VnetHeader) VnetHeader { h.GSOType |= 0x10; return h }, ErrInvalid, 0},
+		{"TCPV4|ECN accepted", frame, func(h VnetHeader) VnetHeader { h.GSOType |= GSOECN; return h }, nil, 3},
+		{"gso_size 0", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 0; return h }, ErrInvalid, 0},
+		{"gso_size 0xFFFF", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 0xffff; return h }, ErrInvalid, 0},
+		{"gso_size 1", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 1; return h }, nil, 3 * 1448},
+		{"gso_size within the options", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 3 * 1448; return h }, ErrSegment, 0},
+		{"gso_size beyond payload+options", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 3*1448 + 12; return h }, nil, 1},
+		{"hdr_len 0", frame, func(h VnetHeader) VnetHeader { h.HdrLen = 0; return h }, nil, 3},
+		{"hdr_len beyond the frame", frame, func(h VnetHeader) VnetHeader { h.HdrLen = uint16(len(frame) + 1); return h }, ErrInvalid, 0},
+		{"csum_offset 6 with TCP", frame, func(h VnetHeader) VnetHeader { h.CsumOffset = 6; return h }, ErrInvalid, 0},
+		{"csum_start 14", frame, func(h VnetHeader) VnetHeader { h.CsumStart = 14; return h }, ErrInvalid, 0},
+		{"TCPV6 on IPv4", frame, func(h VnetHeader) VnetHeader { h.GSOType = GSOTCPv6; return h }, ErrInvalid, 0},
+		{"csum_start inside the IP header", frame, func(h VnetHeader) VnetHeader { h.CsumStart = 24; return h }, ErrSegment, 0},
+		{"csum_start beyond the frame", frame, func(h VnetHeader) VnetHeader { h.CsumStart = uint16(len(frame)); return h }, ErrInvalid, 0},
+		{"no NEEDS_CSUM", frame, func(h VnetHeader) VnetHeader { h.Flags = 0; return h }, nil, 3},
+		{"TCPV4 on UDP", uframe, func(h VnetHeader) VnetHeader { h.GSOType, h.CsumOffset = GSOTCPv4, 16; return h }, ErrSegment, 0},
+		{"USO on TCP", frame, func(h VnetHeader) VnetHeader { h.GSOType = GSOUDPL4; return h }, ErrInvalid, 0},
+		{"USO valid", uframe, func(h VnetHeader) VnetHeader { return h }, nil, 3},
+		{"USO without NEEDS_CSUM", uframe, func(h VnetHeader) VnetHeader { h.Flags = 0; return h }, ErrInvalid, 0},
+		{"USO with ECN", uframe, func(h VnetHeader) VnetHeader { h.GSOType |= GSOECN; return h }, ErrInvalid, 0},
+		{"USO over 128 segments", uframe, func(h VnetHeader) VnetHeader { h.GSOSize = 20; return h }, ErrInvalid, 0},
+		{"USO csum_offset 16", uframe, func(h VnetHeader) VnetHeader { h.CsumOffset = 16; return h }, ErrInvalid, 0},
+		{"gso none", frame, func(h VnetHeader) VnetHeader { return VnetHeader{} }, nil, 1},
+		{"13-byte frame", frame[:13], func(h VnetHeader) VnetHeader { return VnetHeader{} }, ErrInvalid, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var s Segmenter
+			hh := h
+			if len(tc.frame) > 23 && tc.frame[23] == protoUDP {
+				hh = uh
+			}
+			segs, err := s.Segment(append([]byte(nil), tc.frame...), layers.LinkTypeEthernet, tc.h(hh))
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("err %v, want %v", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(segs) != tc.segs {
+				t.Fatalf("%d segments, want %d", len(segs), tc.segs)
+			}
+		})
+	}
+}
+
+// TestSegmentGarbageSeed: with NEEDS_CSUM the kernel trusts the seed, so a
+// wrong one gives wrong checksums on every segment; without NEEDS_CSUM the
+// checksum is computed afresh.
+func TestSegmentGarbageSeed(t *testing.T) {
+	orig := flow(tcpPkt(), 3, nil)
+	frame, h := superOf(t, orig)
+	frame[34+16] ^= 0x11
+	var s Segmenter
+	segs, err := s.Segment(frame, layers.LinkTypeEthernet, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, seg := range segs {
+		want := orig[k].bytes()
+		if binary.BigEndian.Uint16(seg[50:]) == binary.BigEndian.Uint16(want[50:]) {
+			t.Errorf("segment %d: checksum right despite a wrong seed", k)
+		}
+	}
+	h.Flags = 0
+	segs, err = s.Segment(frame, layers.LinkTypeEthernet, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, seg := range segs {
+		if string(seg) != string(orig[k].bytes()) {
+			t.Errorf("segment %d differs without NEEDS_CSUM", k)
+		}
+	}
+}
+
+// TestSegmentUFO: an IPv4 UDP datagram with GSO_UDP becomes fragments of
+// gso_size bytes of IP payload sharing the ID, MF on all but the last.
+func TestSegmentUFO(t *testing.T) {
+	p := udpPkt()
+	p.payload = payloadOf(3000, 3)
+	frame := p.bytes()
+	var s Segmenter
+	segs, err := s.Segment(frame, layers.LinkTypeEthernet, VnetHeader{GSOType: GSOUDP, GSOSize: 1480})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(segs) != 3 {
+		t.Fatalf("%d fragments", len(segs))
+	}
+	for k, seg := range segs {
+		ip := seg[14:34]
+		fo := binary.BigEndian.Uint16(ip[6:])
+		wantFO := uint16(k * 1480 / 8)
+		if k < 2 {
+			wantFO |= 0x2000
+		}
+		if fo != wantFO || binary.BigEndian.Uint16(ip[4:]) != p.id || ipv4HeaderChecksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
+			t.Errorf("fragment %d: frag %#x id %#x", k, fo, binary.BigEndian.Uint16(ip[4:]))
+		}
+	}
+	if string(segs[0][34:42]) != string(frame[34:42]) {
+		t.Errorf("first fragment's UDP header differs from the datagram's")
+	}
+}

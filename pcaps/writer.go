@@ -36,7 +36,7 @@ type Writer struct {
 	opts   WriterOptions
 	w      *bufio.Writer
 	pcap   *pcapgo.Writer
-	header bool // pcap file header or pcapng section header written
+	header bool            // pcap file header or pcapng section header written
 	lt     layers.LinkType // pcap: the file's link type
 
 	ifaces  []Interface

@@ -2,13 +2,13 @@ package coalesce
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -138,4 +138,4 @@ func TestRoundTripCorpus(t *testing.T) {
 	}
 }
 
-var _ = errors.Is
+func pcapsLinkType(lt int) layers.LinkType { return layers.LinkType(lt) }

@@ -1,6 +1,9 @@
 package coalesce
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 // Internet checksum helpers (RFC 1071). Sums are kept unfolded in a uint64 so
 // that pieces can be added in any order; fold turns them into 16 bits.
@@ -8,6 +11,11 @@ import "encoding/binary"
 // sum adds b to acc as a sequence of big-endian 16-bit words; an odd last
 // byte is padded with zero. Only the last piece of a checksum may be odd.
 func sum(b []byte, acc uint64) uint64 {
+	if len(b) >= 64 {
+		n := len(b) &^ 31
+		acc += uint64(sumBulk(b[:n]))
+		b = b[n:]
+	}
 	for len(b) >= 8 {
 		acc += uint64(binary.BigEndian.Uint32(b)) + uint64(binary.BigEndian.Uint32(b[4:]))
 		b = b[8:]
@@ -24,6 +32,25 @@ func sum(b []byte, acc uint64) uint64 {
 		acc += uint64(b[0]) << 8
 	}
 	return acc
+}
+
+// sumBulk sums a multiple of 32 bytes as 64-bit little-endian words with
+// carry, then folds and swaps: the ones' complement sum does not depend on
+// byte order except for that final swap (RFC 1071 §2B).
+func sumBulk(b []byte) uint16 {
+	var s, c uint64
+	for len(b) >= 32 {
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:]), c)
+		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:]), c)
+		b = b[32:]
+	}
+	s, c = bits.Add64(s, c, 0)
+	s += c
+	t := uint64(uint32(s)) + s>>32
+	f := fold(t)
+	return f<<8 | f>>8
 }
 
 // fold reduces a sum to 16 bits with end-around carry.

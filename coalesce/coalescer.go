@@ -124,8 +124,7 @@ type Coalescer struct {
 	index int64
 	stats Stats
 	rec   Record
-	f     frame
-	key   flowKey
+	cls   classified
 }
 
 // New returns a Coalescer; zero fields of opts take their defaults.
@@ -151,6 +150,25 @@ func (c *Coalescer) Stats() *Stats { return &c.stats }
 
 // Push takes one packet. p.Data is copied; the caller may reuse it.
 func (c *Coalescer) Push(p *pcaps.Packet) error {
+	classify(p, &c.cls)
+	return c.push(p, &c.cls)
+}
+
+// classified is what parse learns about a packet, computed apart from the
+// coalescer's state so that Stream can do it on another core.
+type classified struct {
+	f       frame
+	key     flowKey
+	refusal Reason
+	keyed   bool
+}
+
+func classify(p *pcaps.Packet, cl *classified) {
+	cl.key = flowKey{iface: int32(p.Interface)}
+	cl.refusal, cl.keyed = parse(&cl.f, p.Data, p.Length, p.LinkType, &cl.key)
+}
+
+func (c *Coalescer) push(p *pcaps.Packet, cl *classified) error {
 	idx := c.index
 	c.index++
 	c.stats.Packets++
@@ -168,11 +186,11 @@ func (c *Coalescer) Push(p *pcaps.Packet) error {
 		}
 	}
 
-	c.key = flowKey{iface: int32(p.Interface)}
-	refusal, keyed := parse(&c.f, p.Data, p.Length, p.LinkType, &c.key)
+	cl.f.data = p.Data
+	refusal := cl.refusal
 	var r *run
-	if keyed {
-		r = c.flows[c.key]
+	if cl.keyed {
+		r = c.flows[cl.key]
 	}
 	if c.opts.Order == Strict {
 		// Only the newest run may grow; anything else ends it.
@@ -183,8 +201,8 @@ func (c *Coalescer) Push(p *pcaps.Packet) error {
 	if r != nil {
 		if refusal != ReasonNone {
 			c.closeRun(r, ReasonFlowPacket)
-		} else if why, after := c.check(r, &c.f, p, idx); why == ReasonNone {
-			c.appendTo(r, &c.f, p, idx)
+		} else if why, after := c.check(r, &cl.f, p); why == ReasonNone {
+			c.appendTo(r, &cl.f, p, idx)
 			if after != ReasonNone {
 				c.closeRun(r, after)
 			}
@@ -197,7 +215,7 @@ func (c *Coalescer) Push(p *pcaps.Packet) error {
 		c.stats.Refused[refusal]++
 		c.enqueue(c.passThrough(p))
 	} else {
-		c.start(&c.f, p, idx)
+		c.start(&cl.f, &cl.key, p, idx)
 	}
 	return c.limit()
 }
@@ -284,7 +302,7 @@ func (c *Coalescer) enqueue(r *run) { c.queue.push(r) }
 
 // start opens a run with a mergeable packet, unless the packet alone already
 // ends it.
-func (c *Coalescer) start(f *frame, p *pcaps.Packet, idx int64) {
+func (c *Coalescer) start(f *frame, key *flowKey, p *pcaps.Packet, idx int64) {
 	r := c.newRun(c.bigCap())
 	r.buf = append(r.buf, p.Data...)
 	r.f = *f
@@ -292,7 +310,7 @@ func (c *Coalescer) start(f *frame, p *pcaps.Packet, idx int64) {
 	r.pkt = *p
 	r.pkt.Data = nil
 	r.pkt.Comment = ""
-	r.key = c.key
+	r.key = *key
 	r.n = 1
 	r.gso = f.payloadLen()
 	r.ipLen = len(p.Data) - f.l3
@@ -346,7 +364,7 @@ func (c *Coalescer) maxSegs(f *frame) int {
 // that software GSO copies from the first segment (kernel-gso.md §2.9, §6).
 // It returns the refusal, or ReasonNone and the reason the run must end
 // right after this packet.
-func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet, idx int64) (why, after Reason) {
+func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason) {
 	a, b := r.buf, p.Data
 	l3, l4 := r.f.l3, r.f.l4
 	if f.l3 != l3 || !bytes.Equal(a[:l3], b[:l3]) {

@@ -18,6 +18,11 @@ var ErrAlreadyCoalesced = errors.New("input is already coalesced (it has vnet co
 
 // Stream coalesces every packet of r into w, which should write pcapng.
 // progress, if not nil, is called now and then with the packets read.
+//
+// Reading and classifying packets (the checksums are the cost) runs on one
+// goroutine and merging and writing on another, handed over in batches of
+// about a MiB, so that two cores share the work; memory stays bounded by the
+// few batches in flight.
 func Stream(r *pcaps.Reader, w *pcaps.Writer, opts Options, progress func(int64)) (*Stats, error) {
 	var comment []byte
 	c := New(opts, func(rec *Record) error {
@@ -33,30 +38,101 @@ func Stream(r *pcaps.Reader, w *pcaps.Writer, opts Options, progress func(int64)
 		}
 		return nil
 	})
-	var p pcaps.Packet
-	for {
-		err := r.Next(&p)
-		if err == io.EOF {
+	full := make(chan *batch, batches-1)
+	free := make(chan *batch, batches)
+	done := make(chan struct{})
+	for range batches {
+		free <- &batch{arena: make([]byte, 0, batchBytes)}
+	}
+	go readBatches(r, full, free, done)
+	defer close(done)
+	var read int64
+	for b := range full {
+		for i := range b.pkts {
+			if err := c.push(&b.pkts[i], &b.cls[i]); err != nil {
+				return c.Stats(), err
+			}
+		}
+		if b.err != nil {
+			return c.Stats(), b.err
+		}
+		if progress != nil && b.count>>14 != read>>14 {
+			progress(b.count)
+		}
+		read = b.count
+		if b.last {
 			break
 		}
-		if err != nil {
-			return c.Stats(), err
-		}
-		if len(p.Comment) > len(CommentPrefix) && p.Comment[:len(CommentPrefix)] == CommentPrefix {
-			return c.Stats(), fmt.Errorf("%s: packet %d: %w", r.Name(), r.Count(), ErrAlreadyCoalesced)
-		}
-		if err := c.Push(&p); err != nil {
-			return c.Stats(), err
-		}
-		if progress != nil && r.Count()&0x3fff == 0 {
-			progress(r.Count())
-		}
+		free <- b
 	}
 	if err := c.Close(); err != nil {
 		return c.Stats(), err
 	}
 	w.DeclareInterfaces(r.Interfaces())
 	return c.Stats(), w.Flush()
+}
+
+const (
+	batches    = 4
+	batchBytes = 1 << 20
+)
+
+// batch is a run of packets read and classified ahead of the coalescer.
+type batch struct {
+	arena []byte
+	pkts  []pcaps.Packet
+	cls   []classified
+	count int64 // packets read when the batch was sent
+	err   error // the read error that ended the stream, if any
+	last  bool
+}
+
+func readBatches(r *pcaps.Reader, full chan<- *batch, free <-chan *batch, done <-chan struct{}) {
+	defer close(full)
+	var p pcaps.Packet
+	for {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-done:
+			return
+		}
+		b.arena, b.pkts, b.cls = b.arena[:0], b.pkts[:0], b.cls[:0]
+		for len(b.arena) < batchBytes/2 && len(b.pkts) < 4096 {
+			err := r.Next(&p)
+			if err == io.EOF {
+				b.last = true
+				break
+			}
+			if err == nil && strings.HasPrefix(p.Comment, CommentPrefix) {
+				err = fmt.Errorf("%s: packet %d: %w", r.Name(), r.Count(), ErrAlreadyCoalesced)
+			}
+			if err != nil {
+				b.err, b.last = err, true
+				break
+			}
+			start := len(b.arena)
+			if start+len(p.Data) > cap(b.arena) {
+				// Frames above the arena's room go to their own memory.
+				p.Data = append([]byte(nil), p.Data...)
+			} else {
+				b.arena = append(b.arena, p.Data...)
+				p.Data = b.arena[start:len(b.arena):len(b.arena)]
+			}
+			b.pkts = append(b.pkts, p)
+			b.cls = append(b.cls, classified{})
+			classify(&b.pkts[len(b.pkts)-1], &b.cls[len(b.cls)-1])
+		}
+		b.count = r.Count()
+		select {
+		case full <- b:
+		case <-done:
+			return
+		}
+		if b.last {
+			return
+		}
+	}
 }
 
 // RestoreStream segments a coalesced capture r back into the original

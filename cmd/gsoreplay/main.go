@@ -4,6 +4,8 @@
 package main
 
 import (
+	"bytes"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -65,16 +67,25 @@ holds and how well it coalesces.
   gsoreplay segment -o again.pcap super.pcapng      # again.pcap == capture.pcap
 
 Files may be pcap (µs or ns, either byte order, gzip) or pcapng; "-" is
-standard input or output. Exit status: 0 success, 1 failure, 2 bad usage.`,
+standard input or output; "@sample" is a built-in capture of real kernel
+traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
-		Commands:        []*cli.Command{coalesceCommand(), segmentCommand(), inspectCommand()},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err.Error()}
-		},
+		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand()),
+		OnUsageError:    onUsageError,
 		ExitErrHandler: func(*cli.Context, error) {}, // run decides the exit code
 	}
+}
+
+func onUsageError(_ *cli.Context, err error, _ bool) error { return usageError{err.Error()} }
+
+// withUsageErrors makes flag errors of every command exit with status 2.
+func withUsageErrors(cmds ...*cli.Command) []*cli.Command {
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError
+	}
+	return cmds
 }
 
 // oneInput returns the single positional argument.
@@ -88,8 +99,21 @@ func oneInput(c *cli.Context) (string, error) {
 	return "", usagef("%s: one input capture expected, got %d", c.Command.Name, c.NArg())
 }
 
+// sample is real kernel traffic (TCP and UDP over IPv4 and IPv6 between two
+// namespaces, sender offloads off) recorded by
+// testdata/record-kernel-traffic.sh; the input "@sample" reads it.
+//
+//go:embed sample.pcap
+var sample []byte
+
+const sampleName = "@sample"
+
 // input opens a capture, with a progress bar on a terminal for regular files.
 func input(c *cli.Context, path, verb string) (*pcaps.Reader, func(), error) {
+	if path == sampleName {
+		r, err := pcaps.NewReader(bytes.NewReader(sample), sampleName)
+		return r, func() {}, err
+	}
 	var f *os.File
 	name := path
 	if path == "-" {

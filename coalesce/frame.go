@@ -295,3 +295,45 @@ func Describe(data []byte, wireLen int, lt layers.LinkType, iface int) PacketInf
 	}
 	return info
 }
+
+// Reverse is the flow of the other direction.
+func (k flowKey) Reverse() flowKey {
+	k.src, k.dst = k.dst, k.src
+	k.ports = k.ports<<16 | k.ports>>16
+	return k
+}
+
+// FlowOf reads a frame's flow identity without validating lengths or
+// checksums, for grouping frames that may be damaged. Frames that are not
+// TCP or UDP over IP, and fragments, get ok false and the zero FlowID.
+func FlowOf(frame []byte, lt layers.LinkType, iface int) (k FlowID, ok bool) {
+	l3, etype, r := networkOffset(frame, lt)
+	if r != ReasonNone {
+		return k, false
+	}
+	ip := frame[l3:]
+	k.iface = int32(iface)
+	var l4 int
+	if etype == etherTypeIPv4 {
+		if len(ip) < 20 || ip[6]&0x3f != 0 || ip[7] != 0 {
+			return FlowID{}, false
+		}
+		k.set4(ip)
+		k.proto, l4 = ip[9], int(ip[0]&0x0f)*4
+	} else {
+		if len(ip) < 40 {
+			return FlowID{}, false
+		}
+		off, proto, r := locate6(ip)
+		if r != ReasonNone {
+			return FlowID{}, false
+		}
+		k.set6(ip)
+		k.proto, l4 = proto, off
+	}
+	if (k.proto != protoTCP && k.proto != protoUDP) || len(ip) < l4+4 {
+		return FlowID{}, false
+	}
+	k.ports = binary.BigEndian.Uint32(ip[l4:])
+	return k, true
+}

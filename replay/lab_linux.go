@@ -1,0 +1,215 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/safchain/ethtool"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// Lab is two private network namespaces joined by a veth pair: A sends, B
+// receives. A's offloads are off so that the kernel segments in software and
+// writes full checksums (replay-lab.md); neither side has an address, IPv6 is
+// off, and B's MAC matches no frame, so the stacks say nothing and nothing
+// can leave the lab. Closing the namespace handles destroys everything.
+type Lab struct {
+	A, B     netns.NsHandle
+	IfA, IfB string
+	hA, hB   *netlink.Handle
+}
+
+// LabMAC is B's address: locally administered, unlikely in any capture.
+var LabMAC = []byte{0x02, 0x47, 0x53, 0x52, 0x4c, 0x42}
+
+// NewLab builds the lab. mtu 0 keeps the veth default (1500).
+func NewLab(mtu int) (lab *Lab, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return nil, fmt.Errorf("lab: current namespace: %w", err)
+	}
+	defer orig.Close()
+	lab = &Lab{A: -1, B: -1, IfA: "gsr-a", IfB: "gsr-b"}
+	defer func() {
+		if err != nil {
+			netns.Set(orig)
+			lab.Close()
+			lab = nil
+		}
+	}()
+	if lab.A, err = netns.New(); err != nil {
+		return lab, fmt.Errorf("lab: new namespace (needs CAP_SYS_ADMIN): %w", err)
+	}
+	disableIPv6("all", "default")
+	if lab.B, err = netns.New(); err != nil {
+		return lab, fmt.Errorf("lab: new namespace: %w", err)
+	}
+	disableIPv6("all", "default")
+	if err = netns.Set(orig); err != nil {
+		return lab, fmt.Errorf("lab: back to the original namespace: %w", err)
+	}
+	if lab.hA, err = netlink.NewHandleAt(lab.A); err != nil {
+		return lab, fmt.Errorf("lab: netlink: %w", err)
+	}
+	if lab.hB, err = netlink.NewHandleAt(lab.B); err != nil {
+		return lab, fmt.Errorf("lab: netlink: %w", err)
+	}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: lab.IfA, MTU: mtu, TxQLen: 1000}, PeerName: lab.IfB,
+		PeerNamespace: netlink.NsFd(int(lab.B)), PeerHardwareAddr: LabMAC}
+	if err = lab.hA.LinkAdd(veth); err != nil {
+		return lab, fmt.Errorf("lab: veth pair: %w", err)
+	}
+	if err = lab.Do(lab.A, func() error { return labSide(lab.hA, lab.IfA, true) }); err != nil {
+		return lab, err
+	}
+	if err = lab.Do(lab.B, func() error { return labSide(lab.hB, lab.IfB, false) }); err != nil {
+		return lab, err
+	}
+	return lab, nil
+}
+
+func disableIPv6(ifaces ...string) {
+	for _, i := range ifaces {
+		// Absent when the kernel has no IPv6: then there is nothing to quiet.
+		_ = os.WriteFile("/proc/sys/net/ipv6/conf/"+i+"/disable_ipv6", []byte("1"), 0)
+	}
+}
+
+// labSide runs in the side's namespace: IPv6 off, offloads off (A: every
+// transmit segmentation and checksum feature; B: GRO), link up.
+func labSide(h *netlink.Handle, name string, sender bool) error {
+	disableIPv6(name)
+	et, err := ethtool.NewEthtool()
+	if err != nil {
+		return fmt.Errorf("lab: ethtool: %w", err)
+	}
+	defer et.Close()
+	names, err := et.FeatureNames(name)
+	if err != nil {
+		return fmt.Errorf("lab: ethtool features of %s: %w", name, err)
+	}
+	off := map[string]bool{}
+	for f := range names {
+		switch {
+		case sender && strings.HasPrefix(f, "tx-") && (strings.Contains(f, "segmentation") || strings.Contains(f, "checksum")):
+			off[f] = false
+		case strings.HasPrefix(f, "rx-gro"):
+			off[f] = false
+		}
+	}
+	if err := et.Change(name, off); err != nil {
+		return fmt.Errorf("lab: ethtool -K %s: %w", name, err)
+	}
+	if sender {
+		if err := checkOffloadsOff(et, name); err != nil {
+			return err
+		}
+	}
+	link, err := h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("lab: %s: %w", name, err)
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return fmt.Errorf("lab: %s up: %w", name, err)
+	}
+	return nil
+}
+
+// checkOffloadsOff refuses a sender that would still segment in hardware or
+// leave partial checksums: the lab's output would not be the kernel's
+// software GSO.
+func checkOffloadsOff(et *ethtool.Ethtool, name string) error {
+	feats, err := et.Features(name)
+	if err != nil {
+		return fmt.Errorf("lab: ethtool features of %s: %w", name, err)
+	}
+	for _, f := range []string{"tx-tcp-segmentation", "tx-tcp6-segmentation", "tx-generic-segmentation", "tx-udp-segmentation", "tx-checksum-ip-generic"} {
+		if on, ok := feats[f]; ok && on {
+			return fmt.Errorf("lab: %s still has %s on", name, f)
+		}
+	}
+	return nil
+}
+
+// Do runs fn on a thread in namespace ns. Sockets opened there stay in it
+// wherever they are used later.
+func (l *Lab) Do(ns netns.NsHandle, fn func() error) error {
+	return inNamespace(ns, fn)
+}
+
+func inNamespace(ns netns.NsHandle, fn func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return err
+	}
+	defer orig.Close()
+	if err := netns.Set(ns); err != nil {
+		return fmt.Errorf("setns: %w", err)
+	}
+	defer func() {
+		if err := netns.Set(orig); err != nil {
+			// A thread stuck in the lab must not run anything else.
+			panic(fmt.Sprintf("cannot leave the lab namespace: %v", err))
+		}
+	}()
+	return fn()
+}
+
+// Counters reads an interface's counters through netlink.
+func (l *Lab) Counters(a bool) (netlink.LinkStatistics, error) {
+	h, name := l.hB, l.IfB
+	if a {
+		h, name = l.hA, l.IfA
+	}
+	return linkCounters(h, name)
+}
+
+func linkCounters(h *netlink.Handle, name string) (netlink.LinkStatistics, error) {
+	for range 5 {
+		link, err := h.LinkByName(name)
+		if errors.Is(err, netlink.ErrDumpInterrupted) {
+			continue
+		}
+		if err != nil {
+			return netlink.LinkStatistics{}, fmt.Errorf("%s counters: %w", name, err)
+		}
+		if st := link.Attrs().Statistics; st != nil {
+			return *st, nil
+		}
+		return netlink.LinkStatistics{}, fmt.Errorf("%s: no counters", name)
+	}
+	return netlink.LinkStatistics{}, fmt.Errorf("%s counters: netlink dump kept being interrupted", name)
+}
+
+// Close destroys the lab: deleting the veth and dropping the last
+// references to the namespaces.
+func (l *Lab) Close() error {
+	if l == nil {
+		return nil
+	}
+	if l.hA != nil {
+		if link, err := l.hA.LinkByName(l.IfA); err == nil {
+			l.hA.LinkDel(link)
+		}
+		l.hA.Close()
+	}
+	if l.hB != nil {
+		l.hB.Close()
+	}
+	if l.A >= 0 {
+		l.A.Close()
+	}
+	if l.B >= 0 {
+		l.B.Close()
+	}
+	l.A, l.B, l.hA, l.hB = -1, -1, nil, nil
+	return nil
+}

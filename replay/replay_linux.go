@@ -1,0 +1,195 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// Options control a replay.
+type Options struct {
+	Pacing Pacing
+	// Loops is the number of passes over the capture; 0 repeats until
+	// Limit, Duration or cancellation.
+	Loops int
+	// Limit stops after this many frames on the wire (a super-packet is not
+	// split, so the count may pass it by less than one super-packet).
+	Limit int64
+	// Duration stops after this long.
+	Duration time.Duration
+	// Batch is the most messages per sendmmsg (default 32).
+	Batch  int
+	Source SourceOptions
+	// Progress, if set, is called about every 100 ms with the frames sent.
+	Progress func(frames int64)
+}
+
+// Report is what a replay did, as the kernel and the interface saw it.
+type Report struct {
+	File         string           `json:"file"`
+	Interface    string           `json:"interface"`
+	Packets      int64            `json:"packets"`
+	Bytes        int64            `json:"bytes"`
+	SuperPackets int64            `json:"super_packets"`
+	Sends        int64            `json:"sends"`
+	Syscalls     int64            `json:"syscalls"`
+	Seconds      float64          `json:"seconds"`
+	PPS          float64          `json:"pps"`
+	Mbps         float64          `json:"mbps"`
+	Failed       int64            `json:"failed"`
+	Errors       map[string]int64 `json:"errors"`
+	Loops        int              `json:"loops"`
+	Resegmented  int64            `json:"tso_frames_resegmented"`
+	// What the interface itself counted, for checking Packets.
+	IfaceTxPackets uint64 `json:"iface_tx_packets"`
+	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
+	IfaceTxDropped uint64 `json:"iface_tx_dropped"`
+	// EndDriftMS is how much later than scheduled the last item left
+	// (original timing and multiplier only).
+	EndDriftMS float64 `json:"end_drift_ms"`
+}
+
+var errStop = errors.New("stop")
+
+// Opener opens the capture again for each loop.
+type Opener func() (*pcaps.Reader, error)
+
+// run sends every item of the capture through s, paced. each, if not nil,
+// sees every item before it is queued.
+func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, each func(*Item) error) (Report, error) {
+	var rep Report
+	start := time.Now()
+	sched := NewSchedule(o.Pacing, start)
+	var deadline time.Time
+	if o.Duration > 0 {
+		deadline = start.Add(o.Duration)
+	}
+	var lastDue time.Time
+	nextProgress := start
+	paced := !o.Pacing.Topspeed && o.Pacing.PPS == 0 && o.Pacing.Mbps == 0
+	send := func(it *Item) error {
+		if err := ctx.Err(); err != nil {
+			return errStop
+		}
+		sent := s.Stats.Frames + int64(s.n)
+		if o.Limit > 0 && sent >= o.Limit {
+			return errStop
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return errStop
+		}
+		due := sched.Due(it.Timestamp, it.Segs, it.Wire)
+		if !due.IsZero() {
+			if time.Until(due) > 0 {
+				if err := s.Flush(); err != nil {
+					return err
+				}
+				sleepUntil(ctx, due)
+			}
+			lastDue = due
+		}
+		if each != nil {
+			if err := each(it); err != nil {
+				return err
+			}
+		}
+		if o.Progress != nil && time.Now().After(nextProgress) {
+			o.Progress(s.Stats.Frames)
+			nextProgress = time.Now().Add(100 * time.Millisecond)
+		}
+		return s.Queue(it)
+	}
+	for {
+		r, err := open()
+		if err != nil {
+			return rep, err
+		}
+		err = src.Feed(r, send)
+		r.Close()
+		if err != nil && !errors.Is(err, errStop) {
+			return rep, err
+		}
+		rep.Loops++
+		if errors.Is(err, errStop) || (o.Loops > 0 && rep.Loops >= o.Loops) {
+			break
+		}
+		sched.NextLoop()
+	}
+	if err := s.Flush(); err != nil {
+		return rep, err
+	}
+	end := time.Now()
+	if paced && !lastDue.IsZero() {
+		rep.EndDriftMS = float64(end.Sub(lastDue).Microseconds()) / 1000
+	}
+	st := s.Stats
+	rep.Packets, rep.Bytes, rep.Sends, rep.Syscalls, rep.Failed, rep.Errors = st.Frames, st.Bytes, st.Items, st.Syscalls, st.Failed, st.Errors
+	rep.SuperPackets, rep.Resegmented = src.Stats.Supers, src.Stats.Built
+	rep.Seconds = end.Sub(start).Seconds()
+	if rep.Seconds > 0 {
+		rep.PPS = float64(rep.Packets) / rep.Seconds
+		rep.Mbps = float64(rep.Bytes) * 8 / rep.Seconds / 1e6
+	}
+	return rep, nil
+}
+
+// sleepUntil waits for t: the scheduler's sleep for most of it, a spin for
+// the last 100 µs, which timers cannot hit.
+func sleepUntil(ctx context.Context, t time.Time) {
+	if d := time.Until(t) - 100*time.Microsecond; d > 0 {
+		timer := time.NewTimer(d)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		}
+	}
+	for time.Now().Before(t) {
+	}
+}
+
+// Replay sends the capture through iface in the current network namespace
+// and reports what the kernel accepted and what the interface counted.
+func Replay(ctx context.Context, name string, open Opener, iface string, o Options) (*Report, error) {
+	if err := o.Pacing.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Batch == 0 {
+		o.Batch = 32
+	}
+	s, err := NewSender(iface, o.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	before, err := linkCounters(h, iface)
+	if err != nil {
+		return nil, err
+	}
+	if link, err := h.LinkByName(iface); err == nil && o.Source.MTU == 0 {
+		o.Source.MTU = link.Attrs().MTU
+	}
+	rep, err := run(ctx, open, s, NewSource(o.Source), o, nil)
+	rep.File, rep.Interface = name, iface
+	if err != nil {
+		return &rep, err
+	}
+	after, err := linkCounters(h, iface)
+	if err != nil {
+		return &rep, err
+	}
+	rep.IfaceTxPackets = after.TxPackets - before.TxPackets
+	rep.IfaceTxBytes = after.TxBytes - before.TxBytes
+	rep.IfaceTxDropped = after.TxDropped - before.TxDropped
+	return &rep, nil
+}

@@ -1,0 +1,62 @@
+package replay
+
+import (
+	"testing"
+	"time"
+)
+
+func TestSchedule(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	start := time.Unix(5000, 0)
+	ts := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	cases := []struct {
+		name  string
+		p     Pacing
+		items []time.Time
+		want  []time.Duration
+	}{
+		{"original", Pacing{}, []time.Time{ts(0), ts(10), ts(25)}, []time.Duration{0, 10 * time.Millisecond, 25 * time.Millisecond}},
+		{"twice as fast", Pacing{Multiplier: 2}, []time.Time{ts(0), ts(10), ts(25)}, []time.Duration{0, 5 * time.Millisecond, 12500 * time.Microsecond}},
+		{"1000 pps, 10 frames each", Pacing{PPS: 1000}, []time.Time{ts(0), ts(0), ts(0)}, []time.Duration{0, 10 * time.Millisecond, 20 * time.Millisecond}},
+		{"8 Mbps, 1000 bytes each", Pacing{Mbps: 8}, []time.Time{ts(0), ts(0), ts(0)}, []time.Duration{0, time.Millisecond, 2 * time.Millisecond}},
+	}
+	for _, tc := range cases {
+		s := NewSchedule(tc.p, start)
+		for i, it := range tc.items {
+			if got := s.Due(it, 10, 1000).Sub(start); got != tc.want[i] {
+				t.Errorf("%s: item %d due at +%v, want +%v", tc.name, i, got, tc.want[i])
+			}
+		}
+	}
+	s := NewSchedule(Pacing{Topspeed: true}, start)
+	if !s.Due(ts(5), 1, 1).IsZero() {
+		t.Errorf("topspeed: a due time")
+	}
+}
+
+// TestScheduleNoDrift: a long replay's times stay anchored: the millionth
+// packet of a 1 µs-spaced capture is due exactly 1 s after the first.
+func TestScheduleNoDrift(t *testing.T) {
+	t0, start := time.Unix(1000, 0), time.Unix(5000, 0)
+	s := NewSchedule(Pacing{Multiplier: 1}, start)
+	var last time.Time
+	for i := range 1_000_001 {
+		last = s.Due(t0.Add(time.Duration(i)*time.Microsecond), 1, 100)
+	}
+	if d := last.Sub(start); d != time.Second {
+		t.Fatalf("due at %v, want 1s", d)
+	}
+	s.NextLoop()
+	if d := s.Due(t0, 1, 100).Sub(start); d != time.Second {
+		t.Errorf("second loop starts at %v, want right after the first (1s)", d)
+	}
+}
+
+func TestPacingValidate(t *testing.T) {
+	if (Pacing{PPS: 10, Topspeed: true}).Validate() == nil {
+		t.Error("pps and topspeed together accepted")
+	}
+	if (Pacing{Multiplier: 2}).Validate() != nil {
+		t.Error("multiplier refused")
+	}
+}

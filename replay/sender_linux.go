@@ -1,0 +1,140 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+)
+
+// SendStats counts what a Sender did. Errors are keyed by errno name.
+type SendStats struct {
+	Items    int64 // items the kernel accepted
+	Frames   int64 // frames those items stand for
+	Bytes    int64 // bytes of those frames on the wire
+	Syscalls int64
+	Failed   int64 // items the kernel refused
+	Errors   map[string]int64
+}
+
+// Sender writes items to an AF_PACKET socket with PACKET_VNET_HDR, in
+// sendmmsg batches. Never with PACKET_QDISC_BYPASS: the kernel drops
+// segmented packets on that path (kernel-gso.md §1.7).
+type Sender struct {
+	fd    int
+	iface string
+	bufs  [][]byte
+	meta  []Item // frames, segs, wire of the queued items
+	iov   []unix.Iovec
+	msgs  []unix.Mmsghdr
+	n     int
+	Stats SendStats
+}
+
+// NewSender opens a packet socket on iface in the calling thread's network
+// namespace. batch is the most messages per sendmmsg.
+func NewSender(iface string, batch int) (*Sender, error) {
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", iface, err)
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("AF_PACKET socket on %s: %w (needs CAP_NET_RAW)", iface, err)
+	}
+	s := &Sender{fd: fd, iface: iface, Stats: SendStats{Errors: map[string]int64{}}}
+	fail := func(op string, err error) (*Sender, error) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s on %s: %w", op, iface, err)
+	}
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+		return fail("PACKET_VNET_HDR", err)
+	}
+	// A large send buffer lets a batch of 64 KiB super-packets queue at once.
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 16<<20)
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+		return fail("bind", err)
+	}
+	if batch < 1 {
+		batch = 1
+	}
+	s.bufs = make([][]byte, batch)
+	s.meta = make([]Item, batch)
+	s.iov = make([]unix.Iovec, batch)
+	s.msgs = make([]unix.Mmsghdr, batch)
+	return s, nil
+}
+
+// Queue adds an item to the batch, sending the batch when it is full.
+func (s *Sender) Queue(it *Item) error {
+	b := s.bufs[s.n][:0]
+	var hdr [coalesce.VnetHeaderLen]byte
+	it.Vnet.Encode(hdr[:])
+	b = append(append(b, hdr[:]...), it.Frame...)
+	s.bufs[s.n] = b
+	s.meta[s.n] = Item{Segs: it.Segs, Wire: it.Wire}
+	s.n++
+	if s.n == len(s.bufs) {
+		return s.Flush()
+	}
+	return nil
+}
+
+// Flush sends the queued items. A refused item is counted under its errno
+// and the rest of the batch still goes.
+func (s *Sender) Flush() error {
+	for i := 0; i < s.n; i++ {
+		s.iov[i] = unix.Iovec{Base: &s.bufs[i][0]}
+		s.iov[i].SetLen(len(s.bufs[i]))
+		s.msgs[i] = unix.Mmsghdr{}
+		s.msgs[i].Hdr.Iov = &s.iov[i]
+		s.msgs[i].Hdr.SetIovlen(1)
+	}
+	for off := 0; off < s.n; {
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[off])), uintptr(s.n-off), 0, 0, 0)
+		s.Stats.Syscalls++
+		if e != 0 {
+			switch e {
+			case unix.EINTR, unix.EAGAIN:
+				continue
+			case unix.EBADF, unix.ENXIO, unix.ENETDOWN, unix.ENODEV:
+				s.n = 0
+				return fmt.Errorf("sendmmsg on %s: %w", s.iface, e)
+			}
+			s.Stats.Failed++
+			s.Stats.Errors[unix.ErrnoName(e)]++
+			off++
+			continue
+		}
+		for i := off; i < off+int(r); i++ {
+			s.Stats.Items++
+			s.Stats.Frames += int64(s.meta[i].Segs)
+			s.Stats.Bytes += int64(s.meta[i].Wire)
+		}
+		off += int(r)
+	}
+	s.n = 0
+	return nil
+}
+
+// Close sends what is queued and closes the socket.
+func (s *Sender) Close() error {
+	err := s.Flush()
+	if cerr := unix.Close(s.fd); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// errnoName is for tests that check the catalogue of kernel-gso.md §1.8.
+func errnoName(err error) string {
+	var e unix.Errno
+	if errors.As(err, &e) {
+		return unix.ErrnoName(e)
+	}
+	return ""
+}

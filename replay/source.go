@@ -1,0 +1,276 @@
+package replay
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// Item is one thing to send: a frame and its virtio header, standing for
+// Segs frames on the wire.
+type Item struct {
+	// Frame is an Ethernet frame, valid until the callback returns.
+	Frame []byte
+	Vnet  coalesce.VnetHeader
+	Segs  int
+	// Wire is the bytes the Segs frames put on the wire.
+	Wire      int
+	Timestamp time.Time
+	// Built marks a super-packet made from a frame captured whole on a
+	// TSO/GRO host; GSOFrom says where its gso_size came from.
+	Built   bool
+	GSOFrom string
+}
+
+// SourceOptions choose how a capture becomes items.
+type SourceOptions struct {
+	Coalesce coalesce.Options
+	// NoCoalesce sends a raw capture frame by frame.
+	NoCoalesce bool
+	// MSS forces gso_size for frames captured whole on TSO/GRO hosts;
+	// 0 infers it (SYN MSS option, else full-size segments, else MTU).
+	MSS int
+	// MTU of the egress interface (default 1500): frames above it are
+	// candidates for resegmentation.
+	MTU int
+}
+
+// FeedStats counts what a Source did.
+type FeedStats struct {
+	Packets    int64 // packets read (records for a coalesced input)
+	Items      int64
+	Supers     int64
+	Frames     int64 // frames the items stand for
+	Built      int64 // super-packets built from TSO/GRO frames
+	Skipped    int64 // frames of link types that cannot be sent on Ethernet
+	Coalesced  bool  // the input was a coalesced file
+	Coalescing *coalesce.Stats
+}
+
+// ErrLinkType is counted, not returned, for frames that cannot be sent.
+var ErrLinkType = errors.New("link type cannot be sent on Ethernet")
+
+// Source turns a capture into items.
+type Source struct {
+	opts   SourceOptions
+	eth    []byte
+	meta   coalesce.Meta
+	item   Item
+	mss    map[coalesce.FlowID]int // MSS each host announced in its SYN
+	full   map[coalesce.FlowID]int // largest ordinary segment per flow
+	Stats  FeedStats
+	before func(*pcaps.Packet) // test hook: sees every Ethernet packet fed to the coalescer
+}
+
+// NewSource returns a Source.
+func NewSource(o SourceOptions) *Source {
+	if o.MTU == 0 {
+		o.MTU = 1500
+	}
+	return &Source{opts: o, mss: map[coalesce.FlowID]int{}, full: map[coalesce.FlowID]int{}}
+}
+
+// Feed reads r to the end and hands every item to fn. It may be called
+// again for another pass (loops); the statistics accumulate.
+func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
+	var c *coalesce.Coalescer
+	emit := func(rec *coalesce.Record) error {
+		return s.emit(fn, rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "")
+	}
+	if !s.opts.NoCoalesce {
+		c = coalesce.New(s.opts.Coalesce, emit)
+	}
+	var p pcaps.Packet
+	for {
+		err := r.Next(&p)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		s.Stats.Packets++
+		if strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
+			s.Stats.Coalesced = true
+			if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {
+				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+			}
+			frame, shift, ok := toEthernet(s.eth[:0], &p)
+			if !ok {
+				s.Stats.Skipped++
+				continue
+			}
+			s.eth = frame
+			h := s.meta.Vnet
+			h.CsumStart, h.HdrLen = shiftOff(h.CsumStart, shift), shiftOff(h.HdrLen, shift)
+			if err := s.emit(fn, frame, h, s.meta.Segs, p.Timestamp, false, ""); err != nil {
+				return err
+			}
+			continue
+		}
+		frame, _, ok := toEthernet(s.eth[:0], &p)
+		if !ok {
+			s.Stats.Skipped++
+			continue
+		}
+		s.eth = frame
+		if h, segs, from, ok := s.oversized(frame, &p); ok {
+			// What came before leaves first: flush the coalescer.
+			if c != nil {
+				if err := c.Close(); err != nil {
+					return err
+				}
+			}
+			s.Stats.Built++
+			if err := s.emit(fn, frame, h, segs, p.Timestamp, true, from); err != nil {
+				return err
+			}
+			continue
+		}
+		eth := pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
+		if s.before != nil {
+			s.before(&eth)
+		}
+		if c == nil {
+			if err := s.emit(fn, frame, coalesce.VnetHeader{}, 1, p.Timestamp, false, ""); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := c.Push(&eth); err != nil {
+			return err
+		}
+	}
+	if c != nil {
+		if err := c.Close(); err != nil {
+			return err
+		}
+		s.Stats.Coalescing = c.Stats()
+	}
+	return nil
+}
+
+func shiftOff(v uint16, shift int) uint16 {
+	if v == 0 {
+		return 0
+	}
+	return uint16(int(v) + shift)
+}
+
+func (s *Source) emit(fn func(*Item) error, frame []byte, h coalesce.VnetHeader, segs int, ts time.Time, built bool, from string) error {
+	it := &s.item
+	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from}
+	it.Wire = len(frame) + (segs-1)*int(max(h.HdrLen, h.CsumStart+20))
+	s.Stats.Items++
+	s.Stats.Frames += int64(segs)
+	if segs > 1 || h.GSOType != coalesce.GSONone {
+		s.Stats.Supers++
+	}
+	return fn(it)
+}
+
+// oversized learns MSS values from SYNs and segment sizes, and turns a TCP
+// frame above the MTU (a TSO/GRO host's capture) into a super-packet, in
+// place. It returns its header, segment count and where gso_size came from.
+func (s *Source) oversized(frame []byte, p *pcaps.Packet) (h coalesce.VnetHeader, segs int, from string, ok bool) {
+	v, ok := coalesce.ViewTCP(frame, layers.LinkTypeEthernet, p.Interface)
+	if !ok {
+		return h, 0, "", false
+	}
+	if v.Flags&0x02 != 0 && v.MSS > 0 {
+		s.mss[v.Flow] = v.MSS
+	}
+	if len(frame)-v.L3 <= s.opts.MTU {
+		if v.Payload > s.full[v.Flow] {
+			s.full[v.Flow] = v.Payload
+		}
+		return h, 0, "", false
+	}
+	if len(p.Data) < p.Length {
+		return h, 0, "", false // truncated: nothing to segment
+	}
+	gso, from := s.opts.MSS, "--mss"
+	if gso == 0 {
+		opts := v.HdrEnd - v.L4 - 20
+		if m, ok := s.mss[reverse(v.Flow)]; ok && m-opts >= 8 {
+			gso, from = m-opts, "the SYN's MSS option"
+		} else if f := s.full[v.Flow]; f > 0 {
+			gso, from = f, "the flow's full-size segments"
+		} else {
+			gso, from = s.opts.MTU-(v.HdrEnd-v.L3), "the egress MTU"
+		}
+	}
+	h, segs, err := coalesce.BuildSuper(frame, v, gso)
+	if err != nil {
+		return h, 0, "", false // sent as it is; the kernel's answer is counted
+	}
+	return h, segs, from, true
+}
+
+func reverse(k coalesce.FlowID) coalesce.FlowID { return k.Reverse() }
+
+// Synthetic addresses for frames captured without an Ethernet header.
+var (
+	synthDst = []byte{0x02, 0x47, 0x53, 0x4f, 0x00, 0x02}
+	synthSrc = []byte{0x02, 0x47, 0x53, 0x4f, 0x00, 0x01}
+)
+
+// toEthernet returns the frame as an Ethernet frame, appending to dst when
+// the capture's link type has another header, and how far offsets moved.
+func toEthernet(dst []byte, p *pcaps.Packet) ([]byte, int, bool) {
+	d := p.Data
+	var etype uint16
+	var l2 int
+	switch p.LinkType {
+	case layers.LinkTypeEthernet:
+		return d, 0, len(d) >= 14
+	case layers.LinkTypeLinuxSLL:
+		if len(d) < 16 {
+			return nil, 0, false
+		}
+		etype, l2 = binary.BigEndian.Uint16(d[14:16]), 16
+	case layers.LinkTypeLinuxSLL2:
+		if len(d) < 20 {
+			return nil, 0, false
+		}
+		etype, l2 = binary.BigEndian.Uint16(d[0:2]), 20
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		if len(d) < 5 {
+			return nil, 0, false
+		}
+		l2 = 4
+		etype = ipEtherType(d[4])
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+		if len(d) < 1 {
+			return nil, 0, false
+		}
+		etype = ipEtherType(d[0])
+	default:
+		return nil, 0, false
+	}
+	if etype == 0 {
+		return nil, 0, false
+	}
+	dst = append(dst, synthDst...)
+	dst = append(dst, synthSrc...)
+	dst = binary.BigEndian.AppendUint16(dst, etype)
+	dst = append(dst, d[l2:]...)
+	return dst, 14 - l2, true
+}
+
+func ipEtherType(first byte) uint16 {
+	switch first >> 4 {
+	case 4:
+		return 0x0800
+	case 6:
+		return 0x86dd
+	}
+	return 0
+}

@@ -1,0 +1,324 @@
+package replay
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/vishvananda/netlink"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// VerifyOptions control a verification.
+type VerifyOptions struct {
+	// Iface and CaptureIface name existing interfaces (two NIC ports cabled
+	// together, say) in the current namespace; both empty builds a Lab.
+	Iface, CaptureIface string
+	Source              SourceOptions
+	// Pacing defaults to top speed: the capture keeps up (TPACKET_V3).
+	Pacing  Pacing
+	Batch   int
+	Capture CaptureOptions
+	// Keep, if set, is a directory for the captured output and the
+	// mismatching frames, as pcapng.
+	Keep string
+	// Idle ends the capture when no frame came for this long after the last
+	// send (default 300 ms).
+	Idle time.Duration
+	// corrupt, for tests, changes the expected frames before comparing.
+	corrupt func([]Expected)
+}
+
+// VerifyReport is one input's verdict.
+type VerifyReport struct {
+	File             string            `json:"file"`
+	Packets          int64             `json:"packets"`
+	SuperPackets     int64             `json:"super_packets"`
+	CoalescedPackets int64             `json:"coalesced_packets"`
+	SegmentsCaptured int               `json:"segments_captured"`
+	Exact            int               `json:"exact"`
+	Normalized       int               `json:"normalized"`
+	Mismatched       int               `json:"mismatched"`
+	Missing          int               `json:"missing"`
+	Extra            int               `json:"extra"`
+	Reordered        int               `json:"reordered"`
+	Drops            uint64            `json:"drops"`
+	DropsBy          map[string]uint64 `json:"drops_by,omitempty"`
+	SendFailures     map[string]int64  `json:"send_failures,omitempty"`
+	Verdict          string            `json:"verdict"`
+	Details          []string          `json:"details,omitempty"`
+	NormalizedWhy    map[string]int    `json:"normalized_why,omitempty"`
+	Seconds          float64           `json:"seconds"`
+	Capture          string            `json:"capture"`
+}
+
+// Verdicts.
+const (
+	VerdictExact      = "exact"
+	VerdictNormalized = "normalized"
+	VerdictMismatch   = "mismatch"
+	VerdictLost       = "lost"
+)
+
+// Verify replays a capture and checks, frame by frame, that what leaves the
+// kernel is the original trace (or, for coalesced input and TSO-host
+// frames, what the reference segmenter makes of it).
+func Verify(ctx context.Context, name string, open Opener, o VerifyOptions) (*VerifyReport, error) {
+	if o.Pacing == (Pacing{}) {
+		o.Pacing.Topspeed = true
+	}
+	if err := o.Pacing.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Batch == 0 {
+		o.Batch = 32
+	}
+	if o.Idle == 0 {
+		o.Idle = 300 * time.Millisecond
+	}
+	if (o.Iface == "") != (o.CaptureIface == "") {
+		return nil, fmt.Errorf("--iface and --capture-iface go together")
+	}
+	start := time.Now()
+	var (
+		s       *Sender
+		c       *Capture
+		lab     *Lab
+		hs, hc  *netlink.Handle
+		sendIf  = o.Iface
+		capIf   = o.CaptureIface
+		capDesc string
+	)
+	defer func() {
+		if s != nil {
+			s.Close()
+		}
+		if c != nil {
+			c.Stop()
+		}
+		lab.Close()
+	}()
+	if o.Iface == "" {
+		var err error
+		if lab, err = NewLab(0); err != nil {
+			return nil, err
+		}
+		sendIf, capIf = lab.IfA, lab.IfB
+		hs, hc = lab.hA, lab.hB
+		// Capture at A's transmit tap: the segments after software GSO,
+		// immune to B's backlog limit.
+		o.Capture.Outgoing = true
+		capDesc = "transmit tap of " + lab.IfA + " (lab)"
+		err = lab.Do(lab.A, func() error {
+			var err error
+			if s, err = NewSender(lab.IfA, o.Batch); err != nil {
+				return err
+			}
+			c, err = NewCapture(lab.IfA, o.Capture)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if hs, err = netlink.NewHandle(); err != nil {
+			return nil, err
+		}
+		defer hs.Close()
+		hc = hs
+		if s, err = NewSender(o.Iface, o.Batch); err != nil {
+			return nil, err
+		}
+		o.Capture.Outgoing = false
+		if c, err = NewCapture(o.CaptureIface, o.Capture); err != nil {
+			return nil, err
+		}
+		capDesc = "receive side of " + o.CaptureIface
+	}
+	txBefore, err := linkCounters(hs, sendIf)
+	if err != nil {
+		return nil, err
+	}
+	rxBefore, err := linkCounters(hc, capIf)
+	if err != nil {
+		return nil, err
+	}
+	softBefore := softnetDrops()
+	if link, err := hs.LinkByName(sendIf); err == nil && o.Source.MTU == 0 {
+		o.Source.MTU = link.Attrs().MTU
+	}
+
+	// Send, and note on the way what must come out.
+	src := NewSource(o.Source)
+	var exp []Expected
+	src.before = func(p *pcaps.Packet) { exp = append(exp, Expected{Data: append([]byte(nil), p.Data...)}) }
+	var seg coalesce.Segmenter
+	each := func(it *Item) error {
+		if !it.Built && !src.Stats.Coalesced {
+			return nil
+		}
+		segs, err := seg.Segment(it.Frame, layers.LinkTypeEthernet, it.Vnet)
+		if err != nil {
+			return fmt.Errorf("reference segmentation: %w", err)
+		}
+		why := ""
+		if it.Built {
+			why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", it.Vnet.GSOSize, it.GSOFrom)
+		}
+		for _, sg := range segs {
+			exp = append(exp, Expected{Data: append([]byte(nil), sg...), Normalized: why})
+		}
+		return nil
+	}
+	ro := Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source}
+	rep, err := run(ctx, open, s, src, ro, each)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+
+	// Wait for the output: all of it, or quiet for Idle.
+	sentAt := time.Now()
+	for {
+		n, last := c.Count()
+		quiet := time.Since(last)
+		if last.Before(sentAt) {
+			quiet = time.Since(sentAt)
+		}
+		if (n >= len(exp) && quiet > 20*time.Millisecond) || quiet > o.Idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got, cerr := c.Stop()
+	_, capDrops := c.Stats()
+	c = nil
+	if cerr != nil {
+		return nil, fmt.Errorf("capture: %w", cerr)
+	}
+	txAfter, _ := linkCounters(hs, sendIf)
+	rxAfter, _ := linkCounters(hc, capIf)
+	softAfter := softnetDrops()
+
+	if o.corrupt != nil {
+		o.corrupt(exp)
+	}
+	strict := o.Source.Coalesce.Order == coalesce.Strict
+	res := Compare(exp, got, strict)
+	vr := &VerifyReport{
+		File: name, Packets: int64(len(exp)), SuperPackets: src.Stats.Supers, SegmentsCaptured: len(got),
+		Exact: res.Exact, Normalized: res.Normalized, Mismatched: res.Mismatched, Missing: res.Missing, Extra: res.Extra,
+		Reordered: res.Reordered, Details: res.Details, Capture: capDesc, DropsBy: map[string]uint64{},
+	}
+	if len(res.NormalizedWhy) > 0 {
+		vr.NormalizedWhy = res.NormalizedWhy
+	}
+	if src.Stats.Coalescing != nil {
+		vr.CoalescedPackets = src.Stats.Coalescing.Merged
+	}
+	if src.Stats.Coalesced {
+		vr.CoalescedPackets = src.Stats.Frames
+	}
+	if rep.Failed > 0 {
+		vr.SendFailures = rep.Errors
+	}
+	vr.DropsBy["capture socket"] = capDrops
+	vr.DropsBy[sendIf+" tx_dropped"] = txAfter.TxDropped - txBefore.TxDropped
+	if !o.Capture.Outgoing {
+		// Only a capture behind the receiver loses what the receiver drops.
+		vr.DropsBy[capIf+" rx_dropped"] = rxAfter.RxDropped - rxBefore.RxDropped
+		vr.DropsBy["softnet backlog"] = softAfter - softBefore
+	}
+	for k, v := range vr.DropsBy {
+		if v == 0 {
+			delete(vr.DropsBy, k)
+		}
+		vr.Drops += v
+	}
+	switch {
+	case vr.Drops > 0:
+		vr.Verdict = VerdictLost
+	case res.Mismatched+res.Missing+res.Extra+res.Reordered > 0 || rep.Failed > 0:
+		vr.Verdict = VerdictMismatch
+	case res.Normalized > 0:
+		vr.Verdict = VerdictNormalized
+	default:
+		vr.Verdict = VerdictExact
+	}
+	vr.Seconds = time.Since(start).Seconds()
+	if o.Keep != "" {
+		if err := keep(o.Keep, name, got, res); err != nil {
+			return vr, err
+		}
+	}
+	return vr, nil
+}
+
+// keep writes the captured frames and the mismatching pairs as pcapng.
+func keep(dir, name string, got [][]byte, res Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	write := func(file string, frames [][]byte, comments []string) error {
+		f, err := os.Create(filepath.Join(dir, file))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Application: "gsoreplay verify"})
+		w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "verify"}})
+		ts := time.Now()
+		for i, fr := range frames {
+			var c []byte
+			if comments != nil {
+				c = []byte(comments[i])
+			}
+			if err := w.Write(&pcaps.Packet{Data: fr, Length: len(fr), Timestamp: ts, LinkType: layers.LinkTypeEthernet}, c); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	}
+	if err := write(base+".captured.pcapng", got, nil); err != nil {
+		return err
+	}
+	var frames [][]byte
+	var comments []string
+	for i, p := range res.MismatchedPairs {
+		frames = append(frames, p[0], p[1])
+		comments = append(comments, fmt.Sprintf("mismatch %d: expected", i+1), fmt.Sprintf("mismatch %d: captured: %s", i+1, Diff(p[0], p[1])))
+	}
+	return write(base+".mismatched.pcapng", frames, comments)
+}
+
+// softnetDrops sums column 2 of /proc/net/softnet_stat: frames a CPU's
+// backlog dropped, which no socket or interface counter shows.
+func softnetDrops() uint64 {
+	f, err := os.Open("/proc/net/softnet_stat")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var total uint64
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		cols := strings.Fields(sc.Text())
+		if len(cols) > 1 {
+			v, _ := strconv.ParseUint(cols[1], 16, 64)
+			total += v
+		}
+	}
+	return total
+}

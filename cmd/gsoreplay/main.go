@@ -74,7 +74,7 @@ traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
 		HideHelpCommand: true,
 		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand()),
 		OnUsageError:    onUsageError,
-		ExitErrHandler: func(*cli.Context, error) {}, // run decides the exit code
+		ExitErrHandler:  func(*cli.Context, error) {}, // run decides the exit code
 	}
 }
 

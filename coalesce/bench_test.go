@@ -14,15 +14,15 @@ import (
 func bulk(n int) []pcaps.Packet {
 	a := tcpPkt()
 	b := tcpPkt()
-	b.v6, b.sport = true, 40001
+	b.V6, b.Sport = true, 40001
 	var out []pcaps.Packet
 	fa := flow(a, n/3, nil)
 	fb := flow(b, n/3, nil)
 	for i := range fa {
 		ack := tcpPkt()
-		ack.sport, ack.dport, ack.payload = 5201, 40000, nil
-		ack.ts = fa[i].ts
-		out = append(out, fa[i].packet(), fb[i].packet(), ack.packet())
+		ack.Sport, ack.Dport, ack.Payload = 5201, 40000, nil
+		ack.Timestamp = fa[i].Timestamp
+		out = append(out, fa[i].Packet(), fb[i].Packet(), ack.Packet())
 	}
 	return out
 }

@@ -14,8 +14,8 @@ import (
 // merges, refusals and interleavings all happen.
 func fuzzPackets(data []byte) []pcaps.Packet {
 	bases := []pkt{tcpPkt(), tcpPkt(), udpPkt()}
-	bases[1].v6, bases[1].sport = true, 7
-	bases[2].payload = payloadOf(200, 0)
+	bases[1].V6, bases[1].Sport = true, 7
+	bases[2].Payload = payloadOf(200, 0)
 	seq := []uint32{1000, 1000, 0}
 	id := []uint16{0xfff0, 0, 0}
 	ts := time.Unix(1700000000, 0)
@@ -24,44 +24,44 @@ func fuzzPackets(data []byte) []pcaps.Packet {
 		op, v, size, which := data[0], data[1], int(data[2]), int(data[3]%3)
 		data = data[4:]
 		p := bases[which]
-		p.seq, p.id = seq[which], id[which]
-		n := len(p.payload)
+		p.Seq, p.ID = seq[which], id[which]
+		n := len(p.Payload)
 		switch op % 16 {
 		case 0:
 			n = size*8 + 1 // short or larger
 		case 1:
-			p.flags |= []uint8{tcpPSH, tcpFIN, tcpCWR, tcpECE, tcpSYN, tcpRST, tcpURG, 0}[v%8]
+			p.Flags |= []uint8{tcpPSH, tcpFIN, tcpCWR, tcpECE, tcpSYN, tcpRST, tcpURG, 0}[v%8]
 		case 2:
-			p.win += uint16(v % 2)
+			p.Win += uint16(v % 2)
 		case 3:
-			p.ttl += v % 2
+			p.TTL += v % 2
 		case 4:
-			p.tos = v
+			p.TOS = v
 		case 5:
-			p.id += uint16(v % 3)
+			p.ID += uint16(v % 3)
 		case 6:
-			p.seq += uint32(v % 3)
+			p.Seq += uint32(v % 3)
 		case 7:
-			p.vlans = [][]uint16{nil, {etherType8021Q}, {etherType8021AD, etherType8021Q}}[v%3]
+			p.VLANs = [][]uint16{nil, {etherType8021Q}, {etherType8021AD, etherType8021Q}}[v%3]
 		case 8:
-			p.ipOpts = [][]byte{nil, {0x94, 4, 0, 0}, {1, 1, 1, 1}}[v%3]
+			p.IPOpts = [][]byte{nil, {0x94, 4, 0, 0}, {1, 1, 1, 1}}[v%3]
 		case 9:
-			p.padding = int(v % 8)
+			p.Padding = int(v % 8)
 		case 10:
-			p.badL4 = v%2 == 0
+			p.BadL4 = v%2 == 0
 		case 11:
 			n = 0
 		case 12:
-			p.df = v%2 == 0
+			p.DF = v%2 == 0
 		case 13:
-			p.truncate = int(v%4) * 10
+			p.Truncate = int(v%4) * 10
 		case 14:
-			p.flowLabel = uint32(v % 2)
+			p.FlowLabel = uint32(v % 2)
 		}
-		p.payload = payloadOf(n, v)
+		p.Payload = payloadOf(n, v)
 		ts = ts.Add(time.Duration(size) * time.Microsecond)
-		p.ts = ts
-		pp := p.packet()
+		p.Timestamp = ts
+		pp := p.Packet()
 		out = append(out, pp)
 		seq[which] += uint32(n)
 		id[which]++
@@ -90,8 +90,8 @@ func FuzzRoundTrip(f *testing.F) {
 // FuzzCoalesceFrames feeds arbitrary frames of every supported link type:
 // no panic, and the round trip holds whatever the bytes.
 func FuzzCoalesceFrames(f *testing.F) {
-	f.Add(tcpPkt().bytes(), uint8(0))
-	f.Add(udpPkt().bytes(), uint8(1))
+	f.Add(tcpPkt().Bytes(), uint8(0))
+	f.Add(udpPkt().Bytes(), uint8(1))
 	f.Fuzz(func(t *testing.T, frame []byte, lt uint8) {
 		lts := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2, layers.LinkTypeRaw, layers.LinkTypeNull}
 		var pk []pcaps.Packet

@@ -7,30 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
-// requireRoot skips a test that needs root and namespaces outside CI, and
-// fails it in CI, where it must run.
-func requireRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	missing := ""
-	if os.Geteuid() != 0 {
-		missing = "root"
-	}
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = tool
-		}
-	}
-	if missing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but %s is not available", missing)
-	}
-	t.Skipf("needs %s", missing)
-}
+func requireRoot(t *testing.T, tools ...string) { t.Helper(); testenv.RequireRoot(t, tools...) }
 
 // payloadShare coalesces a capture and returns how many packets carried a
 // TCP/UDP payload and how many of those ended up inside super-packets.

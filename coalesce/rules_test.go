@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -77,15 +78,7 @@ func restoreAll(t testing.TB, orig []pcaps.Packet, got collected) {
 	}
 }
 
-func packets(ps ...[]pkt) []pcaps.Packet {
-	var out []pcaps.Packet
-	for _, group := range ps {
-		for _, p := range group {
-			out = append(out, p.packet())
-		}
-	}
-	return out
-}
+func packets(ps ...[]pkt) []pcaps.Packet { return craft.Packets(ps...) }
 
 func one(p pkt) []pkt { return []pkt{p} }
 
@@ -95,12 +88,12 @@ func one(p pkt) []pkt { return []pkt{p} }
 func TestMergeRules(t *testing.T) {
 	tcp, udp := tcpPkt(), udpPkt()
 	v6 := tcpPkt()
-	v6.v6, v6.flowLabel = true, 0x12345
+	v6.V6, v6.FlowLabel = true, 0x12345
 	short := func(n int) func(k int, p *pkt) {
 		return func(k int, p *pkt) {
 			if k == n-1 {
-				p.payload = payloadOf(300, 9)
-				p.flags |= tcpPSH | tcpFIN
+				p.Payload = payloadOf(300, 9)
+				p.Flags |= tcpPSH | tcpFIN
 			}
 		}
 	}
@@ -136,74 +129,74 @@ func TestMergeRules(t *testing.T) {
 		// Merged, byte for byte reproducible.
 		{"tcpv4 with timestamps", packets(flow(tcp, 5, nil)), opts(nil), []int{5}, 0, ReasonEnd},
 		{"tcpv6 with flow label", packets(flow(v6, 5, nil)), opts(nil), []int{5}, 0, ReasonEnd},
-		{"tcp without options", packets(flow(tcp, 4, func(k int, p *pkt) { p.tcpOpts = nil })), opts(nil), []int{4}, 0, ReasonEnd},
+		{"tcp without options", packets(flow(tcp, 4, func(k int, p *pkt) { p.TCPOpts = nil })), opts(nil), []int{4}, 0, ReasonEnd},
 		{"short last with PSH|FIN", packets(flow(tcp, 5, short(5))), opts(nil), []int{5}, 0, ReasonPSHFIN},
-		{"short last ends the run", packets(flow(tcp, 6, at(3, func(p *pkt) { p.payload = p.payload[:100] }))), opts(nil), []int{4, 2}, 0, ReasonShort},
-		{"CWR on the first", packets(flow(tcp, 4, at(0, func(p *pkt) { p.flags |= tcpCWR }))), opts(nil), []int{4}, 0, ReasonEnd},
-		{"ECE on all", packets(flow(tcp, 4, func(k int, p *pkt) { p.flags |= tcpECE })), opts(nil), []int{4}, 0, ReasonEnd},
-		{"IPv4 ID wraps", packets(flow(func() pkt { p := tcp; p.id = 0xfffe; return p }(), 4, nil)), opts(nil), []int{4}, 0, ReasonEnd},
-		{"DF clear", packets(flow(tcp, 3, func(k int, p *pkt) { p.df = false })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"IPv4 options identical", packets(flow(tcp, 3, func(k int, p *pkt) { p.ipOpts = []byte{0x94, 4, 0, 0} })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"IPv6 destination options identical", packets(flow(v6, 3, func(k int, p *pkt) { p.ext = make([]byte, 8) })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"802.1Q", packets(flow(tcp, 3, func(k int, p *pkt) { p.vlans = []uint16{etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"QinQ", packets(flow(tcp, 3, func(k int, p *pkt) { p.vlans = []uint16{etherType8021AD, etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"Linux cooked", packets(flow(tcp, 3, func(k int, p *pkt) { p.lt = layers.LinkTypeLinuxSLL })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"raw IP", packets(flow(tcp, 3, func(k int, p *pkt) { p.lt = layers.LinkTypeRaw })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"USO v4 with short last", packets(flow(udp, 5, at(4, func(p *pkt) { p.payload = p.payload[:10] }))), opts(nil), []int{5}, 0, ReasonShort},
-		{"USO v6", packets(flow(udp, 4, func(k int, p *pkt) { p.v6 = true })), opts(nil), []int{4}, 0, ReasonEnd},
-		{"USO stops at 128", packets(flow(udp, 130, func(k int, p *pkt) { p.payload = p.payload[:100] })), opts(func(o *Options) { o.MaxSegments, o.MaxSpan = 1000, 0 }), []int{128, 2}, 0, ReasonMaxSegments},
+		{"short last ends the run", packets(flow(tcp, 6, at(3, func(p *pkt) { p.Payload = p.Payload[:100] }))), opts(nil), []int{4, 2}, 0, ReasonShort},
+		{"CWR on the first", packets(flow(tcp, 4, at(0, func(p *pkt) { p.Flags |= tcpCWR }))), opts(nil), []int{4}, 0, ReasonEnd},
+		{"ECE on all", packets(flow(tcp, 4, func(k int, p *pkt) { p.Flags |= tcpECE })), opts(nil), []int{4}, 0, ReasonEnd},
+		{"IPv4 ID wraps", packets(flow(func() pkt { p := tcp; p.ID = 0xfffe; return p }(), 4, nil)), opts(nil), []int{4}, 0, ReasonEnd},
+		{"DF clear", packets(flow(tcp, 3, func(k int, p *pkt) { p.DF = false })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"IPv4 options identical", packets(flow(tcp, 3, func(k int, p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"IPv6 destination options identical", packets(flow(v6, 3, func(k int, p *pkt) { p.Ext = make([]byte, 8) })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"802.1Q", packets(flow(tcp, 3, func(k int, p *pkt) { p.VLANs = []uint16{etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"QinQ", packets(flow(tcp, 3, func(k int, p *pkt) { p.VLANs = []uint16{etherType8021AD, etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"Linux cooked", packets(flow(tcp, 3, func(k int, p *pkt) { p.LinkType = layers.LinkTypeLinuxSLL })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"raw IP", packets(flow(tcp, 3, func(k int, p *pkt) { p.LinkType = layers.LinkTypeRaw })), opts(nil), []int{3}, 0, ReasonEnd},
+		{"USO v4 with short last", packets(flow(udp, 5, at(4, func(p *pkt) { p.Payload = p.Payload[:10] }))), opts(nil), []int{5}, 0, ReasonShort},
+		{"USO v6", packets(flow(udp, 4, func(k int, p *pkt) { p.V6 = true })), opts(nil), []int{4}, 0, ReasonEnd},
+		{"USO stops at 128", packets(flow(udp, 130, func(k int, p *pkt) { p.Payload = p.Payload[:100] })), opts(func(o *Options) { o.MaxSegments, o.MaxSpan = 1000, 0 }), []int{128, 2}, 0, ReasonMaxSegments},
 
 		// Refused: the packet itself cannot be in a super-packet.
-		{"SYN", packets(flow(tcp, 3, func(k int, p *pkt) { p.flags |= tcpSYN })), opts(nil), nil, ReasonTCPFlags, 0},
-		{"RST", packets(flow(tcp, 3, func(k int, p *pkt) { p.flags |= tcpRST })), opts(nil), nil, ReasonTCPFlags, 0},
-		{"URG", packets(flow(tcp, 3, func(k int, p *pkt) { p.flags |= tcpURG })), opts(nil), nil, ReasonTCPFlags, 0},
-		{"pure ACK", packets(flow(tcp, 3, func(k int, p *pkt) { p.payload = nil })), opts(nil), nil, ReasonNoPayload, 0},
-		{"wrong TCP checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.badL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
-		{"wrong UDP checksum", packets(flow(udp, 3, func(k int, p *pkt) { p.badL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
-		{"UDP checksum 0", packets(flow(udp, 3, func(k int, p *pkt) { p.zeroUDP = true })), opts(nil), nil, ReasonUDPZeroCsum, 0},
-		{"wrong IPv4 header checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.badIP = true })), opts(nil), nil, ReasonIPv4Checksum, 0},
-		{"Ethernet padding", packets(flow(tcp, 3, func(k int, p *pkt) { p.padding = 4 })), opts(nil), nil, ReasonPadding, 0},
-		{"truncated frame", packets(flow(tcp, 3, func(k int, p *pkt) { p.truncate = 100 })), opts(nil), nil, ReasonTruncated, 0},
-		{"IPv4 fragment", packets(flow(tcp, 3, func(k int, p *pkt) { p.fragment = true })), opts(nil), nil, ReasonFragment, 0},
-		{"IPv6 fragment header", packets(flow(v6, 3, func(k int, p *pkt) { p.fragment = true })), opts(nil), nil, ReasonFragment, 0},
-		{"payload below 8 bytes", packets(flow(tcp, 3, func(k int, p *pkt) { p.payload = p.payload[:5] })), opts(nil), nil, 0, ReasonSmallGSO},
+		{"SYN", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpSYN })), opts(nil), nil, ReasonTCPFlags, 0},
+		{"RST", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpRST })), opts(nil), nil, ReasonTCPFlags, 0},
+		{"URG", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpURG })), opts(nil), nil, ReasonTCPFlags, 0},
+		{"pure ACK", packets(flow(tcp, 3, func(k int, p *pkt) { p.Payload = nil })), opts(nil), nil, ReasonNoPayload, 0},
+		{"wrong TCP checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.BadL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
+		{"wrong UDP checksum", packets(flow(udp, 3, func(k int, p *pkt) { p.BadL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
+		{"UDP checksum 0", packets(flow(udp, 3, func(k int, p *pkt) { p.ZeroUDP = true })), opts(nil), nil, ReasonUDPZeroCsum, 0},
+		{"wrong IPv4 header checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.BadIP = true })), opts(nil), nil, ReasonIPv4Checksum, 0},
+		{"Ethernet padding", packets(flow(tcp, 3, func(k int, p *pkt) { p.Padding = 4 })), opts(nil), nil, ReasonPadding, 0},
+		{"truncated frame", packets(flow(tcp, 3, func(k int, p *pkt) { p.Truncate = 100 })), opts(nil), nil, ReasonTruncated, 0},
+		{"IPv4 fragment", packets(flow(tcp, 3, func(k int, p *pkt) { p.Fragment = true })), opts(nil), nil, ReasonFragment, 0},
+		{"IPv6 fragment header", packets(flow(v6, 3, func(k int, p *pkt) { p.Fragment = true })), opts(nil), nil, ReasonFragment, 0},
+		{"payload below 8 bytes", packets(flow(tcp, 3, func(k int, p *pkt) { p.Payload = p.Payload[:5] })), opts(nil), nil, 0, ReasonSmallGSO},
 		{"not IP", []pcaps.Packet{{Data: append(make([]byte, 12), 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1), Length: 22, LinkType: layers.LinkTypeEthernet}}, opts(nil), nil, ReasonNotIP, 0},
 		{"unsupported link type", []pcaps.Packet{{Data: []byte{2, 0, 0, 0, 0x45}, Length: 5, LinkType: layers.LinkTypeNull}}, opts(nil), nil, ReasonLinkType, 0},
-		{"IPv4 total length 0 (TSO capture)", packets(one(pkt{rawFrame: func() []byte {
-			b := tcp.bytes()
+		{"IPv4 total length 0 (TSO capture)", packets(one(pkt{Raw: func() []byte {
+			b := tcp.Bytes()
 			b[16], b[17] = 0, 0
 			return b
 		}()})), opts(nil), nil, ReasonIPLength, 0},
 
 		// A run ends where a header field differs.
-		{"window differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.win++ }))), opts(nil), []int{2, 2}, 0, ReasonWindow},
-		{"ack differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.ack++ }))), opts(nil), []int{2, 2}, 0, ReasonAck},
-		{"TCP timestamp differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tcpOpts = append([]byte(nil), tsOpt...); p.tcpOpts[7]++ }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
-		{"TCP options length differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tcpOpts = nil }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
-		{"TCP reserved bits differ", packets(flow(tcp, 4, from(2, func(p *pkt) { p.reserved = 1 }))), opts(nil), []int{2, 2}, 0, ReasonTCPHeader},
-		{"ECE on one", packets(flow(tcp, 4, at(2, func(p *pkt) { p.flags |= tcpECE }))), opts(nil), []int{2}, 0, ReasonFlagsDiffer},
-		{"CWR after the first", packets(flow(tcp, 4, at(2, func(p *pkt) { p.flags |= tcpCWR }))), opts(nil), []int{2, 2}, 0, ReasonCWR},
-		{"PSH in the middle", packets(flow(tcp, 5, at(1, func(p *pkt) { p.flags |= tcpPSH }))), opts(nil), []int{2, 3}, 0, ReasonPSHFIN},
-		{"TTL differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.ttl-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
-		{"hop limit differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.ttl-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
-		{"TOS differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tos = 0x10 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
-		{"ECN codepoint differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.tos = 0x01 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
-		{"traffic class differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.tos = 0x20 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
-		{"flow label differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.flowLabel++ }))), opts(nil), []int{2, 2}, 0, ReasonFlowLabel},
-		{"DF differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.df = false }))), opts(nil), []int{2, 2}, 0, ReasonDF},
-		{"IPv4 options differ", packets(flow(tcp, 4, func(k int, p *pkt) { p.ipOpts = []byte{0x94, 4, 0, byte(k / 2)} })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
-		{"IPv6 extension headers differ", packets(flow(v6, 4, func(k int, p *pkt) { p.ext = make([]byte, 8); p.ext[7] = byte(k / 2) })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
-		{"VLAN ID differs", packets(flow(tcp, 4, func(k int, p *pkt) { p.vlans, p.vlanID = []uint16{etherType8021Q}, uint16(200+k/2) })), opts(nil), []int{2, 2}, 0, ReasonL2Header},
-		{"IPv4 ID constant", packets(flow(tcp, 4, func(k int, p *pkt) { p.id = 7 })), opts(nil), nil, 0, ReasonIPID},
-		{"sequence gap", packets(flow(tcp, 4, from(2, func(p *pkt) { p.seq += 1 }))), opts(nil), []int{2, 2}, 0, ReasonSeq},
-		{"larger segment", packets(flow(tcp, 4, at(2, func(p *pkt) { p.payload = payloadOf(1460, 1) }))), opts(nil), []int{2, 2}, 0, ReasonLarger},
-		{"unmergeable packet of the same flow", packets(flow(tcp, 2, nil), one(func() pkt { p := tcp; p.seq += 2 * 1448; p.payload = nil; return p }()),
-			flow(tcp, 2, func(k int, p *pkt) { p.seq += 2 * 1448; p.id += 3 })), opts(nil), []int{2, 2}, ReasonNoPayload, ReasonFlowPacket},
+		{"window differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Win++ }))), opts(nil), []int{2, 2}, 0, ReasonWindow},
+		{"ack differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Ack++ }))), opts(nil), []int{2, 2}, 0, ReasonAck},
+		{"TCP timestamp differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TCPOpts = append([]byte(nil), tsOpt...); p.TCPOpts[7]++ }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
+		{"TCP options length differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TCPOpts = nil }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
+		{"TCP reserved bits differ", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Reserved = 1 }))), opts(nil), []int{2, 2}, 0, ReasonTCPHeader},
+		{"ECE on one", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Flags |= tcpECE }))), opts(nil), []int{2}, 0, ReasonFlagsDiffer},
+		{"CWR after the first", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Flags |= tcpCWR }))), opts(nil), []int{2, 2}, 0, ReasonCWR},
+		{"PSH in the middle", packets(flow(tcp, 5, at(1, func(p *pkt) { p.Flags |= tcpPSH }))), opts(nil), []int{2, 3}, 0, ReasonPSHFIN},
+		{"TTL differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TTL-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
+		{"hop limit differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.TTL-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
+		{"TOS differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TOS = 0x10 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
+		{"ECN codepoint differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TOS = 0x01 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
+		{"traffic class differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.TOS = 0x20 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
+		{"flow label differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.FlowLabel++ }))), opts(nil), []int{2, 2}, 0, ReasonFlowLabel},
+		{"DF differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.DF = false }))), opts(nil), []int{2, 2}, 0, ReasonDF},
+		{"IPv4 options differ", packets(flow(tcp, 4, func(k int, p *pkt) { p.IPOpts = []byte{0x94, 4, 0, byte(k / 2)} })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
+		{"IPv6 extension headers differ", packets(flow(v6, 4, func(k int, p *pkt) { p.Ext = make([]byte, 8); p.Ext[7] = byte(k / 2) })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
+		{"VLAN ID differs", packets(flow(tcp, 4, func(k int, p *pkt) { p.VLANs, p.VLANID = []uint16{etherType8021Q}, uint16(200+k/2) })), opts(nil), []int{2, 2}, 0, ReasonL2Header},
+		{"IPv4 ID constant", packets(flow(tcp, 4, func(k int, p *pkt) { p.ID = 7 })), opts(nil), nil, 0, ReasonIPID},
+		{"sequence gap", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Seq += 1 }))), opts(nil), []int{2, 2}, 0, ReasonSeq},
+		{"larger segment", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Payload = payloadOf(1460, 1) }))), opts(nil), []int{2, 2}, 0, ReasonLarger},
+		{"unmergeable packet of the same flow", packets(flow(tcp, 2, nil), one(func() pkt { p := tcp; p.Seq += 2 * 1448; p.Payload = nil; return p }()),
+			flow(tcp, 2, func(k int, p *pkt) { p.Seq += 2 * 1448; p.ID += 3 })), opts(nil), []int{2, 2}, ReasonNoPayload, ReasonFlowPacket},
 
 		// Limits.
 		{"64 KiB of IP", packets(flow(tcp, 50, nil)), opts(nil), []int{45, 5}, 0, ReasonMaxBytes},
 		{"max segments", packets(flow(tcp, 10, nil)), opts(func(o *Options) { o.MaxSegments = 4 }), []int{4, 4, 2}, 0, ReasonMaxSegments},
-		{"max span", packets(flow(tcp, 6, func(k int, p *pkt) { p.ts = tcp.ts.Add(time.Duration(k) * 600 * time.Microsecond) })), opts(nil), []int{2, 2, 2}, 0, ReasonMaxSpan},
+		{"max span", packets(flow(tcp, 6, func(k int, p *pkt) { p.Timestamp = tcp.Timestamp.Add(time.Duration(k) * 600 * time.Microsecond) })), opts(nil), []int{2, 2, 2}, 0, ReasonMaxSpan},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -255,11 +248,11 @@ func nonZero(c []int64) map[string]int64 {
 // and the virtio header fields for each type.
 func TestSuperPacketFormat(t *testing.T) {
 	tcp := tcpPkt()
-	tcp.id = 0xfffe
+	tcp.ID = 0xfffe
 	pk := packets(flow(tcp, 5, func(k int, p *pkt) {
 		if k == 4 {
-			p.payload = p.payload[:200]
-			p.flags |= tcpPSH
+			p.Payload = p.Payload[:200]
+			p.Flags |= tcpPSH
 		}
 	}))
 	got := coalesceAll(t, pk, DefaultOptions())
@@ -297,7 +290,7 @@ func TestSuperPacketFormat(t *testing.T) {
 	}
 
 	udp := udpPkt()
-	udp.v6 = true
+	udp.V6 = true
 	got = coalesceAll(t, packets(flow(udp, 3, nil)), DefaultOptions())
 	m = got.metas[0]
 	want = VnetHeader{Flags: VnetNeedsCsum, GSOType: GSOUDPL4, GSOSize: 1000, HdrLen: 14 + 40 + 8, CsumStart: 54, CsumOffset: 6}
@@ -310,10 +303,10 @@ func TestSuperPacketFormat(t *testing.T) {
 	}
 
 	cwr := tcpPkt()
-	cwr.flags |= tcpCWR
+	cwr.Flags |= tcpCWR
 	got = coalesceAll(t, packets(flow(cwr, 3, func(k int, p *pkt) {
 		if k > 0 {
-			p.flags &^= tcpCWR
+			p.Flags &^= tcpCWR
 		}
 	})), DefaultOptions())
 	if g := got.metas[0].Vnet.GSOType; g != GSOTCPv4|GSOECN {
@@ -326,11 +319,11 @@ func TestSuperPacketFormat(t *testing.T) {
 func TestStrictAndPerFlowOrder(t *testing.T) {
 	a := flow(tcpPkt(), 4, nil)
 	bBase := tcpPkt()
-	bBase.sport = 40001
+	bBase.Sport = 40001
 	b := flow(bBase, 4, nil)
 	var mixed []pcaps.Packet
 	for i := range a {
-		mixed = append(mixed, a[i].packet(), b[i].packet())
+		mixed = append(mixed, a[i].Packet(), b[i].Packet())
 	}
 	got := coalesceAll(t, mixed, DefaultOptions())
 	if len(got.recs) != 2 || got.metas[0].Segs != 4 || got.metas[1].Segs != 4 {
@@ -355,14 +348,14 @@ func TestStrictAndPerFlowOrder(t *testing.T) {
 func TestHeldBound(t *testing.T) {
 	a := flow(tcpPkt(), 3, nil)
 	var pk []pcaps.Packet
-	pk = append(pk, a[0].packet())
+	pk = append(pk, a[0].Packet())
 	for range 20 {
 		p := tcpPkt()
-		p.payload = nil
-		p.sport = 1
-		pk = append(pk, p.packet())
+		p.Payload = nil
+		p.Sport = 1
+		pk = append(pk, p.Packet())
 	}
-	pk = append(pk, a[1].packet(), a[2].packet())
+	pk = append(pk, a[1].Packet(), a[2].Packet())
 	o := DefaultOptions()
 	o.MaxHeld = 8
 	got := coalesceAll(t, pk, o)

@@ -96,7 +96,7 @@ func TestSegmentGarbageSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, seg := range segs {
-		want := orig[k].bytes()
+		want := orig[k].Bytes()
 		if binary.BigEndian.Uint16(seg[50:]) == binary.BigEndian.Uint16(want[50:]) {
 			t.Errorf("segment %d: checksum right despite a wrong seed", k)
 		}
@@ -107,7 +107,7 @@ func TestSegmentGarbageSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, seg := range segs {
-		if string(seg) != string(orig[k].bytes()) {
+		if string(seg) != string(orig[k].Bytes()) {
 			t.Errorf("segment %d differs without NEEDS_CSUM", k)
 		}
 	}
@@ -117,8 +117,8 @@ func TestSegmentGarbageSeed(t *testing.T) {
 // gso_size bytes of IP payload sharing the ID, MF on all but the last.
 func TestSegmentUFO(t *testing.T) {
 	p := udpPkt()
-	p.payload = payloadOf(3000, 3)
-	frame := p.bytes()
+	p.Payload = payloadOf(3000, 3)
+	frame := p.Bytes()
 	var s Segmenter
 	segs, err := s.Segment(frame, layers.LinkTypeEthernet, VnetHeader{GSOType: GSOUDP, GSOSize: 1480})
 	if err != nil {
@@ -134,7 +134,7 @@ func TestSegmentUFO(t *testing.T) {
 		if k < 2 {
 			wantFO |= 0x2000
 		}
-		if fo != wantFO || binary.BigEndian.Uint16(ip[4:]) != p.id || ipv4HeaderChecksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
+		if fo != wantFO || binary.BigEndian.Uint16(ip[4:]) != p.ID || ipv4HeaderChecksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
 			t.Errorf("fragment %d: frag %#x id %#x", k, fo, binary.BigEndian.Uint16(ip[4:]))
 		}
 	}

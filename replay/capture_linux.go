@@ -21,6 +21,9 @@ type CaptureOptions struct {
 	// which sees segments after software GSO and is immune to the
 	// receiver's backlog); otherwise only frames it receives.
 	Outgoing bool
+	// stall, for tests, keeps the reader away from the ring this long, so
+	// that a small ring overflows.
+	stall time.Duration
 }
 
 // Capture reads every frame an interface sends or receives from a
@@ -97,6 +100,12 @@ func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 func (c *Capture) loop() {
 	defer close(c.done)
+	if c.opts.stall > 0 {
+		select {
+		case <-time.After(c.opts.stall):
+		case <-c.stop:
+		}
+	}
 	pfd := []unix.PollFd{{Fd: int32(c.fd), Events: unix.POLLIN | unix.POLLERR}}
 	for {
 		select {

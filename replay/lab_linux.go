@@ -26,6 +26,9 @@ type Lab struct {
 // LabMAC is B's address: locally administered, unlikely in any capture.
 var LabMAC = []byte{0x02, 0x47, 0x53, 0x52, 0x4c, 0x42}
 
+// ReceiverMTU is B's MTU: veth's largest.
+const ReceiverMTU = 65535
+
 // NewLab builds the lab. mtu 0 keeps the veth default (1500).
 func NewLab(mtu int) (lab *Lab, err error) {
 	runtime.LockOSThread()
@@ -114,6 +117,14 @@ func labSide(h *netlink.Handle, name string, sender bool) error {
 	link, err := h.LinkByName(name)
 	if err != nil {
 		return fmt.Errorf("lab: %s: %w", name, err)
+	}
+	if !sender {
+		// veth drops what is longer than the receiver's MTU plus one tag
+		// (is_skb_forwardable): QinQ frames of a 1500-byte network would be
+		// counted as tx_dropped on A. B only listens, so it takes anything.
+		if err := h.LinkSetMTU(link, ReceiverMTU); err != nil {
+			return fmt.Errorf("lab: %s mtu %d: %w", name, ReceiverMTU, err)
+		}
 	}
 	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("lab: %s up: %w", name, err)

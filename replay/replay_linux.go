@@ -41,6 +41,8 @@ type Report struct {
 	PPS          float64          `json:"pps"`
 	Mbps         float64          `json:"mbps"`
 	Failed       int64            `json:"failed"`
+	Retried      int64            `json:"retried_enobufs"`
+	Skipped      int64            `json:"skipped_link_type"`
 	Errors       map[string]int64 `json:"errors"`
 	Loops        int              `json:"loops"`
 	Resegmented  int64            `json:"tso_frames_resegmented"`
@@ -48,6 +50,11 @@ type Report struct {
 	IfaceTxPackets uint64 `json:"iface_tx_packets"`
 	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
 	IfaceTxDropped uint64 `json:"iface_tx_dropped"`
+	// IfaceCheck compares them with Packets: "ok" (the interface counted at
+	// least as many frames), "whole" (it counted the super-packets: the
+	// device takes GSO frames as they are, like a veth or a NIC with TSO),
+	// or "short" (frames are missing: see IfaceTxDropped).
+	IfaceCheck string `json:"iface_check"`
 	// EndDriftMS is how much later than scheduled the last item left
 	// (original timing and multiplier only).
 	EndDriftMS float64 `json:"end_drift_ms"`
@@ -128,6 +135,7 @@ func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, ea
 	}
 	st := s.Stats
 	rep.Packets, rep.Bytes, rep.Sends, rep.Syscalls, rep.Failed, rep.Errors = st.Frames, st.Bytes, st.Items, st.Syscalls, st.Failed, st.Errors
+	rep.Retried, rep.Skipped = st.Retried, src.Stats.Skipped
 	rep.SuperPackets, rep.Resegmented = src.Stats.Supers, src.Stats.Built
 	rep.Seconds = end.Sub(start).Seconds()
 	if rep.Seconds > 0 {
@@ -191,5 +199,13 @@ func Replay(ctx context.Context, name string, open Opener, iface string, o Optio
 	rep.IfaceTxPackets = after.TxPackets - before.TxPackets
 	rep.IfaceTxBytes = after.TxBytes - before.TxBytes
 	rep.IfaceTxDropped = after.TxDropped - before.TxDropped
+	switch {
+	case rep.IfaceTxPackets >= uint64(rep.Packets) && rep.IfaceTxDropped == 0:
+		rep.IfaceCheck = "ok"
+	case rep.IfaceTxPackets >= uint64(rep.Sends) && rep.IfaceTxDropped == 0:
+		rep.IfaceCheck = "whole"
+	default:
+		rep.IfaceCheck = "short"
+	}
 	return &rep, nil
 }

@@ -1,9 +1,9 @@
 package replay
 
 import (
-	"errors"
 	"fmt"
 	"net"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +18,7 @@ type SendStats struct {
 	Bytes    int64 // bytes of those frames on the wire
 	Syscalls int64
 	Failed   int64 // items the kernel refused
+	Retried  int64 // sends retried after ENOBUFS
 	Errors   map[string]int64
 }
 
@@ -94,6 +95,7 @@ func (s *Sender) Flush() error {
 		s.msgs[i].Hdr.Iov = &s.iov[i]
 		s.msgs[i].Hdr.SetIovlen(1)
 	}
+	retries := 0
 	for off := 0; off < s.n; {
 		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&s.msgs[off])), uintptr(s.n-off), 0, 0, 0)
 		s.Stats.Syscalls++
@@ -101,6 +103,15 @@ func (s *Sender) Flush() error {
 			switch e {
 			case unix.EINTR, unix.EAGAIN:
 				continue
+			case unix.ENOBUFS:
+				// A full queue empties; a frame the device refuses does
+				// not: retry a few times, then count it.
+				if retries < 8 {
+					retries++
+					s.Stats.Retried++
+					time.Sleep(50 * time.Microsecond)
+					continue
+				}
 			case unix.EBADF, unix.ENXIO, unix.ENETDOWN, unix.ENODEV:
 				s.n = 0
 				return fmt.Errorf("sendmmsg on %s: %w", s.iface, e)
@@ -108,8 +119,10 @@ func (s *Sender) Flush() error {
 			s.Stats.Failed++
 			s.Stats.Errors[unix.ErrnoName(e)]++
 			off++
+			retries = 0
 			continue
 		}
+		retries = 0
 		for i := off; i < off+int(r); i++ {
 			s.Stats.Items++
 			s.Stats.Frames += int64(s.meta[i].Segs)
@@ -130,11 +143,20 @@ func (s *Sender) Close() error {
 	return err
 }
 
-// errnoName is for tests that check the catalogue of kernel-gso.md §1.8.
-func errnoName(err error) string {
-	var e unix.Errno
-	if errors.As(err, &e) {
-		return unix.ErrnoName(e)
+// ErrnoMeaning explains, after kernel-gso.md §1.8, why the kernel refuses
+// an AF_PACKET send with the named errno.
+func ErrnoMeaning(name string) string {
+	switch name {
+	case "EINVAL":
+		return "the kernel rejected the virtio header or the frame (bad gso_type, hdr_len, csum_start/offset, or a frame under 14 bytes)"
+	case "EMSGSIZE":
+		return "frame above the interface MTU and not GSO (it cannot be segmented)"
+	case "ENOMEM":
+		return "segmentation rejected the super-packet on a noqueue device (veth, lo, tunnels)"
+	case "ENOBUFS":
+		return "the driver or the queue dropped the frame (full, or too long for the device)"
+	case "EFAULT":
+		return "the frame could not be copied into the kernel"
 	}
 	return ""
 }

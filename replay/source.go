@@ -48,6 +48,7 @@ type FeedStats struct {
 	Items      int64
 	Supers     int64
 	Frames     int64 // frames the items stand for
+	InSupers   int64 // frames travelling inside super-packets of the input or the coalescer
 	Built      int64 // super-packets built from TSO/GRO frames
 	Skipped    int64 // frames of link types that cannot be sent on Ethernet
 	Coalesced  bool  // the input was a coalesced file
@@ -87,6 +88,11 @@ func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
 	if !s.opts.NoCoalesce {
 		c = coalesce.New(s.opts.Coalesce, emit)
 	}
+	// A file from "gsoreplay coalesce" says so in its section header; its
+	// records are sent as they are, merged or not.
+	if _, ok := coalesce.ParseSource(r.SectionComment()); ok {
+		s.Stats.Coalesced = true
+	}
 	var p pcaps.Packet
 	for {
 		err := r.Next(&p)
@@ -97,10 +103,14 @@ func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
 			return err
 		}
 		s.Stats.Packets++
-		if strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
+		if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
 			s.Stats.Coalesced = true
-			if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {
-				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+			s.meta.Vnet, s.meta.Segs = coalesce.VnetHeader{}, 1
+			s.meta.Deltas, s.meta.Skips = s.meta.Deltas[:0], s.meta.Skips[:0]
+			if strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
+				if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {
+					return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+				}
 			}
 			frame, shift, ok := toEthernet(s.eth[:0], &p)
 			if !ok {
@@ -172,6 +182,9 @@ func (s *Source) emit(fn func(*Item) error, frame []byte, h coalesce.VnetHeader,
 	s.Stats.Frames += int64(segs)
 	if segs > 1 || h.GSOType != coalesce.GSONone {
 		s.Stats.Supers++
+		if !built {
+			s.Stats.InSupers += int64(segs)
+		}
 	}
 	return fn(it)
 }

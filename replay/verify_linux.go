@@ -39,8 +39,12 @@ type VerifyOptions struct {
 
 // VerifyReport is one input's verdict.
 type VerifyReport struct {
-	File             string            `json:"file"`
+	File string `json:"file"`
+	// Packets is what the input holds (for a coalesced input, the packets
+	// its records stand for); Expected is the frames that must come out.
 	Packets          int64             `json:"packets"`
+	Expected         int               `json:"expected"`
+	Skipped          int64             `json:"skipped_link_type,omitempty"`
 	SuperPackets     int64             `json:"super_packets"`
 	CoalescedPackets int64             `json:"coalesced_packets"`
 	SegmentsCaptured int               `json:"segments_captured"`
@@ -217,18 +221,19 @@ func Verify(ctx context.Context, name string, open Opener, o VerifyOptions) (*Ve
 	strict := o.Source.Coalesce.Order == coalesce.Strict
 	res := Compare(exp, got, strict)
 	vr := &VerifyReport{
-		File: name, Packets: int64(len(exp)), SuperPackets: src.Stats.Supers, SegmentsCaptured: len(got),
+		File: name, Packets: src.Stats.Packets, Expected: len(exp), Skipped: src.Stats.Skipped, SuperPackets: src.Stats.Supers, SegmentsCaptured: len(got),
 		Exact: res.Exact, Normalized: res.Normalized, Mismatched: res.Mismatched, Missing: res.Missing, Extra: res.Extra,
 		Reordered: res.Reordered, Details: res.Details, Capture: capDesc, DropsBy: map[string]uint64{},
 	}
 	if len(res.NormalizedWhy) > 0 {
 		vr.NormalizedWhy = res.NormalizedWhy
 	}
-	if src.Stats.Coalescing != nil {
-		vr.CoalescedPackets = src.Stats.Coalescing.Merged
-	}
+	vr.CoalescedPackets = src.Stats.InSupers
 	if src.Stats.Coalesced {
-		vr.CoalescedPackets = src.Stats.Frames
+		vr.Packets = src.Stats.Frames
+	}
+	if vr.Skipped > 0 {
+		vr.Details = append(vr.Details, fmt.Sprintf("%d frames of link types that cannot be sent on Ethernet were skipped", vr.Skipped))
 	}
 	if rep.Failed > 0 {
 		vr.SendFailures = rep.Errors

@@ -5,6 +5,11 @@
 # segments in software and the wire carries MTU-sized frames with full
 # checksums: exactly what gsoreplay coalesce must merge back.
 #
+# With OFFLOADS=on the sender keeps its offloads (TSO, GSO, checksum), so the
+# capture holds what a TSO/GRO host's tcpdump sees: TCP frames up to 64 KiB
+# with partial checksums (testdata/tso-host.pcap:
+#   OFFLOADS=on testdata/record-kernel-traffic.sh testdata/tso-host.pcap 256K 0).
+#
 # Usage (root): testdata/record-kernel-traffic.sh OUT.pcap [BYTES_PER_TCP_FLOW] [UDP_DATAGRAMS]
 # Needs: ip (iproute2), ethtool, iperf3, tcpdump. This is a fixture script,
 # not part of the product.
@@ -29,8 +34,10 @@ ip -n "$a" link set lo up; ip -n "$b" link set lo up
 ip -n "$a" addr add 10.99.0.1/24 dev va; ip -n "$b" addr add 10.99.0.2/24 dev vb
 ip -n "$a" addr add fd00:99::1/64 dev va nodad; ip -n "$b" addr add fd00:99::2/64 dev vb nodad
 ip -n "$a" link set va up; ip -n "$b" link set vb up
-ip netns exec "$a" ethtool -K va tso off gso off tx off tx-udp-segmentation off >/dev/null
-# The receiver too, so that its ACKs carry full checksums in the capture.
+if [[ ${OFFLOADS:-off} != on ]]; then
+  ip netns exec "$a" ethtool -K va tso off gso off tx off tx-udp-segmentation off >/dev/null
+fi
+# The receiver's checksums off, so that its ACKs carry full checksums in the capture.
 ip netns exec "$b" ethtool -K vb tx off >/dev/null
 ip netns exec "$b" iperf3 -s -D >/dev/null
 # Wait for the server and both addresses instead of sleeping blindly.
@@ -47,8 +54,10 @@ for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
 c() { ip netns exec "$a" iperf3 "$@" >/dev/null; }
 c -c 10.99.0.2 -n "$tcp_bytes"
 c -6 -c fd00:99::2 -n "$tcp_bytes"
-c -c 10.99.0.2 -u -b 100M -l 1400 -n $((udp_count * 1400))
-c -6 -c fd00:99::2 -u -b 100M -l 1400 -n $((udp_count * 1400))
+if ((udp_count > 0)); then
+  c -c 10.99.0.2 -u -b 100M -l 1400 -n $((udp_count * 1400))
+  c -6 -c fd00:99::2 -u -b 100M -l 1400 -n $((udp_count * 1400))
+fi
 sleep 0.2 # let the last ACKs reach the capture
 kill -INT "$dump"; wait "$dump" || true; dump=
 rm -f "$log"

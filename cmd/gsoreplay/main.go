@@ -72,7 +72,7 @@ traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
-		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand()),
+		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand(), replayCommand(), verifyCommand()),
 		OnUsageError:    onUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run decides the exit code
 	}
@@ -126,7 +126,7 @@ func input(c *cli.Context, path, verb string) (*pcaps.Reader, func(), error) {
 	}
 	var src io.Reader = f
 	var bar *progressbar.ProgressBar
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 32<<20 && isTerminal(c.App.ErrWriter) {
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 32<<20 && verb != "" && isTerminal(c.App.ErrWriter) {
 		bar = progressbar.NewOptions64(fi.Size(),
 			progressbar.OptionSetWriter(c.App.ErrWriter),
 			progressbar.OptionSetDescription(verb),

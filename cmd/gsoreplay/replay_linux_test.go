@@ -1,0 +1,100 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gsoreplay/gsoreplay/coalesce/craft"
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
+	"github.com/gsoreplay/gsoreplay/replay"
+)
+
+// TestVerifyCommand: the main job on the built-in sample, JSON fields
+// scripts rely on, --keep, and exit status 2 on an unreadable input.
+func TestVerifyCommand(t *testing.T) {
+	testenv.RequireRoot(t)
+	code, out, stderr := gsoreplay(t, nil, "verify")
+	if code != 0 || !strings.Contains(out, "@sample: EXACT") {
+		t.Fatalf("verify: exit %d\n%s%s", code, out, stderr)
+	}
+	dir := t.TempDir()
+	code, out, stderr = gsoreplay(t, nil, "verify", "--json", "--keep", dir, "@sample", fixture)
+	if code != 0 {
+		t.Fatalf("verify --json: exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want one JSON object per input, got %d lines", len(lines))
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"file", "packets", "super_packets", "coalesced_packets", "segments_captured", "exact", "normalized", "mismatched", "missing", "extra", "drops", "verdict"} {
+			if _, ok := m[k]; !ok {
+				t.Errorf("JSON lacks %q: %s", k, l)
+			}
+		}
+		if m["verdict"] != "exact" || m["exact"] != m["packets"] {
+			t.Errorf("not exact: %s", l)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kernel-traffic.captured.pcapng")); err != nil {
+		t.Errorf("--keep: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.pcap")
+	os.WriteFile(bad, []byte("not a capture at all"), 0o644)
+	if code, _, stderr := gsoreplay(t, nil, "verify", bad); code != 2 || !strings.Contains(stderr, "bad.pcap") {
+		t.Errorf("unreadable input: exit %d, %q", code, stderr)
+	}
+}
+
+// TestReplayCommand sends through a lab interface: the report's frames agree
+// with the interface's counters, and a frame above the MTU that is not GSO
+// is counted under EMSGSIZE while the rest still goes.
+func TestReplayCommand(t *testing.T) {
+	testenv.RequireRoot(t)
+	lab, err := replay.NewLab(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lab.Close()
+	inLab := func(args ...string) (code int, out, stderr string) {
+		lab.Do(lab.A, func() error {
+			code, out, stderr = gsoreplay(t, nil, args...)
+			return nil
+		})
+		return
+	}
+	code, out, stderr := inLab("replay", "-i", lab.IfA, "--topspeed", "--loop", "2", "--json", "@sample")
+	if code != 0 {
+		t.Fatalf("replay: exit %d: %s", code, stderr)
+	}
+	var rep replay.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Packets != 2*681 || rep.Loops != 2 || rep.SuperPackets == 0 || rep.IfaceTxPackets < uint64(rep.Packets) || rep.IfaceCheck != "ok" {
+		t.Errorf("report: %+v", rep)
+	}
+
+	// Two datagrams of 3000 bytes around ordinary frames.
+	udp := craft.UDPBulk()
+	pkts := craft.Packets(craft.Flow(udp, 3, nil))
+	udp.Payload = craft.Payload(3000, 1)
+	big := udp.Packet()
+	pkts = append(pkts, big, pkts[0], big)
+	path := filepath.Join(t.TempDir(), "big.pcap")
+	if err := craft.WriteFile(path, pkts); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = inLab("replay", "-i", lab.IfA, "--topspeed", "--no-coalesce", path)
+	t.Logf("%s", out)
+	if code != 1 || !strings.Contains(out, "EMSGSIZE      2") || !strings.Contains(out, "Successful packets:        4") {
+		t.Errorf("over-MTU frames: exit %d\n%s", code, out)
+	}
+}

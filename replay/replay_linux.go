@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -26,6 +27,11 @@ type Options struct {
 	Source SourceOptions
 	// Progress, if set, is called about every 100 ms with the frames sent.
 	Progress func(frames int64)
+	// Preload reads the capture's items into memory before sending
+	// (tcpreplay's -K): loops then cost no reading, coalescing or copying.
+	Preload bool
+	// PreloadMax bounds the memory a preload takes (default 2 GiB).
+	PreloadMax int64
 }
 
 // Report is what a replay did, as the kernel and the interface saw it.
@@ -69,6 +75,13 @@ type Opener func() (*pcaps.Reader, error)
 // sees every item before it is queued.
 func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, each func(*Item) error) (Report, error) {
 	var rep Report
+	var items []Item
+	if o.Preload {
+		var err error
+		if items, err = preload(open, src, o.PreloadMax); err != nil {
+			return rep, err
+		}
+	}
 	start := time.Now()
 	sched := NewSchedule(o.Pacing, start)
 	var deadline time.Time
@@ -78,7 +91,7 @@ func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, ea
 	var lastDue time.Time
 	nextProgress := start
 	paced := !o.Pacing.Topspeed && o.Pacing.PPS == 0 && o.Pacing.Mbps == 0
-	send := func(it *Item) error {
+	send := func(it *Item, stable bool) error {
 		if err := ctx.Err(); err != nil {
 			return errStop
 		}
@@ -108,15 +121,25 @@ func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, ea
 			o.Progress(s.Stats.Frames)
 			nextProgress = time.Now().Add(100 * time.Millisecond)
 		}
-		return s.Queue(it)
+		return s.Queue(it, stable)
 	}
+	streamed := func(it *Item) error { return send(it, false) }
 	for {
-		r, err := open()
-		if err != nil {
-			return rep, err
+		var err error
+		if o.Preload {
+			for i := range items {
+				if err = send(&items[i], true); err != nil {
+					break
+				}
+			}
+		} else {
+			var r *pcaps.Reader
+			if r, err = open(); err != nil {
+				return rep, err
+			}
+			err = src.Feed(r, streamed)
+			r.Close()
 		}
-		err = src.Feed(r, send)
-		r.Close()
 		if err != nil && !errors.Is(err, errStop) {
 			return rep, err
 		}
@@ -137,12 +160,49 @@ func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, ea
 	rep.Packets, rep.Bytes, rep.Sends, rep.Syscalls, rep.Failed, rep.Errors = st.Frames, st.Bytes, st.Items, st.Syscalls, st.Failed, st.Errors
 	rep.Retried, rep.Skipped = st.Retried, src.Stats.Skipped
 	rep.SuperPackets, rep.Resegmented = src.Stats.Supers, src.Stats.Built
+	if o.Preload && rep.Loops > 1 {
+		// The source counted one pass; every loop sent them all again.
+		rep.SuperPackets *= int64(rep.Loops)
+		rep.Resegmented *= int64(rep.Loops)
+	}
 	rep.Seconds = end.Sub(start).Seconds()
 	if rep.Seconds > 0 {
 		rep.PPS = float64(rep.Packets) / rep.Seconds
 		rep.Mbps = float64(rep.Bytes) * 8 / rep.Seconds / 1e6
 	}
 	return rep, nil
+}
+
+// preload reads every item of the capture into memory, frames packed into
+// chunks of 4 MiB, and fails beyond limit bytes.
+func preload(open Opener, src *Source, limit int64) ([]Item, error) {
+	if limit <= 0 {
+		limit = 2 << 30
+	}
+	r, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	const chunk = 4 << 20
+	var items []Item
+	var buf []byte
+	var total int64
+	err = src.Feed(r, func(it *Item) error {
+		if total += int64(len(it.Frame)); total > limit {
+			return fmt.Errorf("%s: more than %d MiB to preload; replay without it", r.Name(), limit>>20)
+		}
+		if cap(buf)-len(buf) < len(it.Frame) {
+			buf = make([]byte, 0, max(chunk, len(it.Frame)))
+		}
+		n := len(buf)
+		buf = append(buf, it.Frame...)
+		c := *it
+		c.Frame = buf[n:len(buf):len(buf)]
+		items = append(items, c)
+		return nil
+	})
+	return items, err
 }
 
 // sleepUntil waits for t: the scheduler's sleep for most of it, a spin for

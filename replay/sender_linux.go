@@ -28,8 +28,9 @@ type SendStats struct {
 type Sender struct {
 	fd    int
 	iface string
-	bufs  [][]byte
-	meta  []Item // frames, segs, wire of the queued items
+	hdrs  [][coalesce.VnetHeaderLen]byte
+	bufs  [][]byte // copies of frames that do not outlive Queue's caller
+	meta  []Item   // segs and wire bytes of the queued items
 	iov   []unix.Iovec
 	msgs  []unix.Mmsghdr
 	n     int
@@ -63,23 +64,27 @@ func NewSender(iface string, batch int) (*Sender, error) {
 	if batch < 1 {
 		batch = 1
 	}
+	s.hdrs = make([][coalesce.VnetHeaderLen]byte, batch)
 	s.bufs = make([][]byte, batch)
 	s.meta = make([]Item, batch)
-	s.iov = make([]unix.Iovec, batch)
+	s.iov = make([]unix.Iovec, 2*batch)
 	s.msgs = make([]unix.Mmsghdr, batch)
 	return s, nil
 }
 
-// Queue adds an item to the batch, sending the batch when it is full.
-func (s *Sender) Queue(it *Item) error {
-	b := s.bufs[s.n][:0]
-	var hdr [coalesce.VnetHeaderLen]byte
-	it.Vnet.Encode(hdr[:])
-	b = append(append(b, hdr[:]...), it.Frame...)
-	s.bufs[s.n] = b
-	s.meta[s.n] = Item{Segs: it.Segs, Wire: it.Wire}
+// Queue adds an item to the batch, sending the batch when it is full. The
+// frame is copied unless stable says it stays valid and unchanged until the
+// batch is sent (preloaded captures): then the kernel reads it in place.
+func (s *Sender) Queue(it *Item, stable bool) error {
+	it.Vnet.Encode(s.hdrs[s.n][:])
+	frame := it.Frame
+	if !stable {
+		s.bufs[s.n] = append(s.bufs[s.n][:0], frame...)
+		frame = s.bufs[s.n]
+	}
+	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire}
 	s.n++
-	if s.n == len(s.bufs) {
+	if s.n == len(s.hdrs) {
 		return s.Flush()
 	}
 	return nil
@@ -89,11 +94,18 @@ func (s *Sender) Queue(it *Item) error {
 // and the rest of the batch still goes.
 func (s *Sender) Flush() error {
 	for i := 0; i < s.n; i++ {
-		s.iov[i] = unix.Iovec{Base: &s.bufs[i][0]}
-		s.iov[i].SetLen(len(s.bufs[i]))
+		// The header and the frame, gathered by the kernel: no copy here.
+		hdr, frame := &s.iov[2*i], &s.iov[2*i+1]
+		*hdr = unix.Iovec{Base: &s.hdrs[i][0]}
+		hdr.SetLen(coalesce.VnetHeaderLen)
+		*frame = unix.Iovec{}
+		if f := s.meta[i].Frame; len(f) > 0 {
+			frame.Base = &f[0]
+			frame.SetLen(len(f))
+		}
 		s.msgs[i] = unix.Mmsghdr{}
-		s.msgs[i].Hdr.Iov = &s.iov[i]
-		s.msgs[i].Hdr.SetIovlen(1)
+		s.msgs[i].Hdr.Iov = hdr
+		s.msgs[i].Hdr.SetIovlen(2)
 	}
 	retries := 0
 	for off := 0; off < s.n; {
@@ -129,6 +141,9 @@ func (s *Sender) Flush() error {
 			s.Stats.Bytes += int64(s.meta[i].Wire)
 		}
 		off += int(r)
+	}
+	for i := range s.n {
+		s.meta[i].Frame = nil // do not keep a preloaded capture alive
 	}
 	s.n = 0
 	return nil

@@ -110,7 +110,7 @@ wire and checks them against the interface's own tx counters; refused sends are
 counted by errno (a frame above the MTU that is not GSO: EMSGSIZE), never fatal.
 
   gsoreplay replay -i eth1 capture.pcap
-  gsoreplay replay -i eth1 --topspeed --loop 0 --duration 30s capture.pcap
+  gsoreplay replay -i eth1 --topspeed -K --loop 0 --duration 30s capture.pcap
   gsoreplay replay -i eth1 --mbps 900 --json super.pcapng | jq .pps
 
 Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
@@ -120,6 +120,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.IntFlag{Name: "loop", Aliases: []string{"l"}, Value: 1, Usage: "send the capture `N` times; 0 loops until --limit, --duration or Ctrl-C"},
 			&cli.Int64Flag{Name: "limit", Aliases: []string{"L"}, Usage: "stop after `N` frames on the wire"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (e.g. 10s)"},
+			&cli.BoolFlag{Name: "preload-pcap", Aliases: []string{"K"}, Usage: "read (and coalesce) the whole capture into memory before sending, so that loops cost nothing but the sends (up to 2 GiB)"},
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "most messages per sendmmsg"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as one JSON object on standard output"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no report unless something failed"},
@@ -129,7 +130,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			if err != nil {
 				return err
 			}
-			o := replay.Options{Loops: c.Int("loop"), Limit: c.Int64("limit"), Duration: c.Duration("duration"), Batch: c.Int("batch")}
+			o := replay.Options{Loops: c.Int("loop"), Limit: c.Int64("limit"), Duration: c.Duration("duration"), Batch: c.Int("batch"), Preload: c.Bool("preload-pcap")}
 			if o.Pacing, err = pacingFrom(c); err != nil {
 				return err
 			}

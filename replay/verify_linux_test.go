@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/craft"
@@ -173,6 +176,52 @@ func TestVerifyTSOHost(t *testing.T) {
 	for why := range rep.NormalizedWhy {
 		if !strings.Contains(why, "SYN's MSS") {
 			t.Errorf("gso_size not from the SYN: %s", why)
+		}
+	}
+}
+
+// TestVerifyExistingInterfaces runs verify --iface/--capture-iface on a veth
+// pair made here (both ends in one namespace), capturing on the receive
+// side: the path used for two cabled NIC ports.
+func TestVerifyExistingInterfaces(t *testing.T) {
+	requireRoot(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	defer netns.Set(orig)
+	h, err := netlink.NewHandle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "x1"}, PeerName: "x2"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []struct {
+		name   string
+		sender bool
+	}{{"x1", true}, {"x2", false}} {
+		if err := labSide(h, side.name, side.sender); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, fx := range []craft.Fixture{craft.Fixtures()[0], craft.Fixtures()[4]} { // tcpv4, vlan
+		o := VerifyOptions{Iface: "x1", CaptureIface: "x2", Source: SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+		rep, err := Verify(context.Background(), fx.Name, fileOpener(writeFixture(t, fx.Name, fx.Pkts)), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != VerdictExact || rep.Exact != len(fx.Pkts) || !strings.Contains(rep.Capture, "receive side of x2") {
+			t.Errorf("%s: verdict %s, %d of %d exact, capture %q, details %q", fx.Name, rep.Verdict, rep.Exact, len(fx.Pkts), rep.Capture, rep.Details)
 		}
 	}
 }

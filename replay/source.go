@@ -177,7 +177,7 @@ func shiftOff(v uint16, shift int) uint16 {
 func (s *Source) emit(fn func(*Item) error, frame []byte, h coalesce.VnetHeader, segs int, ts time.Time, built bool, from string) error {
 	it := &s.item
 	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from}
-	it.Wire = len(frame) + (segs-1)*int(max(h.HdrLen, h.CsumStart+20))
+	it.Wire = wireBytes(frame, h, segs)
 	s.Stats.Items++
 	s.Stats.Frames += int64(segs)
 	if segs > 1 || h.GSOType != coalesce.GSONone {
@@ -187,6 +187,25 @@ func (s *Source) emit(fn func(*Item) error, frame []byte, h coalesce.VnetHeader,
 		}
 	}
 	return fn(it)
+}
+
+// wireBytes is what the segments of a super-packet put on the wire: the
+// frame plus the headers repeated in every segment after the first.
+func wireBytes(frame []byte, h coalesce.VnetHeader, segs int) int {
+	if segs <= 1 {
+		return len(frame)
+	}
+	hdrs := int(h.CsumStart)
+	switch h.GSOType &^ coalesce.GSOECN {
+	case coalesce.GSOTCPv4, coalesce.GSOTCPv6:
+		if off := hdrs + 12; off < len(frame) {
+			hdrs += int(frame[off]>>4) * 4
+		}
+	case coalesce.GSOUDPL4:
+		hdrs += 8
+	}
+	// UFO fragments repeat the link and IP headers, up to csum_start.
+	return len(frame) + (segs-1)*hdrs
 }
 
 // oversized learns MSS values from SYNs and segment sizes, and turns a TCP

@@ -42,11 +42,14 @@ type VerifyReport struct {
 	File string `json:"file"`
 	// Packets is what the input holds (for a coalesced input, the packets
 	// its records stand for); Expected is the frames that must come out.
-	Packets          int64             `json:"packets"`
-	Expected         int               `json:"expected"`
-	Skipped          int64             `json:"skipped_link_type,omitempty"`
-	SuperPackets     int64             `json:"super_packets"`
-	CoalescedPackets int64             `json:"coalesced_packets"`
+	Packets          int64 `json:"packets"`
+	Expected         int   `json:"expected"`
+	Skipped          int64 `json:"skipped_link_type,omitempty"`
+	SuperPackets     int64 `json:"super_packets"`
+	CoalescedPackets int64 `json:"coalesced_packets"`
+	// Resegmented counts frames captured whole on a TSO/GRO host and sent
+	// as super-packets (their segments are normalized).
+	Resegmented      int64             `json:"tso_frames_resegmented,omitempty"`
 	SegmentsCaptured int               `json:"segments_captured"`
 	Exact            int               `json:"exact"`
 	Normalized       int               `json:"normalized"`
@@ -228,7 +231,7 @@ func Verify(ctx context.Context, name string, open Opener, o VerifyOptions) (*Ve
 	if len(res.NormalizedWhy) > 0 {
 		vr.NormalizedWhy = res.NormalizedWhy
 	}
-	vr.CoalescedPackets = src.Stats.InSupers
+	vr.CoalescedPackets, vr.Resegmented = src.Stats.InSupers, src.Stats.Built
 	if src.Stats.Coalesced {
 		vr.Packets = src.Stats.Frames
 	}

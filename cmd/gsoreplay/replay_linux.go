@@ -343,7 +343,11 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 // printVerify writes one input's verdict for a person.
 func printVerify(w io.Writer, r *replay.VerifyReport) {
 	fmt.Fprintf(w, "%s: %s\n", r.File, strings.ToUpper(r.Verdict))
-	fmt.Fprintf(w, "  sent      %d packets, %d of them in %d super-packets\n", r.Packets, r.CoalescedPackets, r.SuperPackets)
+	fmt.Fprintf(w, "  sent      %d packets, %d of them in %d super-packets", r.Packets, r.CoalescedPackets, r.SuperPackets-r.Resegmented)
+	if r.Resegmented > 0 {
+		fmt.Fprintf(w, "; %d frames captured whole on a TSO/GRO host sent as super-packets", r.Resegmented)
+	}
+	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  captured  %d frames of %d expected at the %s\n", r.SegmentsCaptured, r.Expected, r.Capture)
 	fmt.Fprintf(w, "  exact %d  normalized %d  mismatched %d  missing %d  extra %d  reordered %d  drops %d  (%.2f s)\n",
 		r.Exact, r.Normalized, r.Mismatched, r.Missing, r.Extra, r.Reordered, r.Drops, r.Seconds)

@@ -60,11 +60,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 segments into super-packets with a virtio_net_hdr, only where Linux's
 segmentation gives back the original frames byte for byte; "segment" is the
 reference software GSO that restores them; "inspect" tells what a capture
-holds and how well it coalesces.
+holds and how well it coalesces. "replay" sends a capture through an interface
+as GSO super-packets for the kernel or the NIC to segment; "verify" does it in
+a private lab and proves that what comes out is the original trace.
 
   gsoreplay inspect capture.pcap
   gsoreplay coalesce -o super.pcapng capture.pcap
   gsoreplay segment -o again.pcap super.pcapng      # again.pcap == capture.pcap
+  sudo gsoreplay verify capture.pcap                # exit 0: every frame exact
+  sudo gsoreplay replay -i eth1 --topspeed capture.pcap
 
 Files may be pcap (µs or ns, either byte order, gzip) or pcapng; "-" is
 standard input or output; "@sample" is a built-in capture of real kernel

@@ -214,3 +214,13 @@ func (c *Capture) Stop() ([][]byte, error) {
 	defer c.mu.Unlock()
 	return c.frames, c.err
 }
+
+// Frames returns a copy of the frames captured from index from on.
+func (c *Capture) Frames(from int) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if from >= len(c.frames) {
+		return nil
+	}
+	return append([][]byte(nil), c.frames[from:]...)
+}

@@ -76,7 +76,7 @@ traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
-		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand(), replayCommand(), verifyCommand()),
+		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand(), replayCommand(), verifyCommand(), probeCommand()),
 		OnUsageError:    onUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run decides the exit code
 	}

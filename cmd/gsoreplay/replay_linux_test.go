@@ -98,3 +98,33 @@ func TestReplayCommand(t *testing.T) {
 		t.Errorf("over-MTU frames: exit %d\n%s", code, out)
 	}
 }
+
+// TestProbeCommand: the matrix passes on this kernel and --json has the
+// documented shape.
+func TestProbeCommand(t *testing.T) {
+	testenv.RequireRoot(t)
+	code, out, stderr := gsoreplay(t, nil, "probe", "--json")
+	if code != 0 {
+		t.Fatalf("probe: exit %d: %s\n%s", code, stderr, out)
+	}
+	var rep struct {
+		Kernel string           `json:"kernel"`
+		Cases  []map[string]any `json:"cases"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Kernel == "" || len(rep.Cases) < 40 {
+		t.Fatalf("kernel %q, %d cases", rep.Kernel, len(rep.Cases))
+	}
+	for _, c := range rep.Cases {
+		for _, k := range []string{"name", "kind", "sent", "expected", "observed", "pass"} {
+			if _, ok := c[k]; !ok {
+				t.Errorf("case lacks %q: %v", k, c)
+			}
+		}
+		if c["pass"] != true || (c["kind"] != "segmentation" && c["kind"] != "validation") {
+			t.Errorf("case %v", c)
+		}
+	}
+}

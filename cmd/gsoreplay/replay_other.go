@@ -11,6 +11,7 @@ import (
 // replay and verify use AF_PACKET, network namespaces and ethtool: Linux only.
 func replayCommand() *cli.Command { return linuxOnly("replay") }
 func verifyCommand() *cli.Command { return linuxOnly("verify") }
+func probeCommand() *cli.Command  { return linuxOnly("probe") }
 
 func linuxOnly(name string) *cli.Command {
 	return &cli.Command{

@@ -95,8 +95,7 @@ func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, ea
 		if err := ctx.Err(); err != nil {
 			return errStop
 		}
-		sent := s.Stats.Frames + int64(s.n)
-		if o.Limit > 0 && sent >= o.Limit {
+		if o.Limit > 0 && s.Pending() >= o.Limit {
 			return errStop
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {

@@ -34,7 +34,9 @@ type Sender struct {
 	iov   []unix.Iovec
 	msgs  []unix.Mmsghdr
 	n     int
-	Stats SendStats
+	// queued is the frames the queued items stand for.
+	queued int64
+	Stats  SendStats
 }
 
 // NewSender opens a packet socket on iface in the calling thread's network
@@ -84,11 +86,15 @@ func (s *Sender) Queue(it *Item, stable bool) error {
 	}
 	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire}
 	s.n++
+	s.queued += int64(it.Segs)
 	if s.n == len(s.hdrs) {
 		return s.Flush()
 	}
 	return nil
 }
+
+// Pending is the frames sent or queued so far.
+func (s *Sender) Pending() int64 { return s.Stats.Frames + s.queued }
 
 // Flush sends the queued items. A refused item is counted under its errno
 // and the rest of the batch still goes.
@@ -125,7 +131,7 @@ func (s *Sender) Flush() error {
 					continue
 				}
 			case unix.EBADF, unix.ENXIO, unix.ENETDOWN, unix.ENODEV:
-				s.n = 0
+				s.n, s.queued = 0, 0
 				return fmt.Errorf("sendmmsg on %s: %w", s.iface, e)
 			}
 			s.Stats.Failed++
@@ -145,7 +151,7 @@ func (s *Sender) Flush() error {
 	for i := range s.n {
 		s.meta[i].Frame = nil // do not keep a preloaded capture alive
 	}
-	s.n = 0
+	s.n, s.queued = 0, 0
 	return nil
 }
 

@@ -82,6 +82,16 @@ func TestReplayCommand(t *testing.T) {
 		t.Errorf("report: %+v", rep)
 	}
 
+	// --limit stops within one super-packet of the limit, looping as needed.
+	code, out, stderr = inLab("replay", "-i", lab.IfA, "--topspeed", "--loop", "0", "--limit", "1000", "--json", "@sample")
+	rep = replay.Report{}
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
+		t.Fatalf("replay --limit: exit %d, %v: %s", code, err, stderr)
+	}
+	if rep.Packets < 1000 || rep.Packets >= 1000+64 || rep.Loops != 2 || rep.IfaceTxPackets != uint64(rep.Packets) {
+		t.Errorf("--limit 1000: %d packets in %d loops, interface %d", rep.Packets, rep.Loops, rep.IfaceTxPackets)
+	}
+
 	// Two datagrams of 3000 bytes around ordinary frames.
 	udp := craft.UDPBulk()
 	pkts := craft.Packets(craft.Flow(udp, 3, nil))

@@ -58,7 +58,7 @@ func NewCapture(iface string, o CaptureOptions) (*Capture, error) {
 	}
 	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
-		return nil, fmt.Errorf("capture: interface %s: %w", iface, err)
+		return nil, fmt.Errorf("capture: %w", noInterface(iface, err))
 	}
 	proto := htons(unix.ETH_P_ALL)
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(proto))

@@ -186,7 +186,7 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeReport, error) {
 func probeSocket(iface string) (int, error) {
 	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
-		return -1, fmt.Errorf("interface %s: %w", iface, err)
+		return -1, noInterface(iface, err)
 	}
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -3,6 +3,7 @@ package replay
 import (
 	"fmt"
 	"net"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -44,7 +45,7 @@ type Sender struct {
 func NewSender(iface string, batch int) (*Sender, error) {
 	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
-		return nil, fmt.Errorf("interface %s: %w", iface, err)
+		return nil, noInterface(iface, err)
 	}
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -72,6 +73,14 @@ func NewSender(iface string, batch int) (*Sender, error) {
 	s.iov = make([]unix.Iovec, 2*batch)
 	s.msgs = make([]unix.Mmsghdr, batch)
 	return s, nil
+}
+
+// noInterface words net.InterfaceByName's failure for a person.
+func noInterface(iface string, err error) error {
+	if strings.Contains(err.Error(), "no such network interface") {
+		return fmt.Errorf("no interface %q in this network namespace", iface)
+	}
+	return fmt.Errorf("interface %s: %w", iface, err)
 }
 
 // Queue adds an item to the batch, sending the batch when it is full. The

@@ -116,7 +116,7 @@ counted by errno (a frame above the MTU that is not GSO: EMSGSIZE), never fatal.
 Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 1 otherwise, 2 on bad usage.`,
 		Flags: append(append([]cli.Flag{
-			&cli.StringFlag{Name: "intf1", Aliases: []string{"i", "iface"}, Usage: "send on interface `IFACE`", Required: true},
+			&cli.StringFlag{Name: "intf1", Aliases: []string{"i", "iface"}, Usage: "send on interface `IFACE` (required)"},
 			&cli.IntFlag{Name: "loop", Aliases: []string{"l"}, Value: 1, Usage: "send the capture `N` times; 0 loops until --limit, --duration or Ctrl-C"},
 			&cli.Int64Flag{Name: "limit", Aliases: []string{"L"}, Usage: "stop after `N` frames on the wire"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop after `D` (e.g. 10s)"},
@@ -129,6 +129,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			in, err := oneInput(c)
 			if err != nil {
 				return err
+			}
+			if c.String("intf1") == "" {
+				return usagef("replay: missing -i IFACE, the interface to send on")
 			}
 			o := replay.Options{Loops: c.Int("loop"), Limit: c.Int64("limit"), Duration: c.Duration("duration"), Batch: c.Int("batch"), Preload: c.Bool("preload-pcap")}
 			if o.Pacing, err = pacingFrom(c); err != nil {

@@ -138,3 +138,35 @@ func TestProbeCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelCommandUsage: bad flags and unreadable inputs of replay, verify
+// and probe exit 2 with one line, before any socket or lab exists (no root
+// needed).
+func TestKernelCommandUsage(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("not a capture at all"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replay", "@sample"}, "missing -i IFACE"},
+		{[]string{"replay", "-i", "lo"}, "missing input"},
+		{[]string{"replay", "-i", "lo", "-t", "-x", "2", "@sample"}, "choose one of"},
+		{[]string{"replay", "-i", "lo", "--loop", "-1", "@sample"}, "--loop"},
+		{[]string{"replay", "-i", "lo", "--mss", "3", "@sample"}, "--mss"},
+		{[]string{"replay", "-i", "lo", "--loop", "2", "-"}, "must be a file"},
+		{[]string{"replay", "-i", "lo", text}, "notes.txt: magic"},
+		{[]string{"verify", "--iface", "lo"}, "go together"},
+		{[]string{"verify", "--ring-mb", "3"}, "--ring-mb"},
+		{[]string{"verify", filepath.Join(dir, "missing.pcap")}, "missing.pcap"},
+		{[]string{"verify", text}, "notes.txt: magic"},
+		{[]string{"probe", "extra"}, "no arguments"},
+		{[]string{"probe", "--timeout", "0s"}, "--timeout"},
+	} {
+		code, _, stderr := gsoreplay(t, nil, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and one line with %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}

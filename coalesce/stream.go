@@ -149,21 +149,17 @@ func RestoreStream(r *pcaps.Reader, w *pcaps.Writer, progress func(int64)) (*Res
 		}
 		return nil
 	})
-	var p pcaps.Packet
-	for {
-		err := r.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return rs, err
-		}
-		if err := rs.Add(&p); err != nil {
-			return rs, fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+	err := r.Each(func(p *pcaps.Packet) error {
+		if err := rs.Add(p); err != nil {
+			return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
 		}
 		if progress != nil && r.Count()&0x3fff == 0 {
 			progress(r.Count())
 		}
+		return nil
+	})
+	if err != nil {
+		return rs, err
 	}
 	if err := rs.Close(); err != nil {
 		return rs, fmt.Errorf("%s: %w", r.Name(), err)

@@ -238,6 +238,23 @@ func (r *Reader) syncInterfaces() {
 	}
 }
 
+// Each reads every packet to the end of the file, handing each to fn in
+// one reused Packet (its Data valid until fn returns). It stops at the first
+// error of the reader or of fn and returns it; the end of the file is nil.
+func (r *Reader) Each(fn func(*Packet) error) error {
+	var p Packet
+	for {
+		if err := r.Next(&p); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if err := fn(&p); err != nil {
+			return err
+		}
+	}
+}
+
 // Next reads the next packet into p. It returns io.EOF at the end of the file
 // and otherwise an error that names the file and the packet.
 func (r *Reader) Next(p *Packet) error {

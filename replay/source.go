@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -93,70 +92,8 @@ func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
 	if _, ok := coalesce.ParseSource(r.SectionComment()); ok {
 		s.Stats.Coalesced = true
 	}
-	var p pcaps.Packet
-	for {
-		err := r.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		s.Stats.Packets++
-		if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
-			s.Stats.Coalesced = true
-			s.meta.Vnet, s.meta.Segs = coalesce.VnetHeader{}, 1
-			s.meta.Deltas, s.meta.Skips = s.meta.Deltas[:0], s.meta.Skips[:0]
-			if strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
-				if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {
-					return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
-				}
-			}
-			frame, shift, ok := toEthernet(s.eth[:0], &p)
-			if !ok {
-				s.Stats.Skipped++
-				continue
-			}
-			s.eth = frame
-			h := s.meta.Vnet
-			h.CsumStart, h.HdrLen = shiftOff(h.CsumStart, shift), shiftOff(h.HdrLen, shift)
-			if err := s.emit(fn, frame, h, s.meta.Segs, p.Timestamp, false, ""); err != nil {
-				return err
-			}
-			continue
-		}
-		frame, _, ok := toEthernet(s.eth[:0], &p)
-		if !ok {
-			s.Stats.Skipped++
-			continue
-		}
-		s.eth = frame
-		if h, segs, from, ok := s.oversized(frame, &p); ok {
-			// What came before leaves first: flush the coalescer.
-			if c != nil {
-				if err := c.Close(); err != nil {
-					return err
-				}
-			}
-			s.Stats.Built++
-			if err := s.emit(fn, frame, h, segs, p.Timestamp, true, from); err != nil {
-				return err
-			}
-			continue
-		}
-		eth := pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
-		if s.before != nil {
-			s.before(&eth)
-		}
-		if c == nil {
-			if err := s.emit(fn, frame, coalesce.VnetHeader{}, 1, p.Timestamp, false, ""); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := c.Push(&eth); err != nil {
-			return err
-		}
+	if err := r.Each(func(p *pcaps.Packet) error { return s.feed(r, p, c, fn) }); err != nil {
+		return err
 	}
 	if c != nil {
 		if err := c.Close(); err != nil {
@@ -165,6 +102,56 @@ func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
 		s.Stats.Coalescing = c.Stats()
 	}
 	return nil
+}
+
+// feed turns one packet of r into items: a record of a coalesced file as it
+// is, a TSO/GRO host's oversized frame as a super-packet of its own, any
+// other frame through the coalescer c (or alone when c is nil).
+func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, fn func(*Item) error) error {
+	s.Stats.Packets++
+	if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
+		s.Stats.Coalesced = true
+		s.meta.Vnet, s.meta.Segs = coalesce.VnetHeader{}, 1
+		s.meta.Deltas, s.meta.Skips = s.meta.Deltas[:0], s.meta.Skips[:0]
+		if strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
+			if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {
+				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+			}
+		}
+		frame, shift, ok := toEthernet(s.eth[:0], p)
+		if !ok {
+			s.Stats.Skipped++
+			return nil
+		}
+		s.eth = frame
+		h := s.meta.Vnet
+		h.CsumStart, h.HdrLen = shiftOff(h.CsumStart, shift), shiftOff(h.HdrLen, shift)
+		return s.emit(fn, frame, h, s.meta.Segs, p.Timestamp, false, "")
+	}
+	frame, _, ok := toEthernet(s.eth[:0], p)
+	if !ok {
+		s.Stats.Skipped++
+		return nil
+	}
+	s.eth = frame
+	if h, segs, from, ok := s.oversized(frame, p); ok {
+		// What came before leaves first: flush the coalescer.
+		if c != nil {
+			if err := c.Close(); err != nil {
+				return err
+			}
+		}
+		s.Stats.Built++
+		return s.emit(fn, frame, h, segs, p.Timestamp, true, from)
+	}
+	eth := pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
+	if s.before != nil {
+		s.before(&eth)
+	}
+	if c == nil {
+		return s.emit(fn, frame, coalesce.VnetHeader{}, 1, p.Timestamp, false, "")
+	}
+	return c.Push(&eth)
 }
 
 func shiftOff(v uint16, shift int) uint16 {

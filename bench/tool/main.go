@@ -12,7 +12,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay"
 )
 
 func main() {
@@ -57,24 +57,15 @@ func main() {
 	}
 }
 
-// superPacket coalesces 45 full-size segments: a 64 KiB TCPv4 super-packet.
+// superPacket is the probe's first case: 45 full-size TCPv4 segments
+// coalesced into one 64 KiB super-packet.
 func superPacket() (frame []byte, h coalesce.VnetHeader, segs int, err error) {
-	c := coalesce.New(coalesce.DefaultOptions(), func(r *coalesce.Record) error {
-		if r.Meta.Segs > 1 && frame == nil {
-			frame, h, segs = append([]byte(nil), r.Packet.Data...), r.Meta.Vnet, r.Meta.Segs
-		}
-		return nil
-	})
-	for _, p := range craft.Packets(craft.Flow(craft.TCPBulk(), 45, nil)) {
-		if err := c.Push(&p); err != nil {
-			return nil, h, 0, err
-		}
+	cases, err := replay.ProbeCases()
+	if err != nil {
+		return nil, h, 0, err
 	}
-	err = c.Close()
-	if frame == nil && err == nil {
-		err = fmt.Errorf("no super-packet")
-	}
-	return frame, h, segs, err
+	c := cases[0]
+	return c.Frame, c.Vnet, c.ExpectFor(replay.KnownKernel[0], replay.KnownKernel[1]).Outcome.Segments, nil
 }
 
 func bare(iface string, d time.Duration, batch int) error {
@@ -136,20 +127,16 @@ func oneway(out, in string) error {
 	}
 	defer r.Close()
 	var pkts []pcaps.Packet
-	var p pcaps.Packet
-	for {
-		err := r.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
+	err = r.Each(func(p *pcaps.Packet) error {
 		if v, ok := coalesce.ViewTCP(p.Data, p.LinkType, p.Interface); ok && v.Payload > 0 {
-			q := p
+			q := *p
 			q.Data = append([]byte(nil), p.Data...)
 			pkts = append(pkts, q)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return write(out, pkts)
 }

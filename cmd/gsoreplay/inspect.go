@@ -98,15 +98,7 @@ func inspect(r *pcaps.Reader, opts coalesce.Options) (*inspectReport, error) {
 	var meta coalesce.Meta
 	var ci coalescedInfo
 	var first, last time.Time
-	var p pcaps.Packet
-	for {
-		err := r.Next(&p)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := r.Each(func(p *pcaps.Packet) error {
 		if rep.Packets == 0 {
 			first = p.Timestamp
 		}
@@ -142,7 +134,7 @@ func inspect(r *pcaps.Reader, opts coalesce.Options) (*inspectReport, error) {
 		}
 		if ok, err := coalesce.ParseComment(p.Comment, &meta); ok {
 			if err != nil {
-				return nil, fmt.Errorf("%s: packet %d: %w", r.Name(), r.Count(), err)
+				return fmt.Errorf("%s: packet %d: %w", r.Name(), r.Count(), err)
 			}
 			ci.SuperPackets++
 			ci.Segments += int64(meta.Segs)
@@ -151,9 +143,10 @@ func inspect(r *pcaps.Reader, opts coalesce.Options) (*inspectReport, error) {
 			}
 			ci.GSO[coalesce.GSOName(meta.Vnet.GSOType)]++
 		}
-		if err := c.Push(&p); err != nil {
-			return nil, err
-		}
+		return c.Push(p)
+	})
+	if err != nil {
+		return nil, err
 	}
 	if err := c.Close(); err != nil {
 		return nil, err

@@ -83,7 +83,8 @@ type Stats struct {
 	// Segs is a histogram of segments per super-packet: bucket i holds
 	// counts in (2^i, 2^(i+1)], i = 0..7 (2, 3-4, ..., 129-256).
 	Segs [8]int64
-	// GSO counts super-packets by gso_type (index GSOTCPv4, GSOTCPv6, GSOUDPL4).
+	// GSO counts super-packets by gso_type (index GSOTCPv4, GSOUDP, GSOTCPv6,
+	// GSOUDPL4).
 	GSO [8]int64
 }
 
@@ -107,6 +108,12 @@ type run struct {
 	deltas  []int64
 	skips   []int32
 	skipped bool
+	// A train of IPv4 fragments (UFO): it becomes a super-packet only when
+	// complete; until then its fragments are rebuilt from buf if it fails.
+	frag     bool
+	complete bool
+	more     bool // the last fragment so far has MF
+	nextOff  int  // offset the next fragment must have
 }
 
 // Coalescer merges a stream of packets into super-packets. Feed it with Push
@@ -125,6 +132,8 @@ type Coalescer struct {
 	stats Stats
 	rec   Record
 	cls   classified
+	train *run   // the open fragment train; it is always the newest record
+	fbuf  []byte // a fragment of a failed train, rebuilt
 }
 
 // New returns a Coalescer; zero fields of opts take their defaults.
@@ -166,6 +175,9 @@ type classified struct {
 func classify(p *pcaps.Packet, cl *classified) {
 	cl.key = flowKey{iface: int32(p.Interface)}
 	cl.refusal, cl.keyed = parse(&cl.f, p.Data, p.Length, p.LinkType, &cl.key)
+	if cl.refusal == ReasonNone && p.Comment != "" {
+		cl.refusal = ReasonComment
+	}
 }
 
 func (c *Coalescer) push(p *pcaps.Packet, cl *classified) error {
@@ -192,6 +204,11 @@ func (c *Coalescer) push(p *pcaps.Packet, cl *classified) error {
 	if cl.keyed {
 		r = c.flows[cl.key]
 	}
+	// A fragment train grows only with the packet right after it, so that a
+	// failed train can give back its fragments in their places.
+	if t := c.train; t != nil && t != r {
+		c.closeRun(t, ReasonInterleaved)
+	}
 	if c.opts.Order == Strict {
 		// Only the newest run may grow; anything else ends it.
 		if b := c.queue.back(); b != nil && b.open && b != r {
@@ -203,6 +220,9 @@ func (c *Coalescer) push(p *pcaps.Packet, cl *classified) error {
 			c.closeRun(r, ReasonFlowPacket)
 		} else if why, after := c.check(r, &cl.f, p); why == ReasonNone {
 			c.appendTo(r, &cl.f, p, idx)
+			if after == ReasonDatagram {
+				after = c.completeTrain(r)
+			}
 			if after != ReasonNone {
 				c.closeRun(r, after)
 			}
@@ -210,6 +230,9 @@ func (c *Coalescer) push(p *pcaps.Packet, cl *classified) error {
 		} else {
 			c.closeRun(r, why)
 		}
+	}
+	if refusal == ReasonNone && cl.f.frag == fragNext {
+		refusal = ReasonFragment // no train to join
 	}
 	if refusal != ReasonNone {
 		c.stats.Refused[refusal]++
@@ -323,8 +346,11 @@ func (c *Coalescer) start(f *frame, key *flowKey, p *pcaps.Packet, idx int64) {
 	if !f.v6 {
 		r.id0 = binary.BigEndian.Uint16(ip[4:6])
 	}
+	r.frag = f.frag == fragFirst
 	var end Reason
-	if f.proto == protoTCP {
+	if r.frag {
+		end = c.startTrain(r, f, p.Data)
+	} else if f.proto == protoTCP {
 		th := p.Data[f.l4:]
 		r.flags = th[13]
 		r.last = th[13]
@@ -336,7 +362,7 @@ func (c *Coalescer) start(f *frame, key *flowKey, p *pcaps.Packet, idx int64) {
 			end = ReasonSmallGSO
 		}
 	}
-	if end == ReasonNone {
+	if end == ReasonNone && !r.frag {
 		switch {
 		case c.maxSegs(f) <= 1:
 			end = ReasonMaxSegments
@@ -348,13 +374,47 @@ func (c *Coalescer) start(f *frame, key *flowKey, p *pcaps.Packet, idx int64) {
 	c.open++
 	c.flows[r.key] = r
 	c.enqueue(r)
+	if r.frag {
+		c.train = r
+	}
 	if end != ReasonNone {
 		c.closeRun(r, end)
 	}
 }
 
+// startTrain sets up a run for the first fragment of a datagram: gso_size is
+// the fragment's IP payload, UDP header included. It returns why the train
+// cannot succeed if that is known already.
+func (c *Coalescer) startTrain(r *run, f *frame, data []byte) Reason {
+	r.gso = len(data) - f.l4
+	r.nextOff = r.gso
+	r.more = true
+	r.complete = false
+	ulen := int(binary.BigEndian.Uint16(data[f.l4+4:]))
+	switch {
+	case f.l4-f.l3+ulen > c.opts.MaxBytes:
+		return ReasonMaxBytes
+	case (ulen+r.gso-1)/r.gso > c.opts.MaxSegments:
+		return ReasonMaxSegments
+	}
+	return ReasonNone
+}
+
+// completeTrain checks a train whose last fragment has come: the UDP length
+// must be the datagram's and its checksum (which the kernel recomputes over
+// the whole datagram) the one the capture holds.
+func (c *Coalescer) completeTrain(r *run) Reason {
+	ip, dgram := r.buf[r.f.l3:r.f.l4], r.buf[r.f.l4:]
+	if int(binary.BigEndian.Uint16(dgram[4:6])) != len(dgram) ||
+		binary.BigEndian.Uint16(dgram[6:8]) != l4Checksum(ip, false, protoUDP, dgram) {
+		return ReasonDatagramCsum
+	}
+	r.complete = true
+	return ReasonDatagram
+}
+
 func (c *Coalescer) maxSegs(f *frame) int {
-	if f.proto == protoUDP {
+	if f.proto == protoUDP && f.frag == fragNone {
 		return min(c.opts.MaxSegments, maxUSOSegments)
 	}
 	return c.opts.MaxSegments
@@ -365,6 +425,9 @@ func (c *Coalescer) maxSegs(f *frame) int {
 // It returns the refusal, or ReasonNone and the reason the run must end
 // right after this packet.
 func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason) {
+	if r.frag {
+		return c.checkFragment(r, f, p)
+	}
 	a, b := r.buf, p.Data
 	l3, l4 := r.f.l3, r.f.l4
 	if f.l3 != l3 || !bytes.Equal(a[:l3], b[:l3]) {
@@ -450,6 +513,42 @@ func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason)
 	return ReasonNone, after
 }
 
+// checkFragment decides whether fragment f continues train r: the next
+// offset, the headers UFO copies from the first fragment (link layer, TOS,
+// TTL, options; ID, addresses and protocol are in the key), and gso_size
+// bytes of IP payload on every fragment but the last. The last one ends the
+// train.
+func (c *Coalescer) checkFragment(r *run, f *frame, p *pcaps.Packet) (why, after Reason) {
+	a, b := r.buf, p.Data
+	l3, l4 := r.f.l3, r.f.l4
+	switch {
+	case f.frag != fragNext || f.fragOff != r.nextOff:
+		return ReasonFragOrder, ReasonNone
+	case f.l3 != l3 || !bytes.Equal(a[:l3], b[:l3]):
+		return ReasonL2Header, ReasonNone
+	case f.l4 != l4 || !bytes.Equal(a[l3+20:l4], b[l3+20:l4]):
+		return ReasonIPOptions, ReasonNone
+	case a[l3+1] != b[l3+1]:
+		return ReasonTOS, ReasonNone
+	case a[l3+8] != b[l3+8]:
+		return ReasonTTL, ReasonNone
+	}
+	pl := len(b) - l4
+	switch {
+	case pl > r.gso || (f.more && pl != r.gso):
+		return ReasonFragSize, ReasonNone
+	case r.n >= c.opts.MaxSegments:
+		return ReasonMaxSegments, ReasonNone
+	case r.ipLen+pl > c.opts.MaxBytes:
+		return ReasonMaxBytes, ReasonNone
+	case c.opts.MaxSpan > 0 && p.Timestamp.Sub(r.pkt.Timestamp) > c.opts.MaxSpan:
+		return ReasonMaxSpan, ReasonNone
+	case !f.more:
+		return ReasonNone, ReasonDatagram
+	}
+	return ReasonNone, ReasonNone
+}
+
 func (c *Coalescer) appendTo(r *run, f *frame, p *pcaps.Packet, idx int64) {
 	pl := f.payload()
 	if need := len(r.buf) + len(pl); need > cap(r.buf) {
@@ -464,6 +563,10 @@ func (c *Coalescer) appendTo(r *run, f *frame, p *pcaps.Packet, idx int64) {
 	if r.f.proto == protoTCP {
 		r.nextSeq += uint32(len(pl))
 		r.last = p.Data[f.l4+13]
+	}
+	if r.frag {
+		r.nextOff += len(pl)
+		r.more = f.more
 	}
 	r.deltas = append(r.deltas, p.Timestamp.Sub(r.lastTS).Nanoseconds())
 	skip := idx - r.lastIdx - 1
@@ -483,6 +586,9 @@ func (c *Coalescer) closeRun(r *run, why Reason) {
 	c.open--
 	if c.flows[r.key] == r {
 		delete(c.flows, r.key)
+	}
+	if c.train == r {
+		c.train = nil
 	}
 	c.stats.Flushes[why]++
 }
@@ -511,13 +617,50 @@ func (c *Coalescer) emitRun(r *run) error {
 	rec.Packet = r.pkt
 	rec.Packet.Data = r.buf
 	rec.Meta = Meta{Segs: 1}
-	if r.n > 1 {
+	switch {
+	case r.frag && !r.complete && r.n > 1:
+		return c.emitFragments(r)
+	case r.n > 1:
 		c.finish(r, rec)
-	} else {
+	default:
 		rec.Packet.Length = max(r.pkt.Length, len(r.buf))
 	}
 	c.stats.Records++
 	return c.emit(rec)
+}
+
+// emitFragments gives back the fragments of a train that did not become a
+// super-packet. Every fragment's header equals the first one's but for
+// length, fragment field and checksum (checkFragment saw to it, and parse
+// saw their checksums right), so rebuilding them is exact.
+func (c *Coalescer) emitFragments(r *run) error {
+	b, l3, l4 := r.buf, r.f.l3, r.f.l4
+	dgram := b[l4:]
+	ts := r.pkt.Timestamp
+	for k := 0; k < r.n; k++ {
+		chunk := dgram[k*r.gso : min((k+1)*r.gso, len(dgram))]
+		c.fbuf = append(append(c.fbuf[:0], b[:l4]...), chunk...)
+		ip := c.fbuf[l3:l4]
+		fo := uint16(k * r.gso / 8)
+		if k < r.n-1 || r.more {
+			fo |= 0x2000
+		}
+		binary.BigEndian.PutUint16(ip[2:4], uint16(len(c.fbuf)-l3))
+		binary.BigEndian.PutUint16(ip[6:8], fo)
+		binary.BigEndian.PutUint16(ip[10:12], ipv4HeaderChecksum(ip))
+		if k > 0 {
+			ts = ts.Add(time.Duration(r.deltas[k-1]))
+		}
+		rec := &c.rec
+		rec.Packet = r.pkt
+		rec.Packet.Data, rec.Packet.Length, rec.Packet.Timestamp = c.fbuf, len(c.fbuf), ts
+		rec.Meta = Meta{Segs: 1}
+		c.stats.Records++
+		if err := c.emit(rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // finish turns the run's buffer into the frame the kernel would receive from
@@ -529,6 +672,9 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 	ip := b[r.f.l3:r.f.l4]
 	l4 := b[r.f.l4:]
 	if !r.f.v6 {
+		if r.frag {
+			ip[6], ip[7] = 0, 0 // the whole datagram; UFO writes offset and MF
+		}
 		binary.BigEndian.PutUint16(ip[2:4], uint16(lenOrZero(r.ipLen)))
 		binary.BigEndian.PutUint16(ip[10:12], ipv4HeaderChecksum(ip))
 	} else {
@@ -546,6 +692,11 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 		h.CsumOffset = 16
 		l4[13] = r.flags&^(tcpPSH|tcpFIN) | r.last&(tcpPSH|tcpFIN)
 		binary.BigEndian.PutUint16(l4[16:18], fold(pseudoSum(ip, r.f.v6, protoTCP, uint32(len(l4)))))
+	} else if r.frag {
+		// The UDP checksum stays the whole datagram's: the kernel recomputes
+		// it over the datagram anyway (udp4_ufo_fragment).
+		h.GSOType = GSOUDP
+		h.CsumOffset = 6
 	} else {
 		h.GSOType = GSOUDPL4
 		h.CsumOffset = 6

@@ -3,7 +3,10 @@
 // A Coalescer reads captured frames and merges runs of consecutive TCP or UDP
 // segments of one flow into super-packets: the first segment's headers, the
 // concatenated payload, and a virtio_net_hdr (VnetHeader) that asks the
-// kernel to cut it up again. It merges only where Linux's software
+// kernel to cut it up again. A train of IPv4 fragments of one UDP datagram
+// becomes the datagram itself with a UFO header (GSO_UDP), but only once the
+// whole train has been seen and its checksum holds; a train that fails gives
+// back its fragments as they were. It merges only where Linux's software
 // segmentation gives back the original frames byte for byte — every
 // condition of the lossless merge checklist in kernel-gso.md §6 — and passes
 // everything else through unchanged. Every refusal and every end of a run

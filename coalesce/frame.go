@@ -40,7 +40,18 @@ type frame struct {
 	hdrEnd int // end of the transport header
 	v6     bool
 	proto  uint8 // protocol in the network header (IPv6: after extension headers)
+	// IPv4 UDP fragments that may join a UFO train: fragFirst carries the
+	// UDP header (hdrEnd after it), fragNext only data (hdrEnd == l4).
+	frag    uint8
+	fragOff int  // offset of the fragment's IP payload in the datagram
+	more    bool // MF
 }
+
+const (
+	fragNone = iota
+	fragFirst
+	fragNext
+)
 
 func (f *frame) ip() []byte      { return f.data[f.l3:f.l4] }
 func (f *frame) l4hdr() []byte   { return f.data[f.l4:f.hdrEnd] }
@@ -160,11 +171,11 @@ func parse(f *frame, data []byte, wireLen int, lt layers.LinkType, key *flowKey)
 		return ReasonMalformed, false
 	}
 	if !f.v6 {
-		if ip[6]&0x3f != 0 || ip[7] != 0 { // MF or fragment offset
-			return ReasonFragment, false
-		}
 		if binary.BigEndian.Uint16(ip[10:12]) != ipv4HeaderChecksum(ip[:f.l4-l3]) {
 			return ReasonIPv4Checksum, false
+		}
+		if ip[6]&0x3f != 0 || ip[7] != 0 { // MF or fragment offset
+			return parseFragment(f, data, ipEnd, key)
 		}
 	} else if f.proto == 50 || f.proto == 51 { // ESP, AH
 		return ReasonIPv6ExtHeader, false
@@ -220,6 +231,48 @@ func parse(f *frame, data []byte, wireLen int, lt layers.LinkType, key *flowKey)
 	return ReasonNone, true
 }
 
+// parseFragment accepts an IPv4 fragment that may be part of a UFO train
+// (kernel-gso.md §6 "IPv4 fragments"): UDP, DF and the reserved bit clear,
+// nothing after the datagram, every fragment but the last a multiple of 8
+// bytes, and a first fragment whose UDP header promises more than it holds
+// and carries a checksum. Whether the train is whole and its checksum right
+// is only known at its end. Fragments are keyed by addresses and IP ID.
+func parseFragment(f *frame, data []byte, ipEnd int, key *flowKey) (Reason, bool) {
+	ip := data[f.l3:]
+	fo := binary.BigEndian.Uint16(ip[6:8])
+	if f.proto != protoUDP || fo&0xc000 != 0 {
+		return ReasonFragment, false
+	}
+	key.proto = protoUDP
+	key.ports = uint32(binary.BigEndian.Uint16(ip[4:6]))
+	key.frag = true
+	f.more = fo&0x2000 != 0
+	f.fragOff = int(fo&0x1fff) * 8
+	pl := ipEnd - f.l4
+	if ipEnd != len(data) {
+		return ReasonPadding, true
+	}
+	if pl == 0 || (f.more && pl%8 != 0) {
+		return ReasonMalformed, true
+	}
+	if f.fragOff > 0 {
+		f.frag, f.hdrEnd = fragNext, f.l4
+		return ReasonNone, true
+	}
+	if pl < 8 {
+		return ReasonMalformed, true
+	}
+	uh := data[f.l4:]
+	if int(binary.BigEndian.Uint16(uh[4:6])) <= pl {
+		return ReasonMalformed, true
+	}
+	if binary.BigEndian.Uint16(uh[6:8]) == 0 {
+		return ReasonUDPZeroCsum, true
+	}
+	f.frag, f.hdrEnd = fragFirst, f.l4+8
+	return ReasonNone, true
+}
+
 // locate6 walks the IPv6 extension headers that GSO copies verbatim
 // (hop-by-hop, routing, destination options) and returns the transport
 // offset within ip and the protocol.
@@ -245,6 +298,7 @@ func locate6(ip []byte) (int, uint8, Reason) {
 type flowKey struct {
 	iface int32
 	v6    bool
+	frag  bool // an IPv4 fragment train: ports holds the IP ID
 	proto uint8
 	ports uint32
 	src   [16]byte
@@ -286,8 +340,9 @@ func Describe(data []byte, wireLen int, lt layers.LinkType, iface int) PacketInf
 	var f frame
 	key := flowKey{iface: int32(iface)}
 	reason, keyed := parse(&f, data, wireLen, lt, &key)
-	info := PacketInfo{Flow: key, HasFlow: keyed, Reason: reason, Proto: f.proto}
-	if f.l4 > 0 || keyed {
+	// A fragment train is one datagram, not a flow.
+	info := PacketInfo{Flow: key, HasFlow: keyed && !key.frag, Reason: reason, Proto: f.proto}
+	if f.l4 > 0 || keyed || f.v6 {
 		info.IPVersion = 4
 		if f.v6 {
 			info.IPVersion = 6

@@ -6,12 +6,14 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
 // fuzzPackets decodes fuzz input into a capture: mostly segments of two TCP
-// flows and one UDP flow, each changed in a way the input picks, so that
-// merges, refusals and interleavings all happen.
+// flows and one UDP flow, each changed in a way the input picks, and IPv4
+// fragment trains, whole or damaged, so that merges, refusals and
+// interleavings all happen.
 func fuzzPackets(data []byte) []pcaps.Packet {
 	bases := []pkt{tcpPkt(), tcpPkt(), udpPkt()}
 	bases[1].V6, bases[1].Sport = true, 7
@@ -26,7 +28,17 @@ func fuzzPackets(data []byte) []pcaps.Packet {
 		p := bases[which]
 		p.Seq, p.ID = seq[which], id[which]
 		n := len(p.Payload)
-		switch op % 16 {
+		if op%20 == 16 {
+			fr := fuzzTrain(bases[2], id[2], v, size)
+			for i := range fr {
+				ts = ts.Add(time.Microsecond)
+				fr[i].Timestamp = ts
+			}
+			out = append(out, fr...)
+			id[2]++
+			continue
+		}
+		switch op % 20 {
 		case 0:
 			n = size*8 + 1 // short or larger
 		case 1:
@@ -69,12 +81,41 @@ func fuzzPackets(data []byte) []pcaps.Packet {
 	return out
 }
 
+// fuzzTrain is one UDP datagram of 8·size+16 bytes cut into IPv4 fragments
+// of 8, 32, 56 or 80 bytes, then damaged as v says: a field changed on the
+// second fragment, the second dropped, the last two swapped, the checksum
+// wrong or zero, DF set.
+func fuzzTrain(base pkt, id uint16, v byte, size int) []pcaps.Packet {
+	base.DF, base.ID, base.Payload = v&0x03 == 3, id, payloadOf(size*8+8, v)
+	base.BadL4, base.ZeroUDP = v&0x0c == 4, v&0x0c == 8
+	mut := func(k int, ip []byte) {
+		if k == 1 {
+			switch v >> 4 & 3 {
+			case 1:
+				ip[1]++
+			case 2:
+				ip[8]++
+			}
+		}
+	}
+	fr := craft.Fragments(base, mut, 8+24*int(v&3))
+	if v&0x80 != 0 && len(fr) > 2 {
+		fr = append(fr[:1], fr[2:]...)
+	}
+	if v&0x40 != 0 && len(fr) > 2 {
+		n := len(fr)
+		fr[n-1], fr[n-2] = fr[n-2], fr[n-1]
+	}
+	return fr
+}
+
 // FuzzRoundTrip: segment(coalesce(x)) == x for generated captures, in both
 // orders and with small limits so that every flush path runs.
 func FuzzRoundTrip(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{15, 0, 10, 0}, 20))
 	f.Add([]byte{15, 0, 1, 0, 15, 0, 1, 1, 15, 0, 1, 0, 1, 0, 1, 0, 15, 0, 1, 2, 15, 0, 1, 2, 0, 3, 1, 2})
 	f.Add([]byte{15, 0, 1, 0, 7, 1, 1, 0, 7, 1, 1, 0, 8, 1, 0, 1, 8, 1, 0, 1, 1, 2, 0, 0, 15, 0, 0, 0})
+	f.Add([]byte{16, 1, 40, 0, 15, 0, 1, 0, 16, 0x12, 20, 0, 16, 0x80, 30, 2, 15, 0, 1, 1, 16, 0x42, 9, 0, 16, 4, 9, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pk := fuzzPackets(data)
 		for _, o := range []Options{

@@ -7,6 +7,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
@@ -15,7 +19,7 @@ func requireRoot(t *testing.T, tools ...string) { t.Helper(); testenv.RequireRoo
 
 // payloadShare coalesces a capture and returns how many packets carried a
 // TCP/UDP payload and how many of those ended up inside super-packets.
-func payloadShare(t *testing.T, capture []byte) (payload, merged int64) {
+func payloadShare(t *testing.T, capture []byte) (payload int64, st *Stats) {
 	r, err := pcaps.NewReader(bytes.NewReader(capture), "capture")
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +32,7 @@ func payloadShare(t *testing.T, capture []byte) (payload, merged int64) {
 	}
 	orig, back, st := roundTrip(t, capture, DefaultOptions())
 	compareFrames(t, orig, back)
-	return payload, st.Merged
+	return payload, st
 }
 
 // TestKernelFixtureMerges: bulk traffic recorded from the kernel (the
@@ -38,7 +42,8 @@ func TestKernelFixtureMerges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, merged := payloadShare(t, data)
+	payload, st := payloadShare(t, data)
+	merged := st.Merged
 	t.Logf("%d of %d payload packets merged", merged, payload)
 	if merged*10 < payload*8 {
 		t.Errorf("only %d of %d payload packets merged, want at least 80%%", merged, payload)
@@ -46,11 +51,12 @@ func TestKernelFixtureMerges(t *testing.T) {
 }
 
 // TestKernelTrafficFresh records new traffic between two namespaces with the
-// fixture script and checks the round trip and the merge ratio on it.
+// fixture script and checks the round trip and the merge ratio on it, and
+// that the 20 fragmented IPv4 datagrams become UFO super-packets.
 func TestKernelTrafficFresh(t *testing.T) {
 	requireRoot(t, "ip", "ethtool", "iperf3", "tcpdump")
 	out := filepath.Join(t.TempDir(), "fresh.pcap")
-	cmd := exec.Command("../testdata/record-kernel-traffic.sh", out, "1M", "300")
+	cmd := exec.Command("../testdata/record-kernel-traffic.sh", out, "1M", "300", "20")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("recording: %v\n%s", err, b)
 	}
@@ -58,9 +64,58 @@ func TestKernelTrafficFresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, merged := payloadShare(t, data)
-	t.Logf("%d of %d payload packets merged", merged, payload)
+	payload, st := payloadShare(t, data)
+	merged := st.Merged
+	t.Logf("%d of %d payload packets merged, %d UFO super-packets", merged, payload, st.GSO[GSOUDP])
 	if payload < 500 || merged*10 < payload*8 {
 		t.Errorf("%d of %d payload packets merged, want at least 80%% of at least 500", merged, payload)
+	}
+	if st.GSO[GSOUDP] != 20 {
+		t.Errorf("%d UFO super-packets, want one per fragmented datagram (20)", st.GSO[GSOUDP])
+	}
+}
+
+// TestKernelFragments: the IPv4 fragment trains the kernel sent for 4000-byte
+// UDP datagrams (testdata/kernel-fragments.pcap) become one UFO super-packet
+// each, and its IPv6 fragments pass through; counted independently with
+// gopacket.
+func TestKernelFragments(t *testing.T) {
+	data, err := os.ReadFile("../testdata/kernel-fragments.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v4Datagrams, v4Frags, v6Frags int64
+	src, err := pcapgo.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, _, err := src.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(b, layers.LayerTypeEthernet, gopacket.NoCopy)
+		if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.Protocol == layers.IPProtocolUDP &&
+			(ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0) {
+			v4Frags++
+			if ip.FragOffset == 0 {
+				v4Datagrams++
+			}
+		}
+		if p.Layer(layers.LayerTypeIPv6Fragment) != nil {
+			v6Frags++
+		}
+	}
+	orig, back, st := roundTrip(t, data, DefaultOptions())
+	compareFrames(t, orig, back)
+	t.Logf("%d IPv4 datagrams in %d fragments, %d IPv6 fragments; %d UFO super-packets", v4Datagrams, v4Frags, v6Frags, st.GSO[GSOUDP])
+	if v4Datagrams < 20 || v6Frags == 0 {
+		t.Fatalf("fixture holds %d IPv4 fragmented datagrams and %d IPv6 fragments", v4Datagrams, v6Frags)
+	}
+	if st.GSO[GSOUDP] != v4Datagrams || st.Flushes[ReasonDatagram] != v4Datagrams {
+		t.Errorf("%d UFO super-packets (%d completed trains), want one per datagram: %d", st.GSO[GSOUDP], st.Flushes[ReasonDatagram], v4Datagrams)
+	}
+	if st.Refused[ReasonFragment] != v6Frags {
+		t.Errorf("%d fragments refused, want the %d IPv6 ones", st.Refused[ReasonFragment], v6Frags)
 	}
 }

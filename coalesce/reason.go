@@ -23,6 +23,7 @@ const (
 	ReasonTCPFlags      // SYN, RST or URG set
 	ReasonNoPayload     // no payload (pure ACK, empty datagram)
 	ReasonSmallGSO      // payload below 8 bytes cannot set a TCP gso_size
+	ReasonComment       // the packet has a comment, which a super-packet cannot keep
 
 	// Why a run ended (a flush). A run of one packet is written unchanged.
 	ReasonEnd         // end of the capture
@@ -49,6 +50,13 @@ const (
 	ReasonMaxSegments // maximum segment count reached (USO: 128)
 	ReasonMaxSpan     // maximum time span reached
 	ReasonHeld        // held back too long behind other flows, or too many open flows
+	// How a train of IPv4 fragments ended: only a whole datagram with a
+	// right checksum becomes a UFO super-packet; any other end passes its
+	// fragments through.
+	ReasonFragOrder    // fragment offset not contiguous (missing, duplicate or reordered fragment)
+	ReasonFragSize     // fragment size differs from the first fragment's
+	ReasonDatagramCsum // the reassembled datagram's UDP checksum or length is wrong
+	ReasonDatagram     // the last fragment completes the datagram
 	numReasons
 )
 
@@ -69,6 +77,7 @@ var reasonNames = [numReasons]string{
 	ReasonTCPFlags:      "SYN, RST or URG set",
 	ReasonNoPayload:     "no payload",
 	ReasonSmallGSO:      "payload below 8 bytes",
+	ReasonComment:       "packet comment",
 	ReasonEnd:           "end of capture",
 	ReasonInterleaved:   "other packet in between (strict order)",
 	ReasonFlowPacket:    "unmergeable packet of the same flow",
@@ -93,6 +102,10 @@ var reasonNames = [numReasons]string{
 	ReasonMaxSegments:   "maximum segment count",
 	ReasonMaxSpan:       "maximum time span",
 	ReasonHeld:          "held back too long",
+	ReasonFragOrder:     "fragment missing or out of order",
+	ReasonFragSize:      "fragment size differs from the first",
+	ReasonDatagramCsum:  "reassembled datagram's UDP checksum or length wrong",
+	ReasonDatagram:      "datagram complete (last fragment)",
 }
 
 // String is the human name of the reason.
@@ -106,9 +119,10 @@ func (r Reason) String() string {
 var reasonKeys = [numReasons]string{
 	"none", "link_type", "not_ip", "truncated", "malformed", "ip_length", "padding", "fragment",
 	"ipv4_checksum", "ipv6_ext_header", "not_tcp_udp", "l4_checksum", "udp_zero_checksum", "tcp_flags",
-	"no_payload", "small_gso", "end", "interleaved", "flow_packet", "l2_header", "tos", "ttl", "df",
+	"no_payload", "small_gso", "comment", "end", "interleaved", "flow_packet", "l2_header", "tos", "ttl", "df",
 	"ip_options", "flow_label", "ip_id", "seq", "ack", "window", "tcp_options", "tcp_header",
 	"flags_differ", "cwr", "psh_fin", "larger", "short", "max_bytes", "max_segments", "max_span", "held",
+	"frag_order", "frag_size", "datagram_checksum", "datagram",
 }
 
 // Key is a stable snake_case identifier for JSON reports.

@@ -118,6 +118,31 @@ func TestMergeRules(t *testing.T) {
 		}
 		return o
 	}
+	// UFO: one 4008-byte UDP datagram in fragments of 1480, 1480 and 1048.
+	ufo := udp
+	ufo.DF, ufo.Payload = false, payloadOf(4000, 3)
+	frags := func(p pkt, mut func(k int, ip []byte), sizes ...int) []pcaps.Packet {
+		if len(sizes) == 0 {
+			sizes = []int{1480}
+		}
+		return craft.Fragments(p, mut, sizes...)
+	}
+	ufoWith := func(f func(p *pkt)) pkt { p := ufo; f(&p); return p }
+	onFrag := func(i int, f func(ip []byte)) func(k int, ip []byte) {
+		return func(k int, ip []byte) {
+			if k == i {
+				f(ip)
+			}
+		}
+	}
+	drop := func(pkts []pcaps.Packet, i int) []pcaps.Packet { return append(pkts[:i:i], pkts[i+1:]...) }
+	cat := func(groups ...[]pcaps.Packet) []pcaps.Packet {
+		var out []pcaps.Packet
+		for _, g := range groups {
+			out = append(out, g...)
+		}
+		return out
+	}
 	cases := []struct {
 		name    string
 		pkts    []pcaps.Packet
@@ -146,7 +171,45 @@ func TestMergeRules(t *testing.T) {
 		{"USO v6", packets(flow(udp, 4, func(k int, p *pkt) { p.V6 = true })), opts(nil), []int{4}, 0, ReasonEnd},
 		{"USO stops at 128", packets(flow(udp, 130, func(k int, p *pkt) { p.Payload = p.Payload[:100] })), opts(func(o *Options) { o.MaxSegments, o.MaxSpan = 1000, 0 }), []int{128, 2}, 0, ReasonMaxSegments},
 
+		// UFO: whole IPv4 fragment trains (kernel-gso.md §6 "IPv4 fragments").
+		{"UFO train", frags(ufo, nil), opts(nil), []int{3}, 0, ReasonDatagram},
+		{"UFO last fragment full", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(3*1480-8, 1) }), nil), opts(nil), []int{3}, 0, ReasonDatagram},
+		{"UFO fragments of 8 bytes", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(40, 1) }), nil, 8), opts(nil), []int{6}, 0, ReasonDatagram},
+		{"UFO two datagrams", cat(frags(ufo, nil), frags(ufoWith(func(p *pkt) { p.ID++ }), nil)), opts(nil), []int{3, 3}, 0, ReasonDatagram},
+		{"UFO IPv4 options", frags(ufoWith(func(p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} }), nil, 1480), opts(nil), []int{3}, 0, ReasonDatagram},
+		{"UFO 802.1Q", frags(ufoWith(func(p *pkt) { p.VLANs = []uint16{etherType8021Q} }), nil), opts(nil), []int{3}, 0, ReasonDatagram},
+		{"UFO raw IP", frags(ufoWith(func(p *pkt) { p.LinkType = layers.LinkTypeRaw }), nil), opts(nil), []int{3}, 0, ReasonDatagram},
+		{"UFO fragments with DF", frags(ufoWith(func(p *pkt) { p.DF = true }), nil), opts(nil), nil, ReasonFragment, 0},
+		{"UFO checksum 0", frags(ufoWith(func(p *pkt) { p.ZeroUDP = true }), nil), opts(nil), nil, ReasonUDPZeroCsum, 0},
+		{"UFO wrong datagram checksum", frags(ufoWith(func(p *pkt) { p.BadL4 = true }), nil), opts(nil), nil, 0, ReasonDatagramCsum},
+		{"UFO fragment missing", drop(frags(ufo, nil), 1), opts(nil), nil, ReasonFragment, ReasonFragOrder},
+		{"UFO last fragment missing", drop(frags(ufo, nil), 2), opts(nil), nil, 0, ReasonEnd},
+		{"UFO fragments reordered", func() []pcaps.Packet { f := frags(ufo, nil); f[1], f[2] = f[2], f[1]; return f }(), opts(nil), nil, ReasonFragment, ReasonFragOrder},
+		{"UFO fragment sizes differ", frags(ufo, nil, 1480, 1472), opts(nil), nil, 0, ReasonFragSize},
+		{"UFO fragment not a multiple of 8", frags(ufo, nil, 1484), opts(nil), nil, ReasonMalformed, 0},
+		{"UFO TOS differs", frags(ufo, onFrag(1, func(ip []byte) { ip[1] = 0x10 })), opts(nil), nil, 0, ReasonTOS},
+		{"UFO TTL differs", frags(ufo, onFrag(2, func(ip []byte) { ip[8]-- })), opts(nil), nil, 0, ReasonTTL},
+		{"UFO options differ", frags(ufoWith(func(p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} }), onFrag(1, func(ip []byte) { ip[23] = 1 })), opts(nil), nil, 0, ReasonIPOptions},
+		{"UFO interleaved", func() []pcaps.Packet {
+			f := frags(ufo, nil)
+			return cat(f[:2], packets(one(udp)), f[2:])
+		}(), opts(nil), nil, ReasonFragment, ReasonInterleaved},
+		{"UFO padded last fragment", func() []pcaps.Packet {
+			f := frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(1480+10, 1) }), nil)
+			f[1].Data = append(f[1].Data, 0, 0, 0, 0)
+			f[1].Length += 4
+			return f
+		}(), opts(nil), nil, ReasonPadding, ReasonFlowPacket},
+		{"UFO above max segments", frags(ufo, nil), opts(func(o *Options) { o.MaxSegments = 2 }), nil, ReasonFragment, ReasonMaxSegments},
+		{"UFO above max bytes", frags(ufo, nil), opts(func(o *Options) { o.MaxBytes = 4000 }), nil, ReasonFragment, ReasonMaxBytes},
+		{"UDP over IPv6 fragments", packets(flow(udp, 3, func(k int, p *pkt) { p.V6, p.Fragment = true, true })), opts(nil), nil, ReasonFragment, 0},
+
 		// Refused: the packet itself cannot be in a super-packet.
+		{"packet comment", func() []pcaps.Packet {
+			p := packets(flow(tcp, 3, nil))
+			p[1].Comment = "look here"
+			return p
+		}(), opts(nil), nil, ReasonComment, 0},
 		{"SYN", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpSYN })), opts(nil), nil, ReasonTCPFlags, 0},
 		{"RST", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpRST })), opts(nil), nil, ReasonTCPFlags, 0},
 		{"URG", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpURG })), opts(nil), nil, ReasonTCPFlags, 0},
@@ -361,6 +424,35 @@ func TestHeldBound(t *testing.T) {
 	got := coalesceAll(t, pk, o)
 	if got.stats.Flushes[ReasonHeld] == 0 {
 		t.Errorf("no held flush: %v", nonZero(got.stats.Flushes[:]))
+	}
+	restoreAll(t, pk, got)
+}
+
+// TestUFOSuperPacket: a fragment train becomes the reassembled datagram with
+// the header UFO needs, whose segmentation (restoreAll) gives the fragments
+// back; a TCP run open in another flow keeps merging around it.
+func TestUFOSuperPacket(t *testing.T) {
+	ufo := udpPkt()
+	ufo.DF, ufo.ID, ufo.Payload = false, 0x7777, payloadOf(4000, 3)
+	tcp := flow(tcpPkt(), 2, nil)
+	pk := append([]pcaps.Packet{tcp[0].Packet()}, craft.Fragments(ufo, nil, 1480)...)
+	pk = append(pk, tcp[1].Packet())
+	got := coalesceAll(t, pk, DefaultOptions())
+	if len(got.recs) != 2 {
+		t.Fatalf("%d records, want the TCP super-packet and the UFO one", len(got.recs))
+	}
+	m, b := got.metas[1], got.recs[1].Data
+	want := VnetHeader{Flags: VnetNeedsCsum, GSOType: GSOUDP, GSOSize: 1480, HdrLen: 42, CsumStart: 34, CsumOffset: 6}
+	if m.Vnet != want || m.Segs != 3 {
+		t.Errorf("header %+v segs %d, want %+v segs 3", m.Vnet, m.Segs, want)
+	}
+	ip := b[14:34]
+	if len(b) != 14+20+8+4000 || binary.BigEndian.Uint16(ip[2:]) != 20+8+4000 || ip[6] != 0 || ip[7] != 0 ||
+		binary.BigEndian.Uint16(ip[4:]) != 0x7777 || binary.BigEndian.Uint16(ip[10:]) != ipv4HeaderChecksum(ip) {
+		t.Errorf("super-packet IP header % x (frame %d bytes)", ip, len(b))
+	}
+	if got.metas[0].Segs != 2 || got.stats.GSO[GSOUDP] != 1 {
+		t.Errorf("TCP run of %d segments, %d UFO super-packets", got.metas[0].Segs, got.stats.GSO[GSOUDP])
 	}
 	restoreAll(t, pk, got)
 }

@@ -227,6 +227,13 @@ func ProbeCases() ([]ProbeCase, error) {
 		cases = append(cases, ProbeCase{Name: "ufo v4 (IPv4 fragments)", Kind: seg, Frame: f,
 			Vnet: coalesce.VnetHeader{GSOType: coalesce.GSOUDP, GSOSize: 1480}, Expect: accepted(3)})
 	}
+	// As coalesce writes a fragment train: NEEDS_CSUM, which also lets 6.18
+	// take a tagged frame, and DF clear as fragments have it.
+	ufoTagged := ufo
+	ufoTagged.VLANs, ufoTagged.DF = []uint16{craft.TPID8021Q}, false
+	cases = append(cases, ProbeCase{Name: "ufo v4 802.1Q with NEEDS_CSUM", Kind: seg, Frame: ufoTagged.Bytes(),
+		Vnet: coalesce.VnetHeader{Flags: coalesce.VnetNeedsCsum, GSOType: coalesce.GSOUDP, GSOSize: 1480, HdrLen: 46,
+			CsumStart: 38, CsumOffset: 6}, Expect: accepted(3)})
 
 	// Validation: the base of kernel-gso.md §7, 3000 bytes in 3 segments of
 	// 1000, NEEDS_CSUM 34/16, hdr_len 66.

@@ -29,18 +29,23 @@ func fileOpener(path string) Opener {
 	return func() (*pcaps.Reader, error) { return pcaps.Open(path) }
 }
 
+// TestVerifyKernelFixture replays the recorded kernel traffic: bulk TCP/UDP
+// over IPv4/IPv6, and 4000-byte UDP datagrams in IP fragments, whose IPv4
+// trains travel as UFO super-packets.
 func TestVerifyKernelFixture(t *testing.T) {
 	requireRoot(t)
-	for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
-		o := VerifyOptions{Source: SourceOptions{Coalesce: coalesce.DefaultOptions()}}
-		o.Source.Coalesce.Order = order
-		rep, err := Verify(context.Background(), "kernel-traffic", fileOpener("../testdata/kernel-traffic.pcap"), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%s: %+v", order, *rep)
-		if rep.Verdict != VerdictExact || rep.Exact != int(rep.Packets) || rep.SuperPackets == 0 {
-			t.Errorf("%s: verdict %s: %+v", order, rep.Verdict, rep)
+	for _, name := range []string{"kernel-traffic", "kernel-fragments"} {
+		for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
+			o := VerifyOptions{Source: SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+			o.Source.Coalesce.Order = order
+			rep, err := Verify(context.Background(), name, fileOpener("../testdata/"+name+".pcap"), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s %s: %+v", name, order, *rep)
+			if rep.Verdict != VerdictExact || rep.Exact != int(rep.Packets) || rep.SuperPackets == 0 {
+				t.Errorf("%s %s: verdict %s: %+v", name, order, rep.Verdict, rep)
+			}
 		}
 	}
 }

@@ -10,13 +10,19 @@
 # with partial checksums (testdata/tso-host.pcap:
 #   OFFLOADS=on testdata/record-kernel-traffic.sh testdata/tso-host.pcap 256K 0).
 #
-# Usage (root): testdata/record-kernel-traffic.sh OUT.pcap [BYTES_PER_TCP_FLOW] [UDP_DATAGRAMS]
+# FRAG_DATAGRAMS adds that many 4000-byte UDP datagrams over IPv4 and over
+# IPv6, which the kernel sends as IP fragments (testdata/kernel-fragments.pcap:
+#   testdata/record-kernel-traffic.sh testdata/kernel-fragments.pcap 0 0 40).
+# A count or size of 0 leaves that part out.
+#
+# Usage (root): testdata/record-kernel-traffic.sh OUT.pcap [BYTES_PER_TCP_FLOW] [UDP_DATAGRAMS] [FRAG_DATAGRAMS]
 # Needs: ip (iproute2), ethtool, iperf3, tcpdump. This is a fixture script,
 # not part of the product.
 set -euo pipefail
-out=${1:?usage: $0 OUT.pcap [BYTES_PER_TCP_FLOW] [UDP_DATAGRAMS]}
+out=${1:?usage: $0 OUT.pcap [BYTES_PER_TCP_FLOW] [UDP_DATAGRAMS] [FRAG_DATAGRAMS]}
 tcp_bytes=${2:-512K}
 udp_count=${3:-300}
+frag_count=${4:-0}
 for tool in ip ethtool iperf3 tcpdump; do
   command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install iproute2 ethtool iperf3 tcpdump)" >&2; exit 1; }
 done
@@ -48,17 +54,23 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 log=$(mktemp)
-ip netns exec "$a" tcpdump -i va -s 0 -U -w "$out" 2>"$log" &
+ip netns exec "$a" tcpdump -i va -s 0 -U --immediate-mode -w "$out" 2>"$log" &
 dump=$!
 for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
 c() { ip netns exec "$a" iperf3 "$@" >/dev/null; }
-c -c 10.99.0.2 -n "$tcp_bytes"
-c -6 -c fd00:99::2 -n "$tcp_bytes"
+if [[ $tcp_bytes != 0 ]]; then
+  c -c 10.99.0.2 -n "$tcp_bytes"
+  c -6 -c fd00:99::2 -n "$tcp_bytes"
+fi
 if ((udp_count > 0)); then
   c -c 10.99.0.2 -u -b 100M -l 1400 -n $((udp_count * 1400))
   c -6 -c fd00:99::2 -u -b 100M -l 1400 -n $((udp_count * 1400))
 fi
-sleep 0.2 # let the last ACKs reach the capture
+if ((frag_count > 0)); then
+  c -c 10.99.0.2 -u -b 20M -l 4000 -n $((frag_count * 4000))
+  c -6 -c fd00:99::2 -u -b 20M -l 4000 -n $((frag_count * 4000))
+fi
+sleep 0.2 # let the last ACKs reach the capture (immediate mode: no block waits for its timeout)
 kill -INT "$dump"; wait "$dump" || true; dump=
 rm -f "$log"
 echo "$out: $(tcpdump -r "$out" -n 2>/dev/null | wc -l) packets" >&2

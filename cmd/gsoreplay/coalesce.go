@@ -67,8 +67,10 @@ virtio_net_hdr in the packet comment, for example:
   vnet flags=needs_csum gso=tcpv4 gso_size=1448 hdr_len=66 csum_start=34 csum_offset=16 segs=45 dt=1200,... skip=0,...
 
 dt: nanoseconds between consecutive segments; skip: packets of other flows in
-between (per-flow order only). Packets that cannot be merged losslessly pass
-through unchanged; "gsoreplay inspect" says why.
+between (per-flow order only). A whole train of IPv4 fragments of one UDP
+datagram, adjacent in the capture, becomes the datagram with gso=udp (UFO).
+Packets that cannot be merged losslessly pass through unchanged; "gsoreplay
+inspect" says why.
 
   gsoreplay coalesce -o super.pcapng capture.pcap
   tcpdump -w - | gsoreplay coalesce --order strict -o - - > super.pcapng`,

@@ -233,6 +233,52 @@ func Flow(base Frame, n int, mut func(k int, p *Frame)) []Frame {
 	return out
 }
 
+// Fragments builds p, an IPv4 datagram, and cuts its IP payload into
+// fragments the way ip_fragment does: the link and IP headers repeated, the
+// same ID, MF on all but the last, DF as p says. Fragment k carries
+// sizes[k] bytes (the last size repeats; the last fragment takes what is
+// left); mut, if not nil, may change fragment k's IP header before its
+// checksum is computed. Timestamps are 10 µs apart.
+func Fragments(p Frame, mut func(k int, ip []byte), sizes ...int) []pcaps.Packet {
+	whole := p
+	whole.Fragment, whole.Padding, whole.Truncate = false, 0, 0
+	b := whole.Bytes()
+	l3 := len(b) - 20 - len(p.IPOpts) - 8 - len(p.Payload)
+	if p.Proto == TCP {
+		l3 -= 12 + len(p.TCPOpts)
+	}
+	l4 := l3 + 20 + len(p.IPOpts)
+	data := b[l4:]
+	var out []pcaps.Packet
+	for k, off := 0, 0; off < len(data); k++ {
+		n := min(sizes[min(k, len(sizes)-1)], len(data)-off)
+		f := append(append([]byte(nil), b[:l4]...), data[off:off+n]...)
+		ip := f[l3:l4]
+		binary.BigEndian.PutUint16(ip[2:], uint16(len(f)-l3))
+		fo := uint16(off / 8)
+		if p.DF {
+			fo |= 0x4000
+		}
+		if off+n < len(data) {
+			fo |= 0x2000
+		}
+		binary.BigEndian.PutUint16(ip[6:], fo)
+		if mut != nil {
+			mut(k, ip)
+		}
+		ip[10], ip[11] = 0, 0
+		binary.BigEndian.PutUint16(ip[10:], ^sum(0, ip))
+		lt := p.LinkType
+		if lt == 0 {
+			lt = layers.LinkTypeEthernet
+		}
+		ts := p.Timestamp.Add(time.Duration(k) * 10 * time.Microsecond)
+		out = append(out, pcaps.Packet{Data: f, Timestamp: ts, Length: len(f), LinkType: lt})
+		off += n
+	}
+	return out
+}
+
 // Packets builds every frame of the groups, in order.
 func Packets(groups ...[]Frame) []pcaps.Packet {
 	var out []pcaps.Packet

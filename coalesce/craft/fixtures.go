@@ -18,9 +18,10 @@ type Fixture struct {
 	Pkts []pcaps.Packet
 }
 
-// Fixtures are one capture per shape the coalescer merges: each holds a
+// Fixtures are one capture per shape the coalescer merges: TCP ones hold a
 // handshake, a bulk run long enough for several super-packets, the
-// receiver's ACKs interleaved, and a short last segment.
+// receiver's ACKs interleaved, and a short last segment; UDP ones a run of
+// datagrams or of fragment trains.
 func Fixtures() []Fixture {
 	tcp := TCPBulk()
 	v6 := tcp
@@ -48,6 +49,7 @@ func Fixtures() []Fixture {
 		{"ipv4-options", "TCP over IPv4 with a router alert option", conversation(opts, 80)},
 		{"ipv4-id-wrap", "TCP over IPv4 whose ID wraps from 0xffff to 0", conversation(wrap, 100)},
 		{"psh-fin", "TCP ending in a short segment with PSH|FIN", conversation(tcp, 30)},
+		{"ufo-v4", "UDP datagrams of 1 to 30 KB in IPv4 fragments of 1480 bytes (UFO)", fragmented(udp, 20)},
 	}
 }
 
@@ -101,6 +103,26 @@ func datagrams(base Frame, n int) []pcaps.Packet {
 			p.Payload = Payload(200, byte(k))
 		}
 	}))
+}
+
+// fragmented is n UDP datagrams of varying sizes cut into IPv4 fragments of
+// 1480 bytes, as a host with a 1500-byte MTU sends them (DF clear, one ID
+// per datagram); one size in five fits a single packet.
+func fragmented(base Frame, n int) []pcaps.Packet {
+	sizes := []int{4000, 8000, 2952, 1200, 30000}
+	base.DF = false
+	ts := base.Timestamp
+	var out []pcaps.Packet
+	for k := range n {
+		p := base
+		p.ID = base.ID + uint16(k)
+		p.Payload = Payload(sizes[k%len(sizes)], byte(k))
+		p.Timestamp = ts
+		fr := Fragments(p, nil, 1480)
+		out = append(out, fr...)
+		ts = fr[len(fr)-1].Timestamp.Add(50 * time.Microsecond)
+	}
+	return out
 }
 
 // WriteFile writes packets to path as a microsecond pcap of their link type.

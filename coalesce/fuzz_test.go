@@ -160,7 +160,11 @@ func FuzzSegment(f *testing.F) {
 			return
 		}
 		var s Segmenter
+		n, cerr := s.Count(frame, layers.LinkTypeEthernet, h)
 		segs, err := s.Segment(frame, layers.LinkTypeEthernet, h)
+		if (err == nil) != (cerr == nil) || (err == nil && n != len(segs)) {
+			t.Fatalf("Count %d, %v; Segment %d frames, %v", n, cerr, len(segs), err)
+		}
 		if err != nil {
 			return
 		}

@@ -53,9 +53,13 @@ func NewRestorer(emit func(*pcaps.Packet) error) *Restorer {
 	return &Restorer{emit: emit, slots: make([]slot, 64)}
 }
 
-// Add takes one record of a coalesced file.
+// Add takes one record of a coalesced file: a pcapng record whose comment
+// may hold a virtio header, or a record of a vnet file (p.Vnet).
 func (r *Restorer) Add(p *pcaps.Packet) error {
 	r.Records++
+	if p.Vnet != nil {
+		return r.addVnet(p)
+	}
 	isVnet, err := ParseComment(p.Comment, &r.meta)
 	if err != nil {
 		return err
@@ -108,6 +112,30 @@ func (r *Restorer) Add(p *pcaps.Packet) error {
 		}
 	}
 	return r.flush()
+}
+
+// addVnet segments a record of a vnet file. Such files keep no timestamps and
+// no places between other flows: segments follow each other in record order.
+func (r *Restorer) addVnet(p *pcaps.Packet) error {
+	h, err := DecodeVnetHeader(p.Vnet)
+	if err != nil {
+		return err
+	}
+	if h.GSOType != GSONone {
+		r.Supers++
+	}
+	segs, err := r.Seg.Segment(p.Data, p.LinkType, h)
+	if err != nil {
+		return err
+	}
+	for _, seg := range segs {
+		r.out = pcaps.Packet{Data: seg, Timestamp: p.Timestamp, Length: len(seg), Interface: p.Interface, LinkType: p.LinkType}
+		r.next++
+		if err := r.emit(&r.out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *Restorer) place(pos int64, p *pcaps.Packet, data []byte, ts time.Time, length int, comment string) error {

@@ -37,6 +37,21 @@ const maxOutSegs = 65535
 type Segmenter struct {
 	buf  []byte
 	segs [][]byte
+	// Count sets dry: the checks run, the frames are only counted.
+	dry   bool
+	count int
+}
+
+// Count returns how many frames Segment would give for frame and h, or
+// Segment's error, without building them: statistics at replay speed.
+func (s *Segmenter) Count(frame []byte, lt layers.LinkType, h VnetHeader) (int, error) {
+	s.dry, s.count = true, 0
+	_, err := s.Segment(frame, lt, h)
+	s.dry = false
+	if err != nil {
+		return 0, err
+	}
+	return s.count, nil
 }
 
 // Segment returns the frames the kernel would send for frame with header h.
@@ -177,6 +192,10 @@ func (s *Segmenter) Segment(frame []byte, lt layers.LinkType, h VnetHeader) ([][
 // single is the non-GSO path: the frame leaves as it is, its checksum
 // finished by skb_checksum_help if NEEDS_CSUM (which writes 0 as 0xFFFF).
 func (s *Segmenter) single(frame []byte, h VnetHeader) [][]byte {
+	if s.dry {
+		s.count = 1
+		return nil
+	}
 	s.buf = append(s.buf, frame...)
 	out := s.buf
 	if h.Flags&VnetNeedsCsum != 0 {
@@ -259,6 +278,10 @@ func (s *Segmenter) tcp(frame []byte, l3, thoff int, v6 bool, mss int, needsCsum
 	if n > maxOutSegs {
 		return nil, segFail("%d segments", n)
 	}
+	if s.dry {
+		s.count = n
+		return nil, nil
+	}
 	oldLen := uint32(len(frame) - thoff)
 	correct := fold(pseudoSum(frame[l3:thoff], v6, protoTCP, oldLen))
 	seed := correct // without NEEDS_CSUM the kernel resets the seed
@@ -300,6 +323,10 @@ func (s *Segmenter) uso(frame []byte, l3, thoff int, v6 bool, mss int) ([][]byte
 		return nil, segFail("UDP payload %d not larger than gso_size %d", len(payload), mss)
 	}
 	n := (len(payload) + mss - 1) / mss
+	if s.dry {
+		s.count = n
+		return nil, nil
+	}
 	uh := frame[thoff:]
 	storedLen := binary.BigEndian.Uint16(uh[4:6])
 	seed := binary.BigEndian.Uint16(uh[6:8])
@@ -328,6 +355,10 @@ func (s *Segmenter) ufo(frame []byte, l3, thoff int, mss int) ([][]byte, error) 
 	ulen := uint32(len(dgram))
 	if ulen > 0xffff {
 		return nil, segFail("UDP datagram of %d bytes", ulen)
+	}
+	if s.dry {
+		s.count = (len(dgram) + mss - 1) / mss
+		return nil, nil
 	}
 	// The kernel fills the checksum over the datagram as it stands (with
 	// uh->len as given), 0 written as 0xFFFF.

@@ -14,9 +14,12 @@ import (
 
 // ErrAlreadyCoalesced is returned when the input of Stream already holds
 // super-packets.
-var ErrAlreadyCoalesced = errors.New("input is already coalesced (it has vnet comments): segment it first")
+var ErrAlreadyCoalesced = errors.New("input is already coalesced (vnet comments or a vnet file): segment it first")
 
-// Stream coalesces every packet of r into w, which should write pcapng.
+// Stream coalesces every packet of r into w, which should write pcapng (a
+// virtio header per super-packet in its comment, timestamps and places kept)
+// or vnet records (a virtio header per record; no timestamps, and segments
+// of per-flow merges no longer between other flows' packets).
 // progress, if not nil, is called now and then with the packets read.
 //
 // Reading and classifying packets (the checksums are the cost) runs on one
@@ -24,8 +27,21 @@ var ErrAlreadyCoalesced = errors.New("input is already coalesced (it has vnet co
 // about a MiB, so that two cores share the work; memory stays bounded by the
 // few batches in flight.
 func Stream(r *pcaps.Reader, w *pcaps.Writer, opts Options, progress func(int64)) (*Stats, error) {
+	if r.Format() == pcaps.FormatVnet {
+		return nil, fmt.Errorf("%s: %w", r.Name(), ErrAlreadyCoalesced)
+	}
 	var comment []byte
+	var hdr [VnetHeaderLen]byte
+	vnet := w.Format() == pcaps.FormatVnet
 	c := New(opts, func(rec *Record) error {
+		if vnet {
+			rec.Meta.Vnet.Encode(hdr[:])
+			rec.Packet.Vnet = hdr[:]
+			if err := w.Write(&rec.Packet, nil); err != nil {
+				return fmt.Errorf("writing: %w", err)
+			}
+			return nil
+		}
 		w.DeclareInterfaces(r.Interfaces())
 		comment = comment[:0]
 		if rec.Meta.Segs > 1 {

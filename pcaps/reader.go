@@ -11,6 +11,10 @@
 //
 // A Writer writes pcap or pcapng, the latter with one interface description
 // per input interface and an optional comment per packet.
+//
+// Both also handle vnet record files (see VnetMagic): a virtio_net_hdr and a
+// frame per record, what a tap with IFF_VNET_HDR consumes; Packet.Vnet
+// carries the header bytes.
 package pcaps
 
 import (
@@ -36,18 +40,22 @@ type Format int
 const (
 	FormatPcap Format = iota
 	FormatPcapNG
+	FormatVnet // length-prefixed virtio_net_hdr + frame records (VnetMagic)
 )
 
 func (f Format) String() string {
-	if f == FormatPcapNG {
+	switch f {
+	case FormatPcapNG:
 		return "pcapng"
+	case FormatVnet:
+		return "vnet"
 	}
 	return "pcap"
 }
 
 // Sentinel errors callers can test with errors.Is.
 var (
-	ErrNotCapture = errors.New("not a pcap or pcapng file")
+	ErrNotCapture = errors.New("not a pcap, pcapng or vnet file")
 	ErrTruncated  = errors.New("file ends inside a record")
 	ErrCorrupt    = errors.New("corrupt record")
 	ErrTooLarge   = errors.New("frame longer than the reader accepts")
@@ -67,6 +75,9 @@ type Packet struct {
 	LinkType  layers.LinkType
 	// Comment is the pcapng record's first comment, if any.
 	Comment string
+	// Vnet is the record's virtio_net_hdr in a vnet file (nil otherwise); a
+	// Writer of vnet files writes it before Data (zeros when nil).
+	Vnet []byte
 }
 
 // Interface describes one capture interface. A pcap file has exactly one.
@@ -85,6 +96,10 @@ type Reader struct {
 
 	pcap *pcapgo.Reader
 	ng   *pcapgo.NgReader
+
+	vnet    *bufio.Reader
+	vnetHdr int    // virtio header bytes per record
+	buf     []byte // vnet: the current record
 
 	ifaces []Interface
 	// pcapng: interfaces of the current section map to global indices, so a
@@ -129,6 +144,14 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	}
 	rd := &Reader{name: name}
 	switch {
+	case string(magic) == VnetMagic[:4]:
+		if m, _ := br.Peek(len(VnetMagic)); string(m) != VnetMagic {
+			return nil, fmt.Errorf("%s: magic %q: %w", name, m, ErrNotCapture)
+		}
+		rd.format = FormatVnet
+		if err := rd.readVnetHeader(br); err != nil {
+			return nil, err
+		}
 	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
 		rd.format = FormatPcapNG
 		opts := pcapgo.NgReaderOptions{
@@ -258,12 +281,15 @@ func (r *Reader) Each(fn func(*Packet) error) error {
 // Next reads the next packet into p. It returns io.EOF at the end of the file
 // and otherwise an error that names the file and the packet.
 func (r *Reader) Next(p *Packet) error {
+	if r.vnet != nil {
+		return r.nextVnet(p)
+	}
 	var (
 		data []byte
 		ci   gopacket.CaptureInfo
 		err  error
 	)
-	p.Comment = ""
+	p.Comment, p.Vnet = "", nil
 	if r.pcap != nil {
 		data, ci, err = r.pcap.ZeroCopyReadPacketData()
 		if err == nil {
@@ -317,7 +343,7 @@ func (r *Reader) Next(p *Packet) error {
 
 func (r *Reader) errorf(class error, format string, args ...any) error {
 	where := fmt.Sprintf("packet %d", r.count+1)
-	if r.pcap != nil {
+	if r.pcap != nil || r.vnet != nil {
 		where += fmt.Sprintf(" (byte offset %d)", r.offset)
 	}
 	return fmt.Errorf("%s: %s: %s: %w", r.name, where, fmt.Sprintf(format, args...), class)

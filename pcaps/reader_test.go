@@ -208,6 +208,7 @@ func FuzzReader(f *testing.F) {
 	w.Write(&Packet{Data: []byte("abc"), Length: 3}, []byte("vnet segs=1"))
 	w.Flush()
 	f.Add(ng.Bytes())
+	f.Add(vnetFile(f, layers.LinkTypeEthernet, [][]byte{[]byte("abc"), []byte("defg")}, [][]byte{nil, {1, 1, 66, 0, 200, 5, 34, 0, 16, 0}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewReader(bytes.NewReader(data), "fuzz")
 		if err != nil {

@@ -15,8 +15,8 @@ import (
 type WriterOptions struct {
 	Format Format
 	// pcap only: nanosecond timestamps (magic a1b23c4d), the snap length
-	// written in the file header (0 means 262144) and the link type used when
-	// no packet is written.
+	// written in the file header (0 means 262144); pcap and vnet: the link
+	// type used when no packet is written.
 	Nanosecond bool
 	SnapLen    uint32
 	LinkType   layers.LinkType
@@ -58,6 +58,9 @@ func NewWriter(w io.Writer, opts WriterOptions) *Writer {
 	return wr
 }
 
+// Format is the format the writer writes.
+func (w *Writer) Format() Format { return w.opts.Format }
+
 // DeclareInterfaces makes the interfaces of list known to the writer; list
 // may grow between calls (pcapng readers learn interfaces as they go).
 func (w *Writer) DeclareInterfaces(list []Interface) {
@@ -69,6 +72,9 @@ func (w *Writer) DeclareInterfaces(list []Interface) {
 func (w *Writer) writeHeader(lt layers.LinkType) error {
 	w.header = true
 	w.lt = lt
+	if w.opts.Format == FormatVnet {
+		return w.writeVnetFileHeader(lt)
+	}
 	if w.pcap != nil {
 		snap := w.opts.SnapLen
 		if snap == 0 {
@@ -86,6 +92,12 @@ func (w *Writer) Write(p *Packet, comment []byte) error {
 		if err := w.writeHeader(p.LinkType); err != nil {
 			return err
 		}
+	}
+	if w.opts.Format == FormatVnet {
+		if len(comment) > 0 {
+			return fmt.Errorf("a vnet file has no packet comments")
+		}
+		return w.writeVnet(p)
 	}
 	if w.pcap != nil {
 		if len(comment) > 0 {

@@ -63,6 +63,7 @@ type Source struct {
 	eth    []byte
 	meta   coalesce.Meta
 	item   Item
+	seg    coalesce.Segmenter      // counts the segments of vnet records
 	mss    map[coalesce.FlowID]int // MSS each host announced in its SYN
 	full   map[coalesce.FlowID]int // largest ordinary segment per flow
 	Stats  FeedStats
@@ -87,9 +88,9 @@ func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
 	if !s.opts.NoCoalesce {
 		c = coalesce.New(s.opts.Coalesce, emit)
 	}
-	// A file from "gsoreplay coalesce" says so in its section header; its
-	// records are sent as they are, merged or not.
-	if _, ok := coalesce.ParseSource(r.SectionComment()); ok {
+	// A file from "gsoreplay coalesce" says so in its section header (or is
+	// a vnet file); its records are sent as they are, merged or not.
+	if _, ok := coalesce.ParseSource(r.SectionComment()); ok || r.Format() == pcaps.FormatVnet {
 		s.Stats.Coalesced = true
 	}
 	if err := r.Each(func(p *pcaps.Packet) error { return s.feed(r, p, c, fn) }); err != nil {
@@ -113,7 +114,19 @@ func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, f
 		s.Stats.Coalesced = true
 		s.meta.Vnet, s.meta.Segs = coalesce.VnetHeader{}, 1
 		s.meta.Deltas, s.meta.Skips = s.meta.Deltas[:0], s.meta.Skips[:0]
-		if strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
+		switch {
+		case p.Vnet != nil:
+			h, err := coalesce.DecodeVnetHeader(p.Vnet)
+			if err != nil {
+				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+			}
+			// A header the kernel refuses still goes out, to be counted as
+			// the send failure it is.
+			s.meta.Vnet = h
+			if n, err := s.seg.Count(p.Data, p.LinkType, h); err == nil {
+				s.meta.Segs = n
+			}
+		case strings.HasPrefix(p.Comment, coalesce.CommentPrefix):
 			if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {
 				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
 			}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/urfave/cli/v2"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
@@ -72,10 +73,20 @@ datagram, adjacent in the capture, becomes the datagram with gso=udp (UFO).
 Packets that cannot be merged losslessly pass through unchanged; "gsoreplay
 inspect" says why.
 
+--format vnet writes raw records instead, what a tap opened with IFF_VNET_HDR
+(Ethernet) or a tun (raw IP) takes one write() at a time: after a 16-byte file
+header ("GSOVNET1", header size 10, link type), each record is a 4-byte
+little-endian length, the 10-byte virtio_net_hdr (zeros for a packet passed
+through) and the frame. Timestamps and the places of per-flow merges between
+other flows' packets are not kept: use --order strict where the global order
+matters. "gsoreplay segment" and "gsoreplay replay" read such files.
+
   gsoreplay coalesce -o super.pcapng capture.pcap
-  tcpdump -w - | gsoreplay coalesce --order strict -o - - > super.pcapng`,
+  tcpdump -w - | gsoreplay coalesce --order strict -o - - > super.pcapng
+  gsoreplay coalesce --format vnet --order strict -o super.vnet capture.pcap`,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output pcapng `OUT` (- for standard output)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `OUT` (- for standard output)"},
+			&cli.StringFlag{Name: "format", Value: "pcapng", Usage: "pcapng (virtio headers in packet comments, timing kept) or vnet (raw virtio_net_hdr + frame records for a tap or a virtio harness)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on standard output (needs -o FILE)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary"},
 		}, limitFlags()...),
@@ -87,6 +98,14 @@ inspect" says why.
 			opts, err := optionsFrom(c)
 			if err != nil {
 				return err
+			}
+			format := pcaps.FormatPcapNG
+			switch c.String("format") {
+			case "pcapng":
+			case "vnet":
+				format = pcaps.FormatVnet
+			default:
+				return usagef("--format %q: want pcapng or vnet", c.String("format"))
 			}
 			if c.Bool("json") && c.String("output") == "-" {
 				return usagef("coalesce: --json needs -o FILE: standard output carries the capture")
@@ -101,7 +120,15 @@ inspect" says why.
 				return err
 			}
 			defer done()
-			pw := pcaps.NewWriter(w, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: coalesce.SourceOf(r).String(), Application: "gsoreplay"})
+			wo := pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: coalesce.SourceOf(r).String(), Application: "gsoreplay"}
+			if format == pcaps.FormatVnet {
+				if err := vnetLinkTypes(r); err != nil {
+					commit(false)
+					return err
+				}
+				wo = pcaps.WriterOptions{Format: pcaps.FormatVnet, LinkType: r.Interfaces()[0].LinkType}
+			}
+			pw := pcaps.NewWriter(w, wo)
 			start := time.Now()
 			st, err := coalesce.Stream(r, pw, opts, nil)
 			if cerr := commit(err == nil); err == nil {
@@ -122,6 +149,26 @@ inspect" says why.
 			return nil
 		},
 	}
+}
+
+// vnetLinkTypes checks that r's frames can go into one vnet file: one link
+// type, Ethernet (for a tap) or raw IP (for a tun).
+func vnetLinkTypes(r *pcaps.Reader) error {
+	ifs := r.Interfaces()
+	if len(ifs) == 0 {
+		return fmt.Errorf("%s: no interface declared: nothing to write as vnet records", r.Name())
+	}
+	lt := ifs[0].LinkType
+	for _, in := range ifs {
+		if in.LinkType != lt {
+			return fmt.Errorf("%s: link types %s and %s: a vnet file holds one", r.Name(), lt, in.LinkType)
+		}
+	}
+	switch lt {
+	case layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		return nil
+	}
+	return fmt.Errorf("%s: link type %s: vnet records carry Ethernet (tap) or raw IP (tun) frames", r.Name(), lt)
 }
 
 // summary is the JSON form of coalesce.Stats.

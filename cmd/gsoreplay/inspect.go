@@ -96,6 +96,7 @@ func inspect(r *pcaps.Reader, opts coalesce.Options) (*inspectReport, error) {
 	flows := map[coalesce.FlowID]struct{}{}
 	c := coalesce.New(opts, func(*coalesce.Record) error { return nil })
 	var meta coalesce.Meta
+	var seg coalesce.Segmenter
 	var ci coalescedInfo
 	var first, last time.Time
 	err := r.Each(func(p *pcaps.Packet) error {
@@ -132,7 +133,17 @@ func inspect(r *pcaps.Reader, opts coalesce.Options) (*inspectReport, error) {
 				rep.FlowsExact = false
 			}
 		}
-		if ok, err := coalesce.ParseComment(p.Comment, &meta); ok {
+		ok, err := coalesce.ParseComment(p.Comment, &meta)
+		if p.Vnet != nil {
+			meta.Vnet, err = coalesce.DecodeVnetHeader(p.Vnet)
+			meta.Segs, ok = 1, meta.Vnet.GSOType != coalesce.GSONone
+			if ok && err == nil {
+				if n, cerr := seg.Count(p.Data, p.LinkType, meta.Vnet); cerr == nil {
+					meta.Segs = n
+				}
+			}
+		}
+		if ok {
 			if err != nil {
 				return fmt.Errorf("%s: packet %d: %w", r.Name(), r.Count(), err)
 			}

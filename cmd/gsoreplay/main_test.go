@@ -2,13 +2,17 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -194,4 +198,114 @@ func TestCoalesceTwice(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "already coalesced") {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
+}
+
+// TestCoalesceVnet: --format vnet writes the documented records; segment
+// reads them back into the original frames (strict order: in the original
+// order; per-flow: each flow's frames in its order), and coalesce refuses
+// them as input; link types a tap or tun cannot take are refused.
+func TestCoalesceVnet(t *testing.T) {
+	dir := t.TempDir()
+	orig := framesOf(t, fixture)
+	for _, order := range []string{"strict", "per-flow"} {
+		vnet, back := filepath.Join(dir, order+".vnet"), filepath.Join(dir, order+".pcap")
+		code, js, stderr := gsoreplay(t, nil, "coalesce", "--format", "vnet", "--order", order, "--json", "-o", vnet, fixture)
+		if code != 0 {
+			t.Fatalf("coalesce: exit %d: %s", code, stderr)
+		}
+		var sum summary
+		if err := json.Unmarshal([]byte(js), &sum); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := os.ReadFile(vnet)
+		if !bytes.HasPrefix(raw, []byte("GSOVNET1\x0a\x00\x01\x00")) {
+			t.Fatalf("file header % x", raw[:min(16, len(raw))])
+		}
+		records, supers := 0, 0
+		for off := 16; off < len(raw); records++ {
+			n := int(binary.LittleEndian.Uint32(raw[off:]))
+			if raw[off+4+1] != 0 { // gso_type
+				supers++
+			}
+			off += 4 + n
+		}
+		if int64(records) != sum.Records || int64(supers) != sum.SuperPackets || supers == 0 {
+			t.Errorf("%d records, %d with a gso_type; summary %d, %d", records, supers, sum.Records, sum.SuperPackets)
+		}
+		if code, _, stderr := gsoreplay(t, nil, "segment", "-o", back, vnet); code != 0 {
+			t.Fatalf("segment: exit %d: %s", code, stderr)
+		}
+		got := framesOf(t, back)
+		if len(got) != len(orig) {
+			t.Fatalf("%s: %d frames back, want %d", order, len(got), len(orig))
+		}
+		if order == "strict" {
+			for i := range orig {
+				if got[i] != orig[i] {
+					t.Fatalf("strict: frame %d differs", i)
+				}
+			}
+		} else if !sameFlows(orig, got) {
+			t.Errorf("per-flow: frames differ from the original's within a flow")
+		}
+		if code, _, stderr := gsoreplay(t, nil, "coalesce", "-o", filepath.Join(dir, "again.pcapng"), vnet); code != 1 || !strings.Contains(stderr, "already coalesced") {
+			t.Errorf("coalesce of a vnet file: exit %d: %s", code, stderr)
+		}
+	}
+	sll := filepath.Join(dir, "sll.pcap")
+	p := craft.TCPBulk()
+	p.LinkType = layers.LinkTypeLinuxSLL
+	if err := craft.WriteFile(sll, craft.Packets([]craft.Frame{p})); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := gsoreplay(t, nil, "coalesce", "--format", "vnet", "-o", filepath.Join(dir, "sll.vnet"), sll); code != 1 || !strings.Contains(stderr, "Ethernet (tap) or raw IP (tun)") {
+		t.Errorf("SLL to vnet: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := gsoreplay(t, nil, "coalesce", "--format", "pcap", "-o", filepath.Join(dir, "x"), fixture); code != 2 || !strings.Contains(stderr, "want pcapng or vnet") {
+		t.Errorf("--format pcap: exit %d: %s", code, stderr)
+	}
+}
+
+// framesOf reads the frames of a capture as strings, in order.
+func framesOf(t *testing.T, path string) []string {
+	t.Helper()
+	r, err := pcaps.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []string
+	if err := r.Each(func(p *pcaps.Packet) error { out = append(out, string(p.Data)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// sameFlows reports whether a and b hold the same frames and every flow's
+// frames come in the same order in both.
+func sameFlows(a, b []string) bool {
+	split := func(fs []string) map[coalesce.FlowID][]string {
+		m := map[coalesce.FlowID][]string{}
+		for _, f := range fs {
+			k, _ := coalesce.FlowOf([]byte(f), layers.LinkTypeEthernet, 0)
+			m[k] = append(m[k], f)
+		}
+		return m
+	}
+	ma, mb := split(a), split(b)
+	if len(ma) != len(mb) {
+		return false
+	}
+	for k, fa := range ma {
+		fb := mb[k]
+		if len(fa) != len(fb) {
+			return false
+		}
+		for i := range fa {
+			if fa[i] != fb[i] {
+				return false
+			}
+		}
+	}
+	return true
 }

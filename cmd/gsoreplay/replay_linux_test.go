@@ -46,6 +46,13 @@ func TestVerifyCommand(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "kernel-traffic.captured.pcapng")); err != nil {
 		t.Errorf("--keep: %v", err)
 	}
+	vnet := filepath.Join(dir, "sample.vnet")
+	if code, _, stderr := gsoreplay(t, nil, "coalesce", "-q", "--format", "vnet", "--order", "strict", "-o", vnet, "@sample"); code != 0 {
+		t.Fatalf("coalesce --format vnet: exit %d: %s", code, stderr)
+	}
+	if code, out, stderr := gsoreplay(t, nil, "verify", vnet); code != 0 || !strings.Contains(out, "sample.vnet: EXACT") {
+		t.Errorf("verify of a vnet file: exit %d\n%s%s", code, out, stderr)
+	}
 	bad := filepath.Join(dir, "bad.pcap")
 	os.WriteFile(bad, []byte("not a capture at all"), 0o644)
 	if code, _, stderr := gsoreplay(t, nil, "verify", bad); code != 2 || !strings.Contains(stderr, "bad.pcap") {
@@ -90,6 +97,21 @@ func TestReplayCommand(t *testing.T) {
 	}
 	if rep.Packets < 1000 || rep.Packets >= 1000+64 || rep.Loops != 2 || rep.IfaceTxPackets != uint64(rep.Packets) {
 		t.Errorf("--limit 1000: %d packets in %d loops, interface %d", rep.Packets, rep.Loops, rep.IfaceTxPackets)
+	}
+
+	// Records of a vnet file (coalesce --format vnet) go out as they are,
+	// super-packets resegmented by the kernel into the sample's frames.
+	vnet := filepath.Join(t.TempDir(), "sample.vnet")
+	if code, _, stderr := gsoreplay(t, nil, "coalesce", "-q", "--format", "vnet", "-o", vnet, "@sample"); code != 0 {
+		t.Fatalf("coalesce --format vnet: exit %d: %s", code, stderr)
+	}
+	code, out, stderr = inLab("replay", "-i", lab.IfA, "--topspeed", "--json", vnet)
+	rep = replay.Report{}
+	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
+		t.Fatalf("replay of a vnet file: exit %d, %v: %s", code, err, stderr)
+	}
+	if rep.Packets != 681 || rep.SuperPackets == 0 || rep.IfaceTxPackets != uint64(rep.Packets) || rep.IfaceTxBytes != uint64(rep.Bytes) {
+		t.Errorf("vnet file: %+v", rep)
 	}
 
 	// Two datagrams of 3000 bytes around ordinary frames.

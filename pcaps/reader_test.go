@@ -113,19 +113,27 @@ func TestBadInput(t *testing.T) {
 	huge := append([]byte(nil), good...)
 	binary.LittleEndian.PutUint32(huge[24+8:], 0xfffffff0) // caplen 4 GiB
 	binary.LittleEndian.PutUint32(huge[24+12:], 0xfffffff0)
-	for _, tc := range []struct {
-		name  string
-		data  []byte
-		class error
-		where string
-	}{
+	testBadInput(t, []badInput{
 		{"empty", nil, ErrNotCapture, "empty file"},
 		{"short", []byte{0xd4, 0xc3}, ErrNotCapture, "too short"},
 		{"text", []byte("hello world, not a capture"), ErrNotCapture, "magic"},
 		{"header cut", good[:20], ErrTruncated, "file header"},
 		{"record cut", good[:len(good)-3], ErrTruncated, "packet 2 (byte offset 56)"},
 		{"bogus length", huge, ErrCorrupt, "packet 1 (byte offset 24)"},
-	} {
+	})
+}
+
+// badInput is a malformed file and the error it must give: its class and
+// the place its message names (besides the file, "test.pcap").
+type badInput struct {
+	name  string
+	data  []byte
+	class error
+	where string
+}
+
+func testBadInput(t *testing.T, cases []badInput) {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := readAll(t, tc.data)
 			if !errors.Is(err, tc.class) {

@@ -3,7 +3,6 @@ package pcaps
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"strings"
 	"testing"
 
@@ -92,12 +91,7 @@ func TestVnetBadInput(t *testing.T) {
 	}
 	hdr12 := append([]byte(nil), good...)
 	hdr12[8] = 11
-	for _, tc := range []struct {
-		name  string
-		data  []byte
-		class error
-		where string
-	}{
+	testBadInput(t, []badInput{
 		{"header cut", good[:12], ErrTruncated, "vnet file header"},
 		{"wrong magic", append([]byte("GSOVNET9"), good[8:]...), ErrNotCapture, "magic"},
 		{"odd header size", hdr12, ErrNotCapture, "virtio header of 11 bytes"},
@@ -105,17 +99,7 @@ func TestVnetBadInput(t *testing.T) {
 		{"length cut", good[:len(good)-17], ErrTruncated, "packet 2 (byte offset 35)"},
 		{"length 4 GiB", with(16, 0xfffffff0), ErrTooLarge, "packet 1 (byte offset 16)"},
 		{"length below the header", with(16, 3), ErrCorrupt, "shorter than its 10-byte virtio header"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := readAll(t, tc.data)
-			if !errors.Is(err, tc.class) {
-				t.Fatalf("err %v, want %v", err, tc.class)
-			}
-			if !strings.Contains(err.Error(), "test.pcap") || !strings.Contains(err.Error(), tc.where) {
-				t.Errorf("error %q does not name the file and %q", err, tc.where)
-			}
-		})
-	}
+	})
 }
 
 // TestVnetWriterRefuses: one link type per file, 10-byte headers, no comments.

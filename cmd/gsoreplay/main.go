@@ -57,7 +57,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Name:  "gsoreplay",
 		Usage: "turn packet captures into GSO super-packets and back",
 		Description: `gsoreplay is GRO in reverse for captures. "coalesce" merges runs of TCP/UDP
-segments into super-packets with a virtio_net_hdr, only where Linux's
+segments (and IPv4 fragment trains) into super-packets with a virtio_net_hdr, only where Linux's
 segmentation gives back the original frames byte for byte; "segment" is the
 reference software GSO that restores them; "inspect" tells what a capture
 holds and how well it coalesces. "replay" sends a capture through an interface
@@ -70,7 +70,8 @@ a private lab and proves that what comes out is the original trace.
   sudo gsoreplay verify capture.pcap                # exit 0: every frame exact
   sudo gsoreplay replay -i eth1 --topspeed capture.pcap
 
-Files may be pcap (µs or ns, either byte order, gzip) or pcapng; "-" is
+Files may be pcap (µs or ns, either byte order, gzip), pcapng, or vnet records
+(virtio_net_hdr + frame, from "coalesce --format vnet"); "-" is
 standard input or output; "@sample" is a built-in capture of real kernel
 traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
 		Writer:          stdout,

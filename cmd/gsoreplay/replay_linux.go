@@ -99,7 +99,9 @@ func replayCommand() *cli.Command {
 		ArgsUsage: "IN",
 		Description: `Sends IN through IFACE with an AF_PACKET socket and PACKET_VNET_HDR, in sendmmsg
 batches, so that the kernel (or the NIC) segments the super-packets. IN is a raw
-capture, coalesced on the fly as it streams, or a pcapng from "gsoreplay coalesce".
+capture, coalesced on the fly as it streams, or a pcapng or vnet file from
+"gsoreplay coalesce" (a vnet file has no timing: it goes at top speed unless
+--pps or --mbps pace it).
 Frames captured whole on a TSO/GRO host (far above the MTU, partial checksums)
 leave as super-packets too, with gso_size from the flow's SYN MSS option, its
 full-size segments, the egress MTU, or --mss.

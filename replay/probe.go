@@ -234,6 +234,11 @@ func ProbeCases() ([]ProbeCase, error) {
 	cases = append(cases, ProbeCase{Name: "ufo v4 802.1Q with NEEDS_CSUM", Kind: seg, Frame: ufoTagged.Bytes(),
 		Vnet: coalesce.VnetHeader{Flags: coalesce.VnetNeedsCsum, GSOType: coalesce.GSOUDP, GSOSize: 1480, HdrLen: 46,
 			CsumStart: 38, CsumOffset: 6}, Expect: accepted(3)})
+	ufoOpts := ufo
+	ufoOpts.IPOpts, ufoOpts.DF = []byte{0x94, 4, 0, 0}, false // router alert
+	cases = append(cases, ProbeCase{Name: "ufo v4 IPv4 options with NEEDS_CSUM", Kind: seg, Frame: ufoOpts.Bytes(),
+		Vnet: coalesce.VnetHeader{Flags: coalesce.VnetNeedsCsum, GSOType: coalesce.GSOUDP, GSOSize: 1480, HdrLen: 46,
+			CsumStart: 38, CsumOffset: 6}, Expect: accepted(3)})
 
 	// Validation: the base of kernel-gso.md §7, 3000 bytes in 3 segments of
 	// 1000, NEEDS_CSUM 34/16, hdr_len 66.

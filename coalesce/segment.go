@@ -54,6 +54,23 @@ func (s *Segmenter) Count(frame []byte, lt layers.LinkType, h VnetHeader) (int, 
 	return s.count, nil
 }
 
+// VnetMeta fills m for a record of a vnet file (virtio header bytes vnet,
+// then frame): the header, and the segments Segment would make of it — 1
+// when the kernel would refuse the header, so that the send is still tried
+// and its failure counted. Such files have no timing: no deltas or skips.
+func (s *Segmenter) VnetMeta(vnet, frame []byte, lt layers.LinkType, m *Meta) error {
+	h, err := DecodeVnetHeader(vnet)
+	if err != nil {
+		return err
+	}
+	m.Vnet, m.Segs = h, 1
+	m.Deltas, m.Skips = m.Deltas[:0], m.Skips[:0]
+	if n, err := s.Count(frame, lt, h); err == nil {
+		m.Segs = n
+	}
+	return nil
+}
+
 // Segment returns the frames the kernel would send for frame with header h.
 // The returned slices are valid until the next call.
 func (s *Segmenter) Segment(frame []byte, lt layers.LinkType, h VnetHeader) ([][]byte, error) {

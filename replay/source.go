@@ -116,15 +116,8 @@ func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, f
 		s.meta.Deltas, s.meta.Skips = s.meta.Deltas[:0], s.meta.Skips[:0]
 		switch {
 		case p.Vnet != nil:
-			h, err := coalesce.DecodeVnetHeader(p.Vnet)
-			if err != nil {
+			if err := s.seg.VnetMeta(p.Vnet, p.Data, p.LinkType, &s.meta); err != nil {
 				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
-			}
-			// A header the kernel refuses still goes out, to be counted as
-			// the send failure it is.
-			s.meta.Vnet = h
-			if n, err := s.seg.Count(p.Data, p.LinkType, h); err == nil {
-				s.meta.Segs = n
 			}
 		case strings.HasPrefix(p.Comment, coalesce.CommentPrefix):
 			if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {

@@ -26,6 +26,17 @@ func limitFlags() []cli.Flag {
 	}
 }
 
+// inputAndOptions reads the one input and the coalescer's limits of a
+// command that coalesces (coalesce, inspect).
+func inputAndOptions(c *cli.Context) (string, coalesce.Options, error) {
+	in, err := oneInput(c)
+	if err != nil {
+		return "", coalesce.Options{}, err
+	}
+	opts, err := optionsFrom(c)
+	return in, opts, err
+}
+
 func optionsFrom(c *cli.Context) (coalesce.Options, error) {
 	o := coalesce.Options{
 		MaxBytes: c.Int("max-bytes"), MaxSegments: c.Int("max-segments"), MaxSpan: c.Duration("max-span"),
@@ -91,11 +102,7 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary"},
 		}, limitFlags()...),
 		Action: func(c *cli.Context) error {
-			in, err := oneInput(c)
-			if err != nil {
-				return err
-			}
-			opts, err := optionsFrom(c)
+			in, opts, err := inputAndOptions(c)
 			if err != nil {
 				return err
 			}

@@ -64,11 +64,7 @@ file written by coalesce it reports its super-packets instead.
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the table"},
 		}, limitFlags()...),
 		Action: func(c *cli.Context) error {
-			in, err := oneInput(c)
-			if err != nil {
-				return err
-			}
-			opts, err := optionsFrom(c)
+			in, opts, err := inputAndOptions(c)
 			if err != nil {
 				return err
 			}
@@ -133,15 +129,13 @@ func inspect(r *pcaps.Reader, opts coalesce.Options) (*inspectReport, error) {
 				rep.FlowsExact = false
 			}
 		}
-		ok, err := coalesce.ParseComment(p.Comment, &meta)
+		var ok bool
+		var err error
 		if p.Vnet != nil {
-			meta.Vnet, err = coalesce.DecodeVnetHeader(p.Vnet)
-			meta.Segs, ok = 1, meta.Vnet.GSOType != coalesce.GSONone
-			if ok && err == nil {
-				if n, cerr := seg.Count(p.Data, p.LinkType, meta.Vnet); cerr == nil {
-					meta.Segs = n
-				}
-			}
+			err = seg.VnetMeta(p.Vnet, p.Data, p.LinkType, &meta)
+			ok = err != nil || meta.Vnet.GSOType != coalesce.GSONone
+		} else {
+			ok, err = coalesce.ParseComment(p.Comment, &meta)
 		}
 		if ok {
 			if err != nil {

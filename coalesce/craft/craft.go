@@ -102,11 +102,8 @@ func etherType(v6 bool) uint16 {
 	return 0x0800
 }
 
-// Bytes builds the frame.
-func (p Frame) Bytes() []byte {
-	if p.Raw != nil {
-		return p.Raw
-	}
+// link is the frame's link-layer header.
+func (p Frame) link() []byte {
 	var b []byte
 	switch p.LinkType {
 	case layers.LinkTypeRaw:
@@ -121,6 +118,15 @@ func (p Frame) Bytes() []byte {
 		}
 		b = binary.BigEndian.AppendUint16(b, etherType(p.V6))
 	}
+	return b
+}
+
+// Bytes builds the frame.
+func (p Frame) Bytes() []byte {
+	if p.Raw != nil {
+		return p.Raw
+	}
+	b := p.link()
 	var l4 []byte
 	if p.Proto == TCP {
 		doff := 20 + len(p.TCPOpts)
@@ -243,10 +249,7 @@ func Fragments(p Frame, mut func(k int, ip []byte), sizes ...int) []pcaps.Packet
 	whole := p
 	whole.Fragment, whole.Padding, whole.Truncate = false, 0, 0
 	b := whole.Bytes()
-	l3 := len(b) - 20 - len(p.IPOpts) - 8 - len(p.Payload)
-	if p.Proto == TCP {
-		l3 -= 12 + len(p.TCPOpts)
-	}
+	l3 := len(p.link())
 	l4 := l3 + 20 + len(p.IPOpts)
 	data := b[l4:]
 	var out []pcaps.Packet

@@ -1,9 +1,13 @@
-package coalesce
+package coalesce_test
 
 import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gsoreplay/gsoreplay/pcaps"
@@ -35,7 +39,7 @@ func BenchmarkCoalesce(b *testing.B) {
 	for _, p := range pk {
 		bytes += int64(len(p.Data))
 	}
-	c := New(DefaultOptions(), func(*Record) error { return nil })
+	c := coalesce.New(coalesce.DefaultOptions(), func(*coalesce.Record) error { return nil })
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	// Timestamps must advance across iterations or every run hits max span.
@@ -62,9 +66,9 @@ func BenchmarkCoalesce(b *testing.B) {
 
 // BenchmarkSegment: the reference segmenter on 45-segment TCPv4 super-packets.
 func BenchmarkSegment(b *testing.B) {
-	got := coalesceAll(b, packets(flow(tcpPkt(), 45, nil)), DefaultOptions())
+	got := coalesceAll(b, packets(flow(tcpPkt(), 45, nil)), coalesce.DefaultOptions())
 	frame, h := got.recs[0].Data, got.metas[0].Vnet
-	var s Segmenter
+	var s gso.Segmenter
 	b.SetBytes(int64(len(frame)))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -79,13 +83,13 @@ func BenchmarkSegment(b *testing.B) {
 // BenchmarkRestore: segment plus reordering and timestamps, per-flow records.
 func BenchmarkRestore(b *testing.B) {
 	pk := bulk(3000)
-	got := coalesceAll(b, pk, DefaultOptions())
+	got := coalesceAll(b, pk, coalesce.DefaultOptions())
 	for i := range got.recs {
 		if got.metas[i].Segs > 1 {
-			got.recs[i].Comment = string(AppendComment(nil, &got.metas[i]))
+			got.recs[i].Comment = string(coalesce.AppendComment(nil, &got.metas[i]))
 		}
 	}
-	rs := NewRestorer(func(*pcaps.Packet) error { return nil })
+	rs := capfile.NewRestorer(func(*pcaps.Packet) error { return nil })
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
@@ -96,12 +100,4 @@ func BenchmarkRestore(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(pk))/b.Elapsed().Seconds(), "packets/s")
-}
-
-func BenchmarkChecksum1500(b *testing.B) {
-	buf := payloadOf(1500, 1)
-	b.SetBytes(1500)
-	for range b.N {
-		fold(sum(buf, 0))
-	}
 }

@@ -1,6 +1,8 @@
-package coalesce
+package coalesce_test
 
-import "github.com/gsoreplay/gsoreplay/coalesce/craft"
+import (
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
+)
 
 // Test frames come from craft, which builds them without the coalescer's
 // code: an independent check.

@@ -2,63 +2,16 @@ package coalesce
 
 import (
 	"bytes"
-	"encoding/binary"
 	"time"
 
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
 
-// Order selects which packets may merge.
-type Order int
-
-const (
-	// PerFlow merges consecutive packets of one flow even when other flows'
-	// packets come in between, like GRO. Order within each flow is kept;
-	// the records carry what is needed to restore the global order.
-	PerFlow Order = iota
-	// Strict merges only packets adjacent in the capture.
-	Strict
-)
-
-func (o Order) String() string {
-	if o == Strict {
-		return "strict"
-	}
-	return "per-flow"
-}
-
-// Options limit the super-packets. DefaultOptions gives safe values.
-type Options struct {
-	// MaxBytes is the largest IP datagram (IP header, L4 header, payload) of
-	// a super-packet. 65535 keeps the 16-bit length fields exact, as GRO does.
-	MaxBytes int
-	// MaxSegments is the most frames one super-packet carries (USO stops at
-	// 128 whatever this says). Bursts above ~1000 segments overflow a
-	// receiver's backlog.
-	MaxSegments int
-	// MaxSpan is the longest time between the first and the last segment, so
-	// that a paced replay keeps the capture's timing; 0 means no limit.
-	MaxSpan time.Duration
-	// Order: PerFlow or Strict.
-	Order Order
-	// MaxHeld bounds, in PerFlow order, how many records may wait behind an
-	// open super-packet, and MaxFlows how many super-packets are open at
-	// once; they bound memory and the reordering a reader must undo.
-	MaxHeld  int
-	MaxFlows int
-}
-
-// DefaultOptions returns the defaults: 64 KiB of IP, 64 segments, 1 ms,
-// per-flow order.
-func DefaultOptions() Options {
-	return Options{MaxBytes: 65535, MaxSegments: 64, MaxSpan: time.Millisecond, Order: PerFlow, MaxHeld: 1024, MaxFlows: 256}
-}
-
-const (
-	maxUSOSegments = 128 // UDP_MAX_SEGMENTS
-	minTCPGSOSize  = 8   // TCP_MIN_GSO_SIZE: 7.x clamps smaller gso_size
-	smallBuf       = 2048
-)
+// smallBuf is the size of the buffers of packets passed through; runs get
+// MaxBytes+256.
+const smallBuf = 2048
 
 // Record is one output record: a packet passed through unchanged
 // (Meta.Segs == 1, zero Vnet) or a super-packet. Packet.Data is valid only
@@ -68,41 +21,22 @@ type Record struct {
 	Meta   Meta
 }
 
-// Stats counts what the coalescer did.
-type Stats struct {
-	Packets      int64 // packets in
-	Bytes        int64 // bytes in
-	Records      int64 // records out
-	SuperPackets int64
-	Merged       int64 // packets inside super-packets
-	// Refused counts packets that could not be part of a super-packet.
-	Refused [numReasons]int64
-	// Flushes counts why each run of mergeable packets ended (a run of one is
-	// passed through).
-	Flushes [numReasons]int64
-	// Segs is a histogram of segments per super-packet: bucket i holds
-	// counts in (2^i, 2^(i+1)], i = 0..7 (2, 3-4, ..., 129-256).
-	Segs [8]int64
-	// GSO counts super-packets by gso_type (index GSOTCPv4, GSOUDP, GSOTCPv6,
-	// GSOUDPL4).
-	GSO [8]int64
-}
-
 // run is a candidate super-packet: the first packet copied into buf, later
 // payloads appended.
 type run struct {
-	key     flowKey
+	key     Flow
 	open    bool
 	buf     []byte
 	f       frame // offsets of the first packet's headers in buf
+	fview   frame // f over buf, for view
 	pkt     pcaps.Packet
 	n       int
 	gso     int
 	ipLen   int
 	id0     uint16
 	nextSeq uint32
-	flags   uint8 // TCP flags of the first packet
-	last    uint8 // TCP flags of the last packet
+	flags   header.TCPFlags // TCP flags of the first packet
+	last    header.TCPFlags // TCP flags of the last packet
 	lastTS  time.Time
 	lastIdx int64
 	deltas  []int64
@@ -122,7 +56,7 @@ type run struct {
 type Coalescer struct {
 	opts  Options
 	emit  func(*Record) error
-	flows map[flowKey]*run
+	flows map[Flow]*run
 	queue ring
 	open  int
 	free  []*run
@@ -131,27 +65,15 @@ type Coalescer struct {
 	index int64
 	stats Stats
 	rec   Record
-	cls   classified
+	cls   Classified
 	train *run   // the open fragment train; it is always the newest record
 	fbuf  []byte // a fragment of a failed train, rebuilt
 }
 
-// New returns a Coalescer; zero fields of opts take their defaults.
+// New returns a Coalescer. Zero limits take DefaultOptions' values, except
+// MaxSpan, whose zero means no limit; Options.Validate checks the ranges.
 func New(opts Options, emit func(*Record) error) *Coalescer {
-	d := DefaultOptions()
-	if opts.MaxBytes <= 0 {
-		opts.MaxBytes = d.MaxBytes
-	}
-	if opts.MaxSegments <= 0 {
-		opts.MaxSegments = d.MaxSegments
-	}
-	if opts.MaxHeld <= 0 {
-		opts.MaxHeld = d.MaxHeld
-	}
-	if opts.MaxFlows <= 0 {
-		opts.MaxFlows = d.MaxFlows
-	}
-	return &Coalescer{opts: opts, emit: emit, flows: make(map[flowKey]*run)}
+	return &Coalescer{opts: opts.withDefaults(), emit: emit, flows: make(map[Flow]*run)}
 }
 
 // Stats returns the counters so far.
@@ -159,28 +81,33 @@ func (c *Coalescer) Stats() *Stats { return &c.stats }
 
 // Push takes one packet. p.Data is copied; the caller may reuse it.
 func (c *Coalescer) Push(p *pcaps.Packet) error {
-	classify(p, &c.cls)
-	return c.push(p, &c.cls)
+	c.cls.Classify(p)
+	return c.PushClassified(p, &c.cls)
 }
 
-// classified is what parse learns about a packet, computed apart from the
-// coalescer's state so that Stream can do it on another core.
-type classified struct {
+// Classified is what the coalescer learns about a packet alone — its
+// headers, flow and whether it may merge at all — computed apart from the
+// coalescer's state, so that a pipeline can classify on one core (the
+// checksums are the cost) and merge on another.
+type Classified struct {
 	f       frame
-	key     flowKey
+	key     Flow
 	refusal Reason
 	keyed   bool
 }
 
-func classify(p *pcaps.Packet, cl *classified) {
-	cl.key = flowKey{iface: int32(p.Interface)}
+// Classify fills cl for p.
+func (cl *Classified) Classify(p *pcaps.Packet) {
+	cl.key = Flow{iface: int32(p.Interface)}
 	cl.refusal, cl.keyed = parse(&cl.f, p.Data, p.Length, p.LinkType, &cl.key)
 	if cl.refusal == ReasonNone && p.Comment != "" {
 		cl.refusal = ReasonComment
 	}
 }
 
-func (c *Coalescer) push(p *pcaps.Packet, cl *classified) error {
+// PushClassified is Push for a packet that cl classified, with p.Data
+// unchanged since.
+func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {
 	idx := c.index
 	c.index++
 	c.stats.Packets++
@@ -325,7 +252,7 @@ func (c *Coalescer) enqueue(r *run) { c.queue.push(r) }
 
 // start opens a run with a mergeable packet, unless the packet alone already
 // ends it.
-func (c *Coalescer) start(f *frame, key *flowKey, p *pcaps.Packet, idx int64) {
+func (c *Coalescer) start(f *frame, key *Flow, p *pcaps.Packet, idx int64) {
 	r := c.newRun(c.bigCap())
 	r.buf = append(r.buf, p.Data...)
 	r.f = *f
@@ -342,23 +269,23 @@ func (c *Coalescer) start(f *frame, key *flowKey, p *pcaps.Packet, idx int64) {
 	r.deltas = r.deltas[:0]
 	r.skips = r.skips[:0]
 	r.skipped = false
-	ip := p.Data[f.l3:]
+	f.data = p.Data
 	if !f.v6 {
-		r.id0 = binary.BigEndian.Uint16(ip[4:6])
+		r.id0 = f.ipv4().ID()
 	}
 	r.frag = f.frag == fragFirst
 	var end Reason
 	if r.frag {
-		end = c.startTrain(r, f, p.Data)
-	} else if f.proto == protoTCP {
-		th := p.Data[f.l4:]
-		r.flags = th[13]
-		r.last = th[13]
-		r.nextSeq = binary.BigEndian.Uint32(th[4:8]) + uint32(r.gso)
+		end = c.startTrain(r, f)
+	} else if f.proto == header.ProtoTCP {
+		th := f.tcp()
+		r.flags = th.Flags()
+		r.last = r.flags
+		r.nextSeq = th.SequenceNumber() + uint32(r.gso)
 		switch {
-		case r.flags&(tcpPSH|tcpFIN) != 0:
+		case r.flags&(header.TCPFlagPSH|header.TCPFlagFIN) != 0:
 			end = ReasonPSHFIN
-		case r.gso < minTCPGSOSize:
+		case r.gso < gso.MinTCPSize:
 			end = ReasonSmallGSO
 		}
 	}
@@ -385,12 +312,12 @@ func (c *Coalescer) start(f *frame, key *flowKey, p *pcaps.Packet, idx int64) {
 // startTrain sets up a run for the first fragment of a datagram: gso_size is
 // the fragment's IP payload, UDP header included. It returns why the train
 // cannot succeed if that is known already.
-func (c *Coalescer) startTrain(r *run, f *frame, data []byte) Reason {
-	r.gso = len(data) - f.l4
+func (c *Coalescer) startTrain(r *run, f *frame) Reason {
+	r.gso = len(f.data) - f.l4
 	r.nextOff = r.gso
 	r.more = true
 	r.complete = false
-	ulen := int(binary.BigEndian.Uint16(data[f.l4+4:]))
+	ulen := int(f.udp().Length())
 	switch {
 	case f.l4-f.l3+ulen > c.opts.MaxBytes:
 		return ReasonMaxBytes
@@ -404,9 +331,10 @@ func (c *Coalescer) startTrain(r *run, f *frame, data []byte) Reason {
 // must be the datagram's and its checksum (which the kernel recomputes over
 // the whole datagram) the one the capture holds.
 func (c *Coalescer) completeTrain(r *run) Reason {
-	ip, dgram := r.buf[r.f.l3:r.f.l4], r.buf[r.f.l4:]
-	if int(binary.BigEndian.Uint16(dgram[4:6])) != len(dgram) ||
-		binary.BigEndian.Uint16(dgram[6:8]) != l4Checksum(ip, false, protoUDP, dgram) {
+	f := r.view()
+	dgram := f.udp()
+	if int(dgram.Length()) != len(dgram) ||
+		dgram.Checksum() != header.TransportChecksum(f.ipv4().Addresses(), header.ProtoUDP, dgram) {
 		return ReasonDatagramCsum
 	}
 	r.complete = true
@@ -414,8 +342,8 @@ func (c *Coalescer) completeTrain(r *run) Reason {
 }
 
 func (c *Coalescer) maxSegs(f *frame) int {
-	if f.proto == protoUDP && f.frag == fragNone {
-		return min(c.opts.MaxSegments, maxUSOSegments)
+	if f.proto == header.ProtoUDP && f.frag == fragNone {
+		return min(c.opts.MaxSegments, gso.MaxUSOSegments)
 	}
 	return c.opts.MaxSegments
 }
@@ -428,64 +356,65 @@ func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason)
 	if r.frag {
 		return c.checkFragment(r, f, p)
 	}
-	a, b := r.buf, p.Data
-	l3, l4 := r.f.l3, r.f.l4
-	if f.l3 != l3 || !bytes.Equal(a[:l3], b[:l3]) {
+	first := r.view()
+	if f.l3 != first.l3 || !bytes.Equal(first.data[:f.l3], f.data[:f.l3]) {
 		return ReasonL2Header, ReasonNone
 	}
-	if f.l4 != l4 {
+	if f.l4 != first.l4 {
 		return ReasonIPOptions, ReasonNone
 	}
-	ia, ib := a[l3:l4], b[l3:l4]
-	if !r.f.v6 {
+	if !f.v6 {
+		ia, ib := first.ipv4(), f.ipv4()
 		switch {
-		case ia[1] != ib[1]:
+		case ia.TOS() != ib.TOS():
 			return ReasonTOS, ReasonNone
-		case ia[6] != ib[6] || ia[7] != ib[7]:
+		case ia.FlagsFragment() != ib.FlagsFragment():
 			return ReasonDF, ReasonNone
-		case ia[8] != ib[8]:
+		case ia.TTL() != ib.TTL():
 			return ReasonTTL, ReasonNone
-		case !bytes.Equal(ia[20:], ib[20:]):
+		case !bytes.Equal(ia.Options(), ib.Options()):
 			return ReasonIPOptions, ReasonNone
-		case binary.BigEndian.Uint16(ib[4:6]) != r.id0+uint16(r.n):
+		case ib.ID() != r.id0+uint16(r.n):
 			return ReasonIPID, ReasonNone
 		}
 	} else {
+		ia, ib := first.ipv6(), f.ipv6()
 		switch {
-		case ia[0] != ib[0] || ia[1]&0xf0 != ib[1]&0xf0:
+		case ia.TrafficClass() != ib.TrafficClass():
 			return ReasonTOS, ReasonNone
-		case ia[1] != ib[1] || ia[2] != ib[2] || ia[3] != ib[3]:
+		case ia.FlowLabel() != ib.FlowLabel():
 			return ReasonFlowLabel, ReasonNone
-		case ia[7] != ib[7]:
+		case ia.HopLimit() != ib.HopLimit():
 			return ReasonTTL, ReasonNone
-		case ia[6] != ib[6] || !bytes.Equal(ia[40:], ib[40:]):
+		case ia.NextHeader() != ib.NextHeader() || !bytes.Equal(ia[header.IPv6MinimumSize:], ib[header.IPv6MinimumSize:]):
 			return ReasonIPOptions, ReasonNone
 		}
 	}
 	pl := f.payloadLen()
-	if r.f.proto == protoTCP {
-		if f.hdrEnd != r.f.hdrEnd {
+	if first.proto == header.ProtoTCP {
+		if f.hdrEnd != first.hdrEnd {
 			return ReasonTCPOptions, ReasonNone
 		}
-		ta, tb := a[l4:r.f.hdrEnd], b[l4:f.hdrEnd]
-		fb := tb[13]
+		ta, tb := first.tcp(), f.tcp()
+		fb := tb.Flags()
+		const psh, fin, cwr = header.TCPFlagPSH, header.TCPFlagFIN, header.TCPFlagCWR
 		switch {
-		case binary.BigEndian.Uint32(tb[4:8]) != r.nextSeq:
+		case tb.SequenceNumber() != r.nextSeq:
 			return ReasonSeq, ReasonNone
-		case !bytes.Equal(ta[8:12], tb[8:12]):
+		case ta.AckNumber() != tb.AckNumber():
 			return ReasonAck, ReasonNone
-		case fb&tcpCWR != 0:
+		case fb&cwr != 0:
 			return ReasonCWR, ReasonNone
-		case fb&^(tcpPSH|tcpFIN) != r.flags&^(tcpCWR|tcpPSH|tcpFIN):
+		case fb&^(psh|fin) != r.flags&^(cwr|psh|fin):
 			return ReasonFlagsDiffer, ReasonNone
-		case ta[12] != tb[12] || ta[18] != tb[18] || ta[19] != tb[19]:
+		case ta.Reserved() != tb.Reserved() || ta.UrgentPointer() != tb.UrgentPointer():
 			return ReasonTCPHeader, ReasonNone
-		case ta[14] != tb[14] || ta[15] != tb[15]:
+		case ta.WindowSize() != tb.WindowSize():
 			return ReasonWindow, ReasonNone
-		case !bytes.Equal(ta[20:], tb[20:]):
+		case !bytes.Equal(ta.Options(), tb.Options()):
 			return ReasonTCPOptions, ReasonNone
 		}
-		if fb&(tcpPSH|tcpFIN) != 0 {
+		if fb&(psh|fin) != 0 {
 			after = ReasonPSHFIN
 		}
 	}
@@ -519,21 +448,20 @@ func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason)
 // bytes of IP payload on every fragment but the last. The last one ends the
 // train.
 func (c *Coalescer) checkFragment(r *run, f *frame, p *pcaps.Packet) (why, after Reason) {
-	a, b := r.buf, p.Data
-	l3, l4 := r.f.l3, r.f.l4
+	first := r.view()
 	switch {
 	case f.frag != fragNext || f.fragOff != r.nextOff:
 		return ReasonFragOrder, ReasonNone
-	case f.l3 != l3 || !bytes.Equal(a[:l3], b[:l3]):
+	case f.l3 != first.l3 || !bytes.Equal(first.data[:f.l3], f.data[:f.l3]):
 		return ReasonL2Header, ReasonNone
-	case f.l4 != l4 || !bytes.Equal(a[l3+20:l4], b[l3+20:l4]):
+	case f.l4 != first.l4 || !bytes.Equal(first.ipv4().Options(), f.ipv4().Options()):
 		return ReasonIPOptions, ReasonNone
-	case a[l3+1] != b[l3+1]:
+	case first.ipv4().TOS() != f.ipv4().TOS():
 		return ReasonTOS, ReasonNone
-	case a[l3+8] != b[l3+8]:
+	case first.ipv4().TTL() != f.ipv4().TTL():
 		return ReasonTTL, ReasonNone
 	}
-	pl := len(b) - l4
+	pl := len(f.data) - f.l4
 	switch {
 	case pl > r.gso || (f.more && pl != r.gso):
 		return ReasonFragSize, ReasonNone
@@ -560,9 +488,9 @@ func (c *Coalescer) appendTo(r *run, f *frame, p *pcaps.Packet, idx int64) {
 	r.buf = append(r.buf, pl...)
 	r.ipLen += len(pl)
 	r.n++
-	if r.f.proto == protoTCP {
+	if r.f.proto == header.ProtoTCP {
 		r.nextSeq += uint32(len(pl))
-		r.last = p.Data[f.l4+13]
+		r.last = f.tcp().Flags()
 	}
 	if r.frag {
 		r.nextOff += len(pl)
@@ -640,14 +568,10 @@ func (c *Coalescer) emitFragments(r *run) error {
 	for k := 0; k < r.n; k++ {
 		chunk := dgram[k*r.gso : min((k+1)*r.gso, len(dgram))]
 		c.fbuf = append(append(c.fbuf[:0], b[:l4]...), chunk...)
-		ip := c.fbuf[l3:l4]
-		fo := uint16(k * r.gso / 8)
-		if k < r.n-1 || r.more {
-			fo |= 0x2000
-		}
-		binary.BigEndian.PutUint16(ip[2:4], uint16(len(c.fbuf)-l3))
-		binary.BigEndian.PutUint16(ip[6:8], fo)
-		binary.BigEndian.PutUint16(ip[10:12], ipv4HeaderChecksum(ip))
+		ip := header.IPv4(c.fbuf[l3:l4])
+		ip.SetTotalLength(uint16(len(c.fbuf) - l3))
+		ip.SetFragment(k*r.gso, k < r.n-1 || r.more)
+		ip.UpdateChecksum()
 		if k > 0 {
 			ts = ts.Add(time.Duration(r.deltas[k-1]))
 		}
@@ -668,43 +592,46 @@ func (c *Coalescer) emitFragments(r *run) error {
 // first and the last segment, the L4 checksum seeded with the pseudo-header
 // sum for NEEDS_CSUM, and the virtio header that asks for the segmentation.
 func (c *Coalescer) finish(r *run, rec *Record) {
-	b := r.buf
-	ip := b[r.f.l3:r.f.l4]
-	l4 := b[r.f.l4:]
-	if !r.f.v6 {
+	f := r.view()
+	b, l4 := r.buf, r.buf[r.f.l4:]
+	if !f.v6 {
+		ip := f.ipv4()
 		if r.frag {
-			ip[6], ip[7] = 0, 0 // the whole datagram; UFO writes offset and MF
+			ip.SetFlagsFragment(0) // the whole datagram; UFO writes offset and MF
 		}
-		binary.BigEndian.PutUint16(ip[2:4], uint16(lenOrZero(r.ipLen)))
-		binary.BigEndian.PutUint16(ip[10:12], ipv4HeaderChecksum(ip))
+		ip.SetTotalLength(gso.LenOrZero(r.ipLen))
+		ip.UpdateChecksum()
 	} else {
-		binary.BigEndian.PutUint16(ip[4:6], uint16(lenOrZero(len(b)-r.f.l3-40)))
+		f.ipv6().SetPayloadLength(gso.LenOrZero(len(b) - r.f.l3 - header.IPv6MinimumSize))
 	}
-	h := VnetHeader{Flags: VnetNeedsCsum, GSOSize: uint16(r.gso), HdrLen: uint16(r.f.hdrEnd), CsumStart: uint16(r.f.l4)}
-	if r.f.proto == protoTCP {
-		h.GSOType = GSOTCPv4
+	h := gso.VnetHeader{Flags: gso.NeedsCsum, GSOSize: uint16(r.gso), HdrLen: uint16(r.f.hdrEnd), CsumStart: uint16(r.f.l4)}
+	ip := b[r.f.l3:r.f.l4]
+	switch {
+	case r.f.proto == header.ProtoTCP:
+		h.GSOType = gso.TCPv4
 		if r.f.v6 {
-			h.GSOType = GSOTCPv6
+			h.GSOType = gso.TCPv6
 		}
-		if r.flags&tcpCWR != 0 {
-			h.GSOType |= GSOECN // what GRO reports for a CWR-first aggregate
+		if r.flags&header.TCPFlagCWR != 0 {
+			h.GSOType |= gso.ECN // what GRO reports for a CWR-first aggregate
 		}
-		h.CsumOffset = 16
-		l4[13] = r.flags&^(tcpPSH|tcpFIN) | r.last&(tcpPSH|tcpFIN)
-		binary.BigEndian.PutUint16(l4[16:18], fold(pseudoSum(ip, r.f.v6, protoTCP, uint32(len(l4)))))
-	} else if r.frag {
+		h.CsumOffset = header.TCPChecksumOffset
+		const pshFin = header.TCPFlagPSH | header.TCPFlagFIN
+		header.TCP(l4).SetFlags(r.flags&^pshFin | r.last&pshFin)
+		gso.SeedChecksum(ip, r.f.v6, header.ProtoTCP, l4, uint32(len(l4)))
+	case r.frag:
 		// The UDP checksum stays the whole datagram's: the kernel recomputes
 		// it over the datagram anyway (udp4_ufo_fragment).
-		h.GSOType = GSOUDP
-		h.CsumOffset = 6
-	} else {
-		h.GSOType = GSOUDPL4
-		h.CsumOffset = 6
+		h.GSOType = gso.UDP
+		h.CsumOffset = header.UDPChecksumOffset
+	default:
+		h.GSOType = gso.UDPL4
+		h.CsumOffset = header.UDPChecksumOffset
 		// The seed must use the very 16-bit value stored in uh->len
 		// (kernel-gso.md §2.6), truncated above 64 KiB.
 		ulen := uint16(len(l4))
-		binary.BigEndian.PutUint16(l4[4:6], ulen)
-		binary.BigEndian.PutUint16(l4[6:8], fold(pseudoSum(ip, r.f.v6, protoUDP, uint32(ulen))))
+		header.UDP(l4).SetLength(ulen)
+		gso.SeedChecksum(ip, r.f.v6, header.ProtoUDP, l4, uint32(ulen))
 	}
 	rec.Meta.Vnet = h
 	rec.Meta.Segs = r.n
@@ -717,52 +644,13 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 	c.stats.SuperPackets++
 	c.stats.Merged += int64(r.n)
 	c.stats.GSO[h.GSOType&7]++
-	for i := range c.stats.Segs {
-		if r.n <= 2<<i || i == len(c.stats.Segs)-1 {
-			c.stats.Segs[i]++
-			break
-		}
-	}
+	c.stats.countSegs(r.n)
 }
 
-func lenOrZero(n int) int {
-	if n > 0xffff {
-		return 0
-	}
-	return n
-}
-
-// ring is a FIFO of runs that reuses its storage.
-type ring struct {
-	buf        []*run
-	head, size int
-}
-
-func (q *ring) len() int      { return q.size }
-func (q *ring) front() *run   { return q.buf[q.head] }
-func (q *ring) at(i int) *run { return q.buf[(q.head+i)&(len(q.buf)-1)] }
-
-func (q *ring) back() *run {
-	if q.size == 0 {
-		return nil
-	}
-	return q.at(q.size - 1)
-}
-
-func (q *ring) push(r *run) {
-	if q.size == len(q.buf) {
-		nb := make([]*run, max(16, 2*len(q.buf)))
-		for i := 0; i < q.size; i++ {
-			nb[i] = q.at(i)
-		}
-		q.buf, q.head = nb, 0
-	}
-	q.buf[(q.head+q.size)&(len(q.buf)-1)] = r
-	q.size++
-}
-
-func (q *ring) pop() {
-	q.buf[q.head] = nil
-	q.head = (q.head + 1) & (len(q.buf) - 1)
-	q.size--
+// view is the run's first packet's headers over its buffer.
+func (r *run) view() *frame {
+	f := &r.fview
+	*f = r.f
+	f.data = r.buf
+	return f
 }

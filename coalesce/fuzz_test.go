@@ -1,13 +1,16 @@
-package coalesce
+package coalesce_test
 
 import (
 	"bytes"
 	"testing"
 	"time"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
 // fuzzPackets decodes fuzz input into a capture: mostly segments of two TCP
@@ -42,7 +45,7 @@ func fuzzPackets(data []byte) []pcaps.Packet {
 		case 0:
 			n = size*8 + 1 // short or larger
 		case 1:
-			p.Flags |= []uint8{tcpPSH, tcpFIN, tcpCWR, tcpECE, tcpSYN, tcpRST, tcpURG, 0}[v%8]
+			p.Flags |= []uint8{craft.PSH, craft.FIN, craft.CWR, craft.ECE, craft.SYN, craft.RST, craft.URG, 0}[v%8]
 		case 2:
 			p.Win += uint16(v % 2)
 		case 3:
@@ -54,7 +57,7 @@ func fuzzPackets(data []byte) []pcaps.Packet {
 		case 6:
 			p.Seq += uint32(v % 3)
 		case 7:
-			p.VLANs = [][]uint16{nil, {etherType8021Q}, {etherType8021AD, etherType8021Q}}[v%3]
+			p.VLANs = [][]uint16{nil, {craft.TPID8021Q}, {craft.TPID8021AD, craft.TPID8021Q}}[v%3]
 		case 8:
 			p.IPOpts = [][]byte{nil, {0x94, 4, 0, 0}, {1, 1, 1, 1}}[v%3]
 		case 9:
@@ -118,10 +121,10 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte{16, 1, 40, 0, 15, 0, 1, 0, 16, 0x12, 20, 0, 16, 0x80, 30, 2, 15, 0, 1, 1, 16, 0x42, 9, 0, 16, 4, 9, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pk := fuzzPackets(data)
-		for _, o := range []Options{
-			DefaultOptions(),
-			{Order: Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond},
-			{Order: PerFlow, MaxSegments: 3, MaxHeld: 4, MaxFlows: 1},
+		for _, o := range []coalesce.Options{
+			coalesce.DefaultOptions(),
+			{Order: coalesce.Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond},
+			{Order: coalesce.PerFlow, MaxSegments: 3, MaxHeld: 4, MaxFlows: 1},
 		} {
 			restoreAll(t, pk, coalesceAll(t, pk, o))
 		}
@@ -140,26 +143,26 @@ func FuzzCoalesceFrames(f *testing.F) {
 			p := pcaps.Packet{Data: frame, Length: len(frame), LinkType: lts[int(lt)%len(lts)], Timestamp: time.Unix(int64(k), 0)}
 			pk = append(pk, p)
 		}
-		restoreAll(t, pk, coalesceAll(t, pk, DefaultOptions()))
+		restoreAll(t, pk, coalesceAll(t, pk, coalesce.DefaultOptions()))
 	})
 }
 
 // FuzzSegment: any frame and virtio header, never a panic; every segment
 // stays within what the frame could produce.
 func FuzzSegment(f *testing.F) {
-	frame, h := func() ([]byte, VnetHeader) {
-		got := coalesceAll(f, packets(flow(tcpPkt(), 3, nil)), DefaultOptions())
+	frame, h := func() ([]byte, gso.VnetHeader) {
+		got := coalesceAll(f, packets(flow(tcpPkt(), 3, nil)), coalesce.DefaultOptions())
 		return got.recs[0].Data, got.metas[0].Vnet
 	}()
 	var hb [10]byte
 	h.Encode(hb[:])
 	f.Add(frame, hb[:])
 	f.Fuzz(func(t *testing.T, frame, hdr []byte) {
-		h, err := DecodeVnetHeader(hdr)
+		h, err := gso.DecodeVnetHeader(hdr)
 		if err != nil {
 			return
 		}
-		var s Segmenter
+		var s gso.Segmenter
 		n, cerr := s.Count(frame, layers.LinkTypeEthernet, h)
 		segs, err := s.Segment(frame, layers.LinkTypeEthernet, h)
 		if (err == nil) != (cerr == nil) || (err == nil && n != len(segs)) {
@@ -168,7 +171,7 @@ func FuzzSegment(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(segs) == 0 || len(segs) > maxOutSegs {
+		if len(segs) == 0 || len(segs) > coalesce.MaxSegs {
 			t.Fatalf("%d segments", len(segs))
 		}
 	})
@@ -179,17 +182,17 @@ func FuzzParseComment(f *testing.F) {
 	f.Add("vnet flags=needs_csum gso=tcpv4 gso_size=1448 hdr_len=66 csum_start=34 csum_offset=16 segs=3 dt=10,20 skip=0,4")
 	f.Add("vnet flags=needs_csum|0x40 gso=udp_l4+ecn gso_size=1 segs=1")
 	f.Fuzz(func(t *testing.T, s string) {
-		var m Meta
-		ok, err := ParseComment(s, &m)
+		var m coalesce.Meta
+		ok, err := coalesce.ParseComment(s, &m)
 		if !ok || err != nil {
 			return
 		}
-		out := string(AppendComment(nil, &m))
-		var m2 Meta
-		if ok, err := ParseComment(out, &m2); !ok || err != nil {
+		out := string(coalesce.AppendComment(nil, &m))
+		var m2 coalesce.Meta
+		if ok, err := coalesce.ParseComment(out, &m2); !ok || err != nil {
 			t.Fatalf("reparse of %q: %v", out, err)
 		}
-		if out2 := string(AppendComment(nil, &m2)); out2 != out {
+		if out2 := string(coalesce.AppendComment(nil, &m2)); out2 != out {
 			t.Fatalf("%q -> %q", out, out2)
 		}
 	})

@@ -1,4 +1,4 @@
-package coalesce
+package coalesce_test
 
 import (
 	"bytes"
@@ -7,30 +7,43 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
-	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
 func requireRoot(t *testing.T, tools ...string) { t.Helper(); testenv.RequireRoot(t, tools...) }
 
 // payloadShare coalesces a capture and returns how many packets carried a
-// TCP/UDP payload and how many of those ended up inside super-packets.
-func payloadShare(t *testing.T, capture []byte) (payload int64, st *Stats) {
-	r, err := pcaps.NewReader(bytes.NewReader(capture), "capture")
+// TCP/UDP payload that may merge — counted by gopacket, not by the
+// coalescer: TCP segments with data and no SYN, RST or URG, UDP datagrams
+// with data, IPv4 fragments of UDP datagrams — and the coalescer's counts.
+func payloadShare(t *testing.T, capture []byte) (payload int64, st *coalesce.Stats) {
+	src, err := pcapgo.NewReader(bytes.NewReader(capture))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range readAll(t, r) {
-		info := Describe(f.data, f.length, pcapsLinkType(f.lt), f.iface)
-		if (info.Proto == protoTCP || info.Proto == protoUDP) && info.Reason != ReasonNoPayload && info.Reason != ReasonTCPFlags {
+	for {
+		b, _, err := src.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(b, src.LinkType(), gopacket.NoCopy)
+		if tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok && len(tcp.Payload) > 0 && !tcp.SYN && !tcp.RST && !tcp.URG {
+			payload++
+		} else if udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && len(udp.Payload) > 0 {
+			payload++
+		} else if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.Protocol == layers.IPProtocolUDP &&
+			(ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0) {
 			payload++
 		}
 	}
-	orig, back, st := roundTrip(t, capture, DefaultOptions())
+	orig, back, st := roundTrip(t, capture, coalesce.DefaultOptions())
 	compareFrames(t, orig, back)
 	return payload, st
 }
@@ -66,12 +79,12 @@ func TestKernelTrafficFresh(t *testing.T) {
 	}
 	payload, st := payloadShare(t, data)
 	merged := st.Merged
-	t.Logf("%d of %d payload packets merged, %d UFO super-packets", merged, payload, st.GSO[GSOUDP])
+	t.Logf("%d of %d payload packets merged, %d UFO super-packets", merged, payload, st.GSO[gso.UDP])
 	if payload < 500 || merged*10 < payload*8 {
 		t.Errorf("%d of %d payload packets merged, want at least 80%% of at least 500", merged, payload)
 	}
-	if st.GSO[GSOUDP] != 20 {
-		t.Errorf("%d UFO super-packets, want one per fragmented datagram (20)", st.GSO[GSOUDP])
+	if st.GSO[gso.UDP] != 20 {
+		t.Errorf("%d UFO super-packets, want one per fragmented datagram (20)", st.GSO[gso.UDP])
 	}
 }
 
@@ -106,16 +119,16 @@ func TestKernelFragments(t *testing.T) {
 			v6Frags++
 		}
 	}
-	orig, back, st := roundTrip(t, data, DefaultOptions())
+	orig, back, st := roundTrip(t, data, coalesce.DefaultOptions())
 	compareFrames(t, orig, back)
-	t.Logf("%d IPv4 datagrams in %d fragments, %d IPv6 fragments; %d UFO super-packets", v4Datagrams, v4Frags, v6Frags, st.GSO[GSOUDP])
+	t.Logf("%d IPv4 datagrams in %d fragments, %d IPv6 fragments; %d UFO super-packets", v4Datagrams, v4Frags, v6Frags, st.GSO[gso.UDP])
 	if v4Datagrams < 20 || v6Frags == 0 {
 		t.Fatalf("fixture holds %d IPv4 fragmented datagrams and %d IPv6 fragments", v4Datagrams, v6Frags)
 	}
-	if st.GSO[GSOUDP] != v4Datagrams || st.Flushes[ReasonDatagram] != v4Datagrams {
-		t.Errorf("%d UFO super-packets (%d completed trains), want one per datagram: %d", st.GSO[GSOUDP], st.Flushes[ReasonDatagram], v4Datagrams)
+	if st.GSO[gso.UDP] != v4Datagrams || st.Flushes[coalesce.ReasonDatagram] != v4Datagrams {
+		t.Errorf("%d UFO super-packets (%d completed trains), want one per datagram: %d", st.GSO[gso.UDP], st.Flushes[coalesce.ReasonDatagram], v4Datagrams)
 	}
-	if st.Refused[ReasonFragment] != v6Frags {
-		t.Errorf("%d fragments refused, want the %d IPv6 ones", st.Refused[ReasonFragment], v6Frags)
+	if st.Refused[coalesce.ReasonFragment] != v6Frags {
+		t.Errorf("%d fragments refused, want the %d IPv6 ones", st.Refused[coalesce.ReasonFragment], v6Frags)
 	}
 }

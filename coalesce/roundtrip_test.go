@@ -1,4 +1,4 @@
-package coalesce
+package coalesce_test
 
 import (
 	"bytes"
@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -41,7 +43,7 @@ func readAll(t testing.TB, r *pcaps.Reader) []frameRec {
 
 // roundTrip coalesces a capture to pcapng in memory, restores it and returns
 // the original frames, the restored frames and the coalescer's stats.
-func roundTrip(t testing.TB, capture []byte, opts Options) (orig, back []frameRec, st *Stats) {
+func roundTrip(t testing.TB, capture []byte, opts coalesce.Options) (orig, back []frameRec, st *coalesce.Stats) {
 	t.Helper()
 	r, err := pcaps.NewReader(bytes.NewReader(capture), "in")
 	if err != nil {
@@ -51,7 +53,7 @@ func roundTrip(t testing.TB, capture []byte, opts Options) (orig, back []frameRe
 	r, _ = pcaps.NewReader(bytes.NewReader(capture), "in")
 	var mid bytes.Buffer
 	w := pcaps.NewWriter(&mid, pcaps.WriterOptions{Format: pcaps.FormatPcapNG})
-	st, err = Stream(r, w, opts, nil)
+	st, err = capfile.Coalesce(r, w, opts, nil)
 	if err != nil {
 		t.Fatalf("coalesce: %v", err)
 	}
@@ -61,7 +63,7 @@ func roundTrip(t testing.TB, capture []byte, opts Options) (orig, back []frameRe
 	}
 	var out bytes.Buffer
 	ow := pcaps.NewWriter(&out, pcaps.WriterOptions{Format: pcaps.FormatPcapNG})
-	if _, err := RestoreStream(cr, ow, nil); err != nil {
+	if _, err := capfile.Restore(cr, ow, nil); err != nil {
 		t.Fatalf("segment: %v", err)
 	}
 	br, err := pcaps.NewReader(bytes.NewReader(out.Bytes()), "restored")
@@ -118,14 +120,14 @@ func TestRoundTripCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, order := range []Order{PerFlow, Strict} {
+		for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
 			t.Run(filepath.Base(path)+"/"+order.String(), func(t *testing.T) {
-				opts := DefaultOptions()
+				opts := coalesce.DefaultOptions()
 				opts.Order = order
 				opts.MaxSpan = 0
 				orig, back, st := roundTrip(t, data, opts)
 				compareFrames(t, orig, back)
-				if order == PerFlow {
+				if order == coalesce.PerFlow {
 					merged += st.Merged
 					total += st.Packets
 				}
@@ -137,5 +139,3 @@ func TestRoundTripCorpus(t *testing.T) {
 		t.Errorf("nothing in the corpus merged")
 	}
 }
-
-func pcapsLinkType(lt int) layers.LinkType { return layers.LinkType(lt) }

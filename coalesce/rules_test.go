@@ -1,4 +1,4 @@
-package coalesce
+package coalesce_test
 
 import (
 	"bytes"
@@ -6,22 +6,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
-// collect runs packets through a Coalescer and keeps copies of the records.
+// collect runs packets through a coalesce.Coalescer and keeps copies of the records.
 type collected struct {
 	recs  []pcaps.Packet
-	metas []Meta
-	stats *Stats
+	metas []coalesce.Meta
+	stats *coalesce.Stats
 }
 
-func coalesceAll(t testing.TB, pkts []pcaps.Packet, opts Options) collected {
+func coalesceAll(t testing.TB, pkts []pcaps.Packet, opts coalesce.Options) collected {
 	t.Helper()
 	var out collected
-	c := New(opts, func(r *Record) error {
+	c := coalesce.New(opts, func(r *coalesce.Record) error {
 		p := r.Packet
 		p.Data = append([]byte(nil), p.Data...)
 		m := r.Meta
@@ -48,7 +52,7 @@ func coalesceAll(t testing.TB, pkts []pcaps.Packet, opts Options) collected {
 func restoreAll(t testing.TB, orig []pcaps.Packet, got collected) {
 	t.Helper()
 	var back []pcaps.Packet
-	rs := NewRestorer(func(p *pcaps.Packet) error {
+	rs := capfile.NewRestorer(func(p *pcaps.Packet) error {
 		q := *p
 		q.Data = append([]byte(nil), p.Data...)
 		back = append(back, q)
@@ -56,7 +60,7 @@ func restoreAll(t testing.TB, orig []pcaps.Packet, got collected) {
 	})
 	for i, rec := range got.recs {
 		if got.metas[i].Segs > 1 {
-			rec.Comment = string(AppendComment(nil, &got.metas[i]))
+			rec.Comment = string(coalesce.AppendComment(nil, &got.metas[i]))
 		}
 		if err := rs.Add(&rec); err != nil {
 			t.Fatalf("restore record %d: %v", i, err)
@@ -93,7 +97,7 @@ func TestMergeRules(t *testing.T) {
 		return func(k int, p *pkt) {
 			if k == n-1 {
 				p.Payload = payloadOf(300, 9)
-				p.Flags |= tcpPSH | tcpFIN
+				p.Flags |= craft.PSH | craft.FIN
 			}
 		}
 	}
@@ -111,8 +115,8 @@ func TestMergeRules(t *testing.T) {
 			}
 		}
 	}
-	opts := func(f func(*Options)) Options {
-		o := DefaultOptions()
+	opts := func(f func(*coalesce.Options)) coalesce.Options {
+		o := coalesce.DefaultOptions()
 		if f != nil {
 			f(&o)
 		}
@@ -146,120 +150,120 @@ func TestMergeRules(t *testing.T) {
 	cases := []struct {
 		name    string
 		pkts    []pcaps.Packet
-		opts    Options
-		segs    []int  // segments of each super-packet, in order
-		refused Reason // counted in Stats.Refused
-		flush   Reason // counted in Stats.Flushes
+		opts    coalesce.Options
+		segs    []int           // segments of each super-packet, in order
+		refused coalesce.Reason // counted in coalesce.Stats.Refused
+		flush   coalesce.Reason // counted in coalesce.Stats.Flushes
 	}{
 		// Merged, byte for byte reproducible.
-		{"tcpv4 with timestamps", packets(flow(tcp, 5, nil)), opts(nil), []int{5}, 0, ReasonEnd},
-		{"tcpv6 with flow label", packets(flow(v6, 5, nil)), opts(nil), []int{5}, 0, ReasonEnd},
-		{"tcp without options", packets(flow(tcp, 4, func(k int, p *pkt) { p.TCPOpts = nil })), opts(nil), []int{4}, 0, ReasonEnd},
-		{"short last with PSH|FIN", packets(flow(tcp, 5, short(5))), opts(nil), []int{5}, 0, ReasonPSHFIN},
-		{"short last ends the run", packets(flow(tcp, 6, at(3, func(p *pkt) { p.Payload = p.Payload[:100] }))), opts(nil), []int{4, 2}, 0, ReasonShort},
-		{"CWR on the first", packets(flow(tcp, 4, at(0, func(p *pkt) { p.Flags |= tcpCWR }))), opts(nil), []int{4}, 0, ReasonEnd},
-		{"ECE on all", packets(flow(tcp, 4, func(k int, p *pkt) { p.Flags |= tcpECE })), opts(nil), []int{4}, 0, ReasonEnd},
-		{"IPv4 ID wraps", packets(flow(func() pkt { p := tcp; p.ID = 0xfffe; return p }(), 4, nil)), opts(nil), []int{4}, 0, ReasonEnd},
-		{"DF clear", packets(flow(tcp, 3, func(k int, p *pkt) { p.DF = false })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"IPv4 options identical", packets(flow(tcp, 3, func(k int, p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"IPv6 destination options identical", packets(flow(v6, 3, func(k int, p *pkt) { p.Ext = make([]byte, 8) })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"802.1Q", packets(flow(tcp, 3, func(k int, p *pkt) { p.VLANs = []uint16{etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"QinQ", packets(flow(tcp, 3, func(k int, p *pkt) { p.VLANs = []uint16{etherType8021AD, etherType8021Q} })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"Linux cooked", packets(flow(tcp, 3, func(k int, p *pkt) { p.LinkType = layers.LinkTypeLinuxSLL })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"raw IP", packets(flow(tcp, 3, func(k int, p *pkt) { p.LinkType = layers.LinkTypeRaw })), opts(nil), []int{3}, 0, ReasonEnd},
-		{"USO v4 with short last", packets(flow(udp, 5, at(4, func(p *pkt) { p.Payload = p.Payload[:10] }))), opts(nil), []int{5}, 0, ReasonShort},
-		{"USO v6", packets(flow(udp, 4, func(k int, p *pkt) { p.V6 = true })), opts(nil), []int{4}, 0, ReasonEnd},
-		{"USO stops at 128", packets(flow(udp, 130, func(k int, p *pkt) { p.Payload = p.Payload[:100] })), opts(func(o *Options) { o.MaxSegments, o.MaxSpan = 1000, 0 }), []int{128, 2}, 0, ReasonMaxSegments},
+		{"tcpv4 with timestamps", packets(flow(tcp, 5, nil)), opts(nil), []int{5}, 0, coalesce.ReasonEnd},
+		{"tcpv6 with flow label", packets(flow(v6, 5, nil)), opts(nil), []int{5}, 0, coalesce.ReasonEnd},
+		{"tcp without options", packets(flow(tcp, 4, func(k int, p *pkt) { p.TCPOpts = nil })), opts(nil), []int{4}, 0, coalesce.ReasonEnd},
+		{"short last with PSH|FIN", packets(flow(tcp, 5, short(5))), opts(nil), []int{5}, 0, coalesce.ReasonPSHFIN},
+		{"short last ends the run", packets(flow(tcp, 6, at(3, func(p *pkt) { p.Payload = p.Payload[:100] }))), opts(nil), []int{4, 2}, 0, coalesce.ReasonShort},
+		{"CWR on the first", packets(flow(tcp, 4, at(0, func(p *pkt) { p.Flags |= craft.CWR }))), opts(nil), []int{4}, 0, coalesce.ReasonEnd},
+		{"ECE on all", packets(flow(tcp, 4, func(k int, p *pkt) { p.Flags |= craft.ECE })), opts(nil), []int{4}, 0, coalesce.ReasonEnd},
+		{"IPv4 ID wraps", packets(flow(func() pkt { p := tcp; p.ID = 0xfffe; return p }(), 4, nil)), opts(nil), []int{4}, 0, coalesce.ReasonEnd},
+		{"DF clear", packets(flow(tcp, 3, func(k int, p *pkt) { p.DF = false })), opts(nil), []int{3}, 0, coalesce.ReasonEnd},
+		{"IPv4 options identical", packets(flow(tcp, 3, func(k int, p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} })), opts(nil), []int{3}, 0, coalesce.ReasonEnd},
+		{"IPv6 destination options identical", packets(flow(v6, 3, func(k int, p *pkt) { p.Ext = make([]byte, 8) })), opts(nil), []int{3}, 0, coalesce.ReasonEnd},
+		{"802.1Q", packets(flow(tcp, 3, func(k int, p *pkt) { p.VLANs = []uint16{craft.TPID8021Q} })), opts(nil), []int{3}, 0, coalesce.ReasonEnd},
+		{"QinQ", packets(flow(tcp, 3, func(k int, p *pkt) { p.VLANs = []uint16{craft.TPID8021AD, craft.TPID8021Q} })), opts(nil), []int{3}, 0, coalesce.ReasonEnd},
+		{"Linux cooked", packets(flow(tcp, 3, func(k int, p *pkt) { p.LinkType = layers.LinkTypeLinuxSLL })), opts(nil), []int{3}, 0, coalesce.ReasonEnd},
+		{"raw IP", packets(flow(tcp, 3, func(k int, p *pkt) { p.LinkType = layers.LinkTypeRaw })), opts(nil), []int{3}, 0, coalesce.ReasonEnd},
+		{"USO v4 with short last", packets(flow(udp, 5, at(4, func(p *pkt) { p.Payload = p.Payload[:10] }))), opts(nil), []int{5}, 0, coalesce.ReasonShort},
+		{"USO v6", packets(flow(udp, 4, func(k int, p *pkt) { p.V6 = true })), opts(nil), []int{4}, 0, coalesce.ReasonEnd},
+		{"USO stops at 128", packets(flow(udp, 130, func(k int, p *pkt) { p.Payload = p.Payload[:100] })), opts(func(o *coalesce.Options) { o.MaxSegments, o.MaxSpan = 1000, 0 }), []int{128, 2}, 0, coalesce.ReasonMaxSegments},
 
 		// UFO: whole IPv4 fragment trains (kernel-gso.md §6 "IPv4 fragments").
-		{"UFO train", frags(ufo, nil), opts(nil), []int{3}, 0, ReasonDatagram},
-		{"UFO last fragment full", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(3*1480-8, 1) }), nil), opts(nil), []int{3}, 0, ReasonDatagram},
-		{"UFO fragments of 8 bytes", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(40, 1) }), nil, 8), opts(nil), []int{6}, 0, ReasonDatagram},
-		{"UFO two datagrams", cat(frags(ufo, nil), frags(ufoWith(func(p *pkt) { p.ID++ }), nil)), opts(nil), []int{3, 3}, 0, ReasonDatagram},
-		{"UFO IPv4 options", frags(ufoWith(func(p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} }), nil, 1480), opts(nil), []int{3}, 0, ReasonDatagram},
-		{"UFO 802.1Q", frags(ufoWith(func(p *pkt) { p.VLANs = []uint16{etherType8021Q} }), nil), opts(nil), []int{3}, 0, ReasonDatagram},
-		{"UFO raw IP", frags(ufoWith(func(p *pkt) { p.LinkType = layers.LinkTypeRaw }), nil), opts(nil), []int{3}, 0, ReasonDatagram},
-		{"UFO fragments with DF", frags(ufoWith(func(p *pkt) { p.DF = true }), nil), opts(nil), nil, ReasonFragment, 0},
-		{"UFO checksum 0", frags(ufoWith(func(p *pkt) { p.ZeroUDP = true }), nil), opts(nil), nil, ReasonUDPZeroCsum, 0},
-		{"UFO wrong datagram checksum", frags(ufoWith(func(p *pkt) { p.BadL4 = true }), nil), opts(nil), nil, 0, ReasonDatagramCsum},
-		{"UFO fragment missing", drop(frags(ufo, nil), 1), opts(nil), nil, ReasonFragment, ReasonFragOrder},
-		{"UFO last fragment missing", drop(frags(ufo, nil), 2), opts(nil), nil, 0, ReasonEnd},
-		{"UFO fragments reordered", func() []pcaps.Packet { f := frags(ufo, nil); f[1], f[2] = f[2], f[1]; return f }(), opts(nil), nil, ReasonFragment, ReasonFragOrder},
-		{"UFO fragment sizes differ", frags(ufo, nil, 1480, 1472), opts(nil), nil, 0, ReasonFragSize},
-		{"UFO fragment not a multiple of 8", frags(ufo, nil, 1484), opts(nil), nil, ReasonMalformed, 0},
-		{"UFO TOS differs", frags(ufo, onFrag(1, func(ip []byte) { ip[1] = 0x10 })), opts(nil), nil, 0, ReasonTOS},
-		{"UFO TTL differs", frags(ufo, onFrag(2, func(ip []byte) { ip[8]-- })), opts(nil), nil, 0, ReasonTTL},
-		{"UFO options differ", frags(ufoWith(func(p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} }), onFrag(1, func(ip []byte) { ip[23] = 1 })), opts(nil), nil, 0, ReasonIPOptions},
+		{"UFO train", frags(ufo, nil), opts(nil), []int{3}, 0, coalesce.ReasonDatagram},
+		{"UFO last fragment full", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(3*1480-8, 1) }), nil), opts(nil), []int{3}, 0, coalesce.ReasonDatagram},
+		{"UFO fragments of 8 bytes", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(40, 1) }), nil, 8), opts(nil), []int{6}, 0, coalesce.ReasonDatagram},
+		{"UFO two datagrams", cat(frags(ufo, nil), frags(ufoWith(func(p *pkt) { p.ID++ }), nil)), opts(nil), []int{3, 3}, 0, coalesce.ReasonDatagram},
+		{"UFO IPv4 options", frags(ufoWith(func(p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} }), nil, 1480), opts(nil), []int{3}, 0, coalesce.ReasonDatagram},
+		{"UFO 802.1Q", frags(ufoWith(func(p *pkt) { p.VLANs = []uint16{craft.TPID8021Q} }), nil), opts(nil), []int{3}, 0, coalesce.ReasonDatagram},
+		{"UFO raw IP", frags(ufoWith(func(p *pkt) { p.LinkType = layers.LinkTypeRaw }), nil), opts(nil), []int{3}, 0, coalesce.ReasonDatagram},
+		{"UFO fragments with DF", frags(ufoWith(func(p *pkt) { p.DF = true }), nil), opts(nil), nil, coalesce.ReasonFragment, 0},
+		{"UFO checksum 0", frags(ufoWith(func(p *pkt) { p.ZeroUDP = true }), nil), opts(nil), nil, coalesce.ReasonUDPZeroCsum, 0},
+		{"UFO wrong datagram checksum", frags(ufoWith(func(p *pkt) { p.BadL4 = true }), nil), opts(nil), nil, 0, coalesce.ReasonDatagramCsum},
+		{"UFO fragment missing", drop(frags(ufo, nil), 1), opts(nil), nil, coalesce.ReasonFragment, coalesce.ReasonFragOrder},
+		{"UFO last fragment missing", drop(frags(ufo, nil), 2), opts(nil), nil, 0, coalesce.ReasonEnd},
+		{"UFO fragments reordered", func() []pcaps.Packet { f := frags(ufo, nil); f[1], f[2] = f[2], f[1]; return f }(), opts(nil), nil, coalesce.ReasonFragment, coalesce.ReasonFragOrder},
+		{"UFO fragment sizes differ", frags(ufo, nil, 1480, 1472), opts(nil), nil, 0, coalesce.ReasonFragSize},
+		{"UFO fragment not a multiple of 8", frags(ufo, nil, 1484), opts(nil), nil, coalesce.ReasonMalformed, 0},
+		{"UFO TOS differs", frags(ufo, onFrag(1, func(ip []byte) { ip[1] = 0x10 })), opts(nil), nil, 0, coalesce.ReasonTOS},
+		{"UFO TTL differs", frags(ufo, onFrag(2, func(ip []byte) { ip[8]-- })), opts(nil), nil, 0, coalesce.ReasonTTL},
+		{"UFO options differ", frags(ufoWith(func(p *pkt) { p.IPOpts = []byte{0x94, 4, 0, 0} }), onFrag(1, func(ip []byte) { ip[23] = 1 })), opts(nil), nil, 0, coalesce.ReasonIPOptions},
 		{"UFO interleaved", func() []pcaps.Packet {
 			f := frags(ufo, nil)
 			return cat(f[:2], packets(one(udp)), f[2:])
-		}(), opts(nil), nil, ReasonFragment, ReasonInterleaved},
+		}(), opts(nil), nil, coalesce.ReasonFragment, coalesce.ReasonInterleaved},
 		{"UFO padded last fragment", func() []pcaps.Packet {
 			f := frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(1480+10, 1) }), nil)
 			f[1].Data = append(f[1].Data, 0, 0, 0, 0)
 			f[1].Length += 4
 			return f
-		}(), opts(nil), nil, ReasonPadding, ReasonFlowPacket},
-		{"UFO above max segments", frags(ufo, nil), opts(func(o *Options) { o.MaxSegments = 2 }), nil, ReasonFragment, ReasonMaxSegments},
-		{"UFO above max bytes", frags(ufo, nil), opts(func(o *Options) { o.MaxBytes = 4000 }), nil, ReasonFragment, ReasonMaxBytes},
-		{"UDP over IPv6 fragments", packets(flow(udp, 3, func(k int, p *pkt) { p.V6, p.Fragment = true, true })), opts(nil), nil, ReasonFragment, 0},
+		}(), opts(nil), nil, coalesce.ReasonPadding, coalesce.ReasonFlowPacket},
+		{"UFO above max segments", frags(ufo, nil), opts(func(o *coalesce.Options) { o.MaxSegments = 2 }), nil, coalesce.ReasonFragment, coalesce.ReasonMaxSegments},
+		{"UFO above max bytes", frags(ufo, nil), opts(func(o *coalesce.Options) { o.MaxBytes = 4000 }), nil, coalesce.ReasonFragment, coalesce.ReasonMaxBytes},
+		{"UDP over IPv6 fragments", packets(flow(udp, 3, func(k int, p *pkt) { p.V6, p.Fragment = true, true })), opts(nil), nil, coalesce.ReasonFragment, 0},
 
 		// Refused: the packet itself cannot be in a super-packet.
 		{"packet comment", func() []pcaps.Packet {
 			p := packets(flow(tcp, 3, nil))
 			p[1].Comment = "look here"
 			return p
-		}(), opts(nil), nil, ReasonComment, 0},
-		{"SYN", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpSYN })), opts(nil), nil, ReasonTCPFlags, 0},
-		{"RST", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpRST })), opts(nil), nil, ReasonTCPFlags, 0},
-		{"URG", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= tcpURG })), opts(nil), nil, ReasonTCPFlags, 0},
-		{"pure ACK", packets(flow(tcp, 3, func(k int, p *pkt) { p.Payload = nil })), opts(nil), nil, ReasonNoPayload, 0},
-		{"wrong TCP checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.BadL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
-		{"wrong UDP checksum", packets(flow(udp, 3, func(k int, p *pkt) { p.BadL4 = true })), opts(nil), nil, ReasonL4Checksum, 0},
-		{"UDP checksum 0", packets(flow(udp, 3, func(k int, p *pkt) { p.ZeroUDP = true })), opts(nil), nil, ReasonUDPZeroCsum, 0},
-		{"wrong IPv4 header checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.BadIP = true })), opts(nil), nil, ReasonIPv4Checksum, 0},
-		{"Ethernet padding", packets(flow(tcp, 3, func(k int, p *pkt) { p.Padding = 4 })), opts(nil), nil, ReasonPadding, 0},
-		{"truncated frame", packets(flow(tcp, 3, func(k int, p *pkt) { p.Truncate = 100 })), opts(nil), nil, ReasonTruncated, 0},
-		{"IPv4 fragment", packets(flow(tcp, 3, func(k int, p *pkt) { p.Fragment = true })), opts(nil), nil, ReasonFragment, 0},
-		{"IPv6 fragment header", packets(flow(v6, 3, func(k int, p *pkt) { p.Fragment = true })), opts(nil), nil, ReasonFragment, 0},
-		{"payload below 8 bytes", packets(flow(tcp, 3, func(k int, p *pkt) { p.Payload = p.Payload[:5] })), opts(nil), nil, 0, ReasonSmallGSO},
-		{"not IP", []pcaps.Packet{{Data: append(make([]byte, 12), 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1), Length: 22, LinkType: layers.LinkTypeEthernet}}, opts(nil), nil, ReasonNotIP, 0},
-		{"unsupported link type", []pcaps.Packet{{Data: []byte{2, 0, 0, 0, 0x45}, Length: 5, LinkType: layers.LinkTypeNull}}, opts(nil), nil, ReasonLinkType, 0},
+		}(), opts(nil), nil, coalesce.ReasonComment, 0},
+		{"SYN", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= craft.SYN })), opts(nil), nil, coalesce.ReasonTCPFlags, 0},
+		{"RST", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= craft.RST })), opts(nil), nil, coalesce.ReasonTCPFlags, 0},
+		{"URG", packets(flow(tcp, 3, func(k int, p *pkt) { p.Flags |= craft.URG })), opts(nil), nil, coalesce.ReasonTCPFlags, 0},
+		{"pure ACK", packets(flow(tcp, 3, func(k int, p *pkt) { p.Payload = nil })), opts(nil), nil, coalesce.ReasonNoPayload, 0},
+		{"wrong TCP checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.BadL4 = true })), opts(nil), nil, coalesce.ReasonL4Checksum, 0},
+		{"wrong UDP checksum", packets(flow(udp, 3, func(k int, p *pkt) { p.BadL4 = true })), opts(nil), nil, coalesce.ReasonL4Checksum, 0},
+		{"UDP checksum 0", packets(flow(udp, 3, func(k int, p *pkt) { p.ZeroUDP = true })), opts(nil), nil, coalesce.ReasonUDPZeroCsum, 0},
+		{"wrong IPv4 header checksum", packets(flow(tcp, 3, func(k int, p *pkt) { p.BadIP = true })), opts(nil), nil, coalesce.ReasonIPv4Checksum, 0},
+		{"Ethernet padding", packets(flow(tcp, 3, func(k int, p *pkt) { p.Padding = 4 })), opts(nil), nil, coalesce.ReasonPadding, 0},
+		{"truncated frame", packets(flow(tcp, 3, func(k int, p *pkt) { p.Truncate = 100 })), opts(nil), nil, coalesce.ReasonTruncated, 0},
+		{"IPv4 fragment", packets(flow(tcp, 3, func(k int, p *pkt) { p.Fragment = true })), opts(nil), nil, coalesce.ReasonFragment, 0},
+		{"IPv6 fragment header", packets(flow(v6, 3, func(k int, p *pkt) { p.Fragment = true })), opts(nil), nil, coalesce.ReasonFragment, 0},
+		{"payload below 8 bytes", packets(flow(tcp, 3, func(k int, p *pkt) { p.Payload = p.Payload[:5] })), opts(nil), nil, 0, coalesce.ReasonSmallGSO},
+		{"not IP", []pcaps.Packet{{Data: append(make([]byte, 12), 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1), Length: 22, LinkType: layers.LinkTypeEthernet}}, opts(nil), nil, coalesce.ReasonNotIP, 0},
+		{"unsupported link type", []pcaps.Packet{{Data: []byte{2, 0, 0, 0, 0x45}, Length: 5, LinkType: layers.LinkTypeNull}}, opts(nil), nil, coalesce.ReasonLinkType, 0},
 		{"IPv4 total length 0 (TSO capture)", packets(one(pkt{Raw: func() []byte {
 			b := tcp.Bytes()
 			b[16], b[17] = 0, 0
 			return b
-		}()})), opts(nil), nil, ReasonIPLength, 0},
+		}()})), opts(nil), nil, coalesce.ReasonIPLength, 0},
 
 		// A run ends where a header field differs.
-		{"window differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Win++ }))), opts(nil), []int{2, 2}, 0, ReasonWindow},
-		{"ack differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Ack++ }))), opts(nil), []int{2, 2}, 0, ReasonAck},
-		{"TCP timestamp differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TCPOpts = append([]byte(nil), tsOpt...); p.TCPOpts[7]++ }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
-		{"TCP options length differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TCPOpts = nil }))), opts(nil), []int{2, 2}, 0, ReasonTCPOptions},
-		{"TCP reserved bits differ", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Reserved = 1 }))), opts(nil), []int{2, 2}, 0, ReasonTCPHeader},
-		{"ECE on one", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Flags |= tcpECE }))), opts(nil), []int{2}, 0, ReasonFlagsDiffer},
-		{"CWR after the first", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Flags |= tcpCWR }))), opts(nil), []int{2, 2}, 0, ReasonCWR},
-		{"PSH in the middle", packets(flow(tcp, 5, at(1, func(p *pkt) { p.Flags |= tcpPSH }))), opts(nil), []int{2, 3}, 0, ReasonPSHFIN},
-		{"TTL differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TTL-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
-		{"hop limit differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.TTL-- }))), opts(nil), []int{2, 2}, 0, ReasonTTL},
-		{"TOS differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TOS = 0x10 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
-		{"ECN codepoint differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TOS = 0x01 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
-		{"traffic class differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.TOS = 0x20 }))), opts(nil), []int{2, 2}, 0, ReasonTOS},
-		{"flow label differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.FlowLabel++ }))), opts(nil), []int{2, 2}, 0, ReasonFlowLabel},
-		{"DF differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.DF = false }))), opts(nil), []int{2, 2}, 0, ReasonDF},
-		{"IPv4 options differ", packets(flow(tcp, 4, func(k int, p *pkt) { p.IPOpts = []byte{0x94, 4, 0, byte(k / 2)} })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
-		{"IPv6 extension headers differ", packets(flow(v6, 4, func(k int, p *pkt) { p.Ext = make([]byte, 8); p.Ext[7] = byte(k / 2) })), opts(nil), []int{2, 2}, 0, ReasonIPOptions},
-		{"VLAN ID differs", packets(flow(tcp, 4, func(k int, p *pkt) { p.VLANs, p.VLANID = []uint16{etherType8021Q}, uint16(200+k/2) })), opts(nil), []int{2, 2}, 0, ReasonL2Header},
-		{"IPv4 ID constant", packets(flow(tcp, 4, func(k int, p *pkt) { p.ID = 7 })), opts(nil), nil, 0, ReasonIPID},
-		{"sequence gap", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Seq += 1 }))), opts(nil), []int{2, 2}, 0, ReasonSeq},
-		{"larger segment", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Payload = payloadOf(1460, 1) }))), opts(nil), []int{2, 2}, 0, ReasonLarger},
+		{"window differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Win++ }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonWindow},
+		{"ack differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Ack++ }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonAck},
+		{"TCP timestamp differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TCPOpts = append([]byte(nil), tsOpt...); p.TCPOpts[7]++ }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTCPOptions},
+		{"TCP options length differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TCPOpts = nil }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTCPOptions},
+		{"TCP reserved bits differ", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Reserved = 1 }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTCPHeader},
+		{"ECE on one", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Flags |= craft.ECE }))), opts(nil), []int{2}, 0, coalesce.ReasonFlagsDiffer},
+		{"CWR after the first", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Flags |= craft.CWR }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonCWR},
+		{"PSH in the middle", packets(flow(tcp, 5, at(1, func(p *pkt) { p.Flags |= craft.PSH }))), opts(nil), []int{2, 3}, 0, coalesce.ReasonPSHFIN},
+		{"TTL differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TTL-- }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTTL},
+		{"hop limit differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.TTL-- }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTTL},
+		{"TOS differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TOS = 0x10 }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTOS},
+		{"ECN codepoint differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.TOS = 0x01 }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTOS},
+		{"traffic class differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.TOS = 0x20 }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonTOS},
+		{"flow label differs", packets(flow(v6, 4, from(2, func(p *pkt) { p.FlowLabel++ }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonFlowLabel},
+		{"DF differs", packets(flow(tcp, 4, from(2, func(p *pkt) { p.DF = false }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonDF},
+		{"IPv4 options differ", packets(flow(tcp, 4, func(k int, p *pkt) { p.IPOpts = []byte{0x94, 4, 0, byte(k / 2)} })), opts(nil), []int{2, 2}, 0, coalesce.ReasonIPOptions},
+		{"IPv6 extension headers differ", packets(flow(v6, 4, func(k int, p *pkt) { p.Ext = make([]byte, 8); p.Ext[7] = byte(k / 2) })), opts(nil), []int{2, 2}, 0, coalesce.ReasonIPOptions},
+		{"VLAN ID differs", packets(flow(tcp, 4, func(k int, p *pkt) { p.VLANs, p.VLANID = []uint16{craft.TPID8021Q}, uint16(200+k/2) })), opts(nil), []int{2, 2}, 0, coalesce.ReasonL2Header},
+		{"IPv4 ID constant", packets(flow(tcp, 4, func(k int, p *pkt) { p.ID = 7 })), opts(nil), nil, 0, coalesce.ReasonIPID},
+		{"sequence gap", packets(flow(tcp, 4, from(2, func(p *pkt) { p.Seq += 1 }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonSeq},
+		{"larger segment", packets(flow(tcp, 4, at(2, func(p *pkt) { p.Payload = payloadOf(1460, 1) }))), opts(nil), []int{2, 2}, 0, coalesce.ReasonLarger},
 		{"unmergeable packet of the same flow", packets(flow(tcp, 2, nil), one(func() pkt { p := tcp; p.Seq += 2 * 1448; p.Payload = nil; return p }()),
-			flow(tcp, 2, func(k int, p *pkt) { p.Seq += 2 * 1448; p.ID += 3 })), opts(nil), []int{2, 2}, ReasonNoPayload, ReasonFlowPacket},
+			flow(tcp, 2, func(k int, p *pkt) { p.Seq += 2 * 1448; p.ID += 3 })), opts(nil), []int{2, 2}, coalesce.ReasonNoPayload, coalesce.ReasonFlowPacket},
 
 		// Limits.
-		{"64 KiB of IP", packets(flow(tcp, 50, nil)), opts(nil), []int{45, 5}, 0, ReasonMaxBytes},
-		{"max segments", packets(flow(tcp, 10, nil)), opts(func(o *Options) { o.MaxSegments = 4 }), []int{4, 4, 2}, 0, ReasonMaxSegments},
-		{"max span", packets(flow(tcp, 6, func(k int, p *pkt) { p.Timestamp = tcp.Timestamp.Add(time.Duration(k) * 600 * time.Microsecond) })), opts(nil), []int{2, 2, 2}, 0, ReasonMaxSpan},
+		{"64 KiB of IP", packets(flow(tcp, 50, nil)), opts(nil), []int{45, 5}, 0, coalesce.ReasonMaxBytes},
+		{"max segments", packets(flow(tcp, 10, nil)), opts(func(o *coalesce.Options) { o.MaxSegments = 4 }), []int{4, 4, 2}, 0, coalesce.ReasonMaxSegments},
+		{"max span", packets(flow(tcp, 6, func(k int, p *pkt) { p.Timestamp = tcp.Timestamp.Add(time.Duration(k) * 600 * time.Microsecond) })), opts(nil), []int{2, 2, 2}, 0, coalesce.ReasonMaxSpan},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,7 +304,7 @@ func nonZero(c []int64) map[string]int64 {
 	m := map[string]int64{}
 	for i, n := range c {
 		if n > 0 {
-			m[Reason(i).String()] = n
+			m[coalesce.Reason(i).String()] = n
 		}
 	}
 	return m
@@ -315,15 +319,15 @@ func TestSuperPacketFormat(t *testing.T) {
 	pk := packets(flow(tcp, 5, func(k int, p *pkt) {
 		if k == 4 {
 			p.Payload = p.Payload[:200]
-			p.Flags |= tcpPSH
+			p.Flags |= craft.PSH
 		}
 	}))
-	got := coalesceAll(t, pk, DefaultOptions())
+	got := coalesceAll(t, pk, coalesce.DefaultOptions())
 	if len(got.recs) != 1 {
 		t.Fatalf("%d records", len(got.recs))
 	}
 	b, m := got.recs[0].Data, got.metas[0]
-	want := VnetHeader{Flags: VnetNeedsCsum, GSOType: GSOTCPv4, GSOSize: 1448, HdrLen: 14 + 20 + 32, CsumStart: 34, CsumOffset: 16}
+	want := gso.VnetHeader{Flags: gso.NeedsCsum, GSOType: gso.TCPv4, GSOSize: 1448, HdrLen: 14 + 20 + 32, CsumStart: 34, CsumOffset: 16}
 	if m.Vnet != want {
 		t.Errorf("vnet %+v, want %+v", m.Vnet, want)
 	}
@@ -337,14 +341,14 @@ func TestSuperPacketFormat(t *testing.T) {
 	if id := binary.BigEndian.Uint16(ip[4:]); id != 0xfffe {
 		t.Errorf("IPv4 ID %#x, want the first segment's", id)
 	}
-	if ipv4HeaderChecksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
+	if craft.IPv4Checksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
 		t.Errorf("IPv4 header checksum of the super-packet is wrong")
 	}
 	th := b[34:]
-	if th[13] != tcpACK|tcpPSH {
+	if th[13] != craft.ACK|craft.PSH {
 		t.Errorf("flags %#x, want ACK|PSH from the last segment", th[13])
 	}
-	seed := fold(pseudoSum(ip, false, protoTCP, uint32(len(th))))
+	seed := craft.PseudoSeed(ip, false, craft.TCP, len(th))
 	if c := binary.BigEndian.Uint16(th[16:]); c != seed {
 		t.Errorf("TCP check %#x, want pseudo-header seed %#x", c, seed)
 	}
@@ -354,9 +358,9 @@ func TestSuperPacketFormat(t *testing.T) {
 
 	udp := udpPkt()
 	udp.V6 = true
-	got = coalesceAll(t, packets(flow(udp, 3, nil)), DefaultOptions())
+	got = coalesceAll(t, packets(flow(udp, 3, nil)), coalesce.DefaultOptions())
 	m = got.metas[0]
-	want = VnetHeader{Flags: VnetNeedsCsum, GSOType: GSOUDPL4, GSOSize: 1000, HdrLen: 14 + 40 + 8, CsumStart: 54, CsumOffset: 6}
+	want = gso.VnetHeader{Flags: gso.NeedsCsum, GSOType: gso.UDPL4, GSOSize: 1000, HdrLen: 14 + 40 + 8, CsumStart: 54, CsumOffset: 6}
 	if m.Vnet != want {
 		t.Errorf("USO vnet %+v, want %+v", m.Vnet, want)
 	}
@@ -364,15 +368,18 @@ func TestSuperPacketFormat(t *testing.T) {
 	if l := binary.BigEndian.Uint16(uh[4:]); l != 8+3000 {
 		t.Errorf("UDP length %d, want 3008", l)
 	}
+	if c, seed := binary.BigEndian.Uint16(uh[6:]), craft.PseudoSeed(got.recs[0].Data[14:54], true, craft.UDP, 3008); c != seed {
+		t.Errorf("UDP check %#x, want pseudo-header seed %#x", c, seed)
+	}
 
 	cwr := tcpPkt()
-	cwr.Flags |= tcpCWR
+	cwr.Flags |= craft.CWR
 	got = coalesceAll(t, packets(flow(cwr, 3, func(k int, p *pkt) {
 		if k > 0 {
-			p.Flags &^= tcpCWR
+			p.Flags &^= craft.CWR
 		}
-	})), DefaultOptions())
-	if g := got.metas[0].Vnet.GSOType; g != GSOTCPv4|GSOECN {
+	})), coalesce.DefaultOptions())
+	if g := got.metas[0].Vnet.GSOType; g != gso.TCPv4|gso.ECN {
 		t.Errorf("CWR-first gso_type %#x, want tcpv4+ecn", g)
 	}
 }
@@ -388,7 +395,7 @@ func TestStrictAndPerFlowOrder(t *testing.T) {
 	for i := range a {
 		mixed = append(mixed, a[i].Packet(), b[i].Packet())
 	}
-	got := coalesceAll(t, mixed, DefaultOptions())
+	got := coalesceAll(t, mixed, coalesce.DefaultOptions())
 	if len(got.recs) != 2 || got.metas[0].Segs != 4 || got.metas[1].Segs != 4 {
 		t.Fatalf("per-flow: %d records", len(got.recs))
 	}
@@ -397,10 +404,10 @@ func TestStrictAndPerFlowOrder(t *testing.T) {
 	}
 	restoreAll(t, mixed, got)
 
-	o := DefaultOptions()
-	o.Order = Strict
+	o := coalesce.DefaultOptions()
+	o.Order = coalesce.Strict
 	got = coalesceAll(t, mixed, o)
-	if got.stats.SuperPackets != 0 || got.stats.Flushes[ReasonInterleaved] == 0 {
+	if got.stats.SuperPackets != 0 || got.stats.Flushes[coalesce.ReasonInterleaved] == 0 {
 		t.Errorf("strict: %d super-packets, flushes %v", got.stats.SuperPackets, nonZero(got.stats.Flushes[:]))
 	}
 	restoreAll(t, mixed, got)
@@ -419,10 +426,10 @@ func TestHeldBound(t *testing.T) {
 		pk = append(pk, p.Packet())
 	}
 	pk = append(pk, a[1].Packet(), a[2].Packet())
-	o := DefaultOptions()
+	o := coalesce.DefaultOptions()
 	o.MaxHeld = 8
 	got := coalesceAll(t, pk, o)
-	if got.stats.Flushes[ReasonHeld] == 0 {
+	if got.stats.Flushes[coalesce.ReasonHeld] == 0 {
 		t.Errorf("no held flush: %v", nonZero(got.stats.Flushes[:]))
 	}
 	restoreAll(t, pk, got)
@@ -437,22 +444,22 @@ func TestUFOSuperPacket(t *testing.T) {
 	tcp := flow(tcpPkt(), 2, nil)
 	pk := append([]pcaps.Packet{tcp[0].Packet()}, craft.Fragments(ufo, nil, 1480)...)
 	pk = append(pk, tcp[1].Packet())
-	got := coalesceAll(t, pk, DefaultOptions())
+	got := coalesceAll(t, pk, coalesce.DefaultOptions())
 	if len(got.recs) != 2 {
 		t.Fatalf("%d records, want the TCP super-packet and the UFO one", len(got.recs))
 	}
 	m, b := got.metas[1], got.recs[1].Data
-	want := VnetHeader{Flags: VnetNeedsCsum, GSOType: GSOUDP, GSOSize: 1480, HdrLen: 42, CsumStart: 34, CsumOffset: 6}
+	want := gso.VnetHeader{Flags: gso.NeedsCsum, GSOType: gso.UDP, GSOSize: 1480, HdrLen: 42, CsumStart: 34, CsumOffset: 6}
 	if m.Vnet != want || m.Segs != 3 {
 		t.Errorf("header %+v segs %d, want %+v segs 3", m.Vnet, m.Segs, want)
 	}
 	ip := b[14:34]
 	if len(b) != 14+20+8+4000 || binary.BigEndian.Uint16(ip[2:]) != 20+8+4000 || ip[6] != 0 || ip[7] != 0 ||
-		binary.BigEndian.Uint16(ip[4:]) != 0x7777 || binary.BigEndian.Uint16(ip[10:]) != ipv4HeaderChecksum(ip) {
+		binary.BigEndian.Uint16(ip[4:]) != 0x7777 || binary.BigEndian.Uint16(ip[10:]) != craft.IPv4Checksum(ip) {
 		t.Errorf("super-packet IP header % x (frame %d bytes)", ip, len(b))
 	}
-	if got.metas[0].Segs != 2 || got.stats.GSO[GSOUDP] != 1 {
-		t.Errorf("TCP run of %d segments, %d UFO super-packets", got.metas[0].Segs, got.stats.GSO[GSOUDP])
+	if got.metas[0].Segs != 2 || got.stats.GSO[gso.UDP] != 1 {
+		t.Errorf("TCP run of %d segments, %d UFO super-packets", got.metas[0].Segs, got.stats.GSO[gso.UDP])
 	}
 	restoreAll(t, pk, got)
 }

@@ -1,17 +1,21 @@
-package coalesce
+package coalesce_test
 
 import (
 	"encoding/binary"
 	"errors"
 	"testing"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
+
 	"github.com/gopacket/gopacket/layers"
 )
 
 // superOf coalesces a flow and returns the super-packet and its header.
-func superOf(t *testing.T, ps []pkt) ([]byte, VnetHeader) {
+func superOf(t *testing.T, ps []pkt) ([]byte, gso.VnetHeader) {
 	t.Helper()
-	got := coalesceAll(t, packets(ps), DefaultOptions())
+	got := coalesceAll(t, packets(ps), coalesce.DefaultOptions())
 	if len(got.recs) != 1 || got.metas[0].Segs != len(ps) {
 		t.Fatalf("expected one super-packet of %d", len(ps))
 	}
@@ -27,43 +31,43 @@ func TestSegmentValidation(t *testing.T) {
 	cases := []struct {
 		name  string
 		frame []byte
-		h     func(VnetHeader) VnetHeader
+		h     func(gso.VnetHeader) gso.VnetHeader
 		err   error
 		segs  int
 	}{
-		{"valid", frame, func(h VnetHeader) VnetHeader { return h }, nil, 3},
-		{"gso_type 2", frame, func(h VnetHeader) VnetHeader { h.GSOType = 2; return h }, ErrInvalid, 0},
-		{"gso_type 6", frame, func(h VnetHeader) VnetHeader { h.GSOType = 6; return h }, ErrInvalid, 0},
-		{"AccECN bit", frame, func(h VnetHeader) VnetHeader { h.GSOType |= 0x10; return h }, ErrInvalid, 0},
-		{"TCPV4|ECN accepted", frame, func(h VnetHeader) VnetHeader { h.GSOType |= GSOECN; return h }, nil, 3},
-		{"gso_size 0", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 0; return h }, ErrInvalid, 0},
-		{"gso_size 0xFFFF", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 0xffff; return h }, ErrInvalid, 0},
-		{"gso_size 1", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 1; return h }, nil, 3 * 1448},
-		{"gso_size within the options", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 3 * 1448; return h }, ErrSegment, 0},
-		{"gso_size beyond payload+options", frame, func(h VnetHeader) VnetHeader { h.GSOSize = 3*1448 + 12; return h }, nil, 1},
-		{"hdr_len 0", frame, func(h VnetHeader) VnetHeader { h.HdrLen = 0; return h }, nil, 3},
-		{"hdr_len beyond the frame", frame, func(h VnetHeader) VnetHeader { h.HdrLen = uint16(len(frame) + 1); return h }, ErrInvalid, 0},
-		{"csum_offset 6 with TCP", frame, func(h VnetHeader) VnetHeader { h.CsumOffset = 6; return h }, ErrInvalid, 0},
-		{"csum_start 14", frame, func(h VnetHeader) VnetHeader { h.CsumStart = 14; return h }, ErrInvalid, 0},
-		{"TCPV6 on IPv4", frame, func(h VnetHeader) VnetHeader { h.GSOType = GSOTCPv6; return h }, ErrInvalid, 0},
-		{"csum_start inside the IP header", frame, func(h VnetHeader) VnetHeader { h.CsumStart = 24; return h }, ErrSegment, 0},
-		{"csum_start beyond the frame", frame, func(h VnetHeader) VnetHeader { h.CsumStart = uint16(len(frame)); return h }, ErrInvalid, 0},
-		{"no NEEDS_CSUM", frame, func(h VnetHeader) VnetHeader { h.Flags = 0; return h }, nil, 3},
-		{"TCPV4 on UDP", uframe, func(h VnetHeader) VnetHeader { h.GSOType, h.CsumOffset = GSOTCPv4, 16; return h }, ErrSegment, 0},
-		{"USO on TCP", frame, func(h VnetHeader) VnetHeader { h.GSOType = GSOUDPL4; return h }, ErrInvalid, 0},
-		{"USO valid", uframe, func(h VnetHeader) VnetHeader { return h }, nil, 3},
-		{"USO without NEEDS_CSUM", uframe, func(h VnetHeader) VnetHeader { h.Flags = 0; return h }, ErrInvalid, 0},
-		{"USO with ECN", uframe, func(h VnetHeader) VnetHeader { h.GSOType |= GSOECN; return h }, ErrInvalid, 0},
-		{"USO over 128 segments", uframe, func(h VnetHeader) VnetHeader { h.GSOSize = 20; return h }, ErrInvalid, 0},
-		{"USO csum_offset 16", uframe, func(h VnetHeader) VnetHeader { h.CsumOffset = 16; return h }, ErrInvalid, 0},
-		{"gso none", frame, func(h VnetHeader) VnetHeader { return VnetHeader{} }, nil, 1},
-		{"13-byte frame", frame[:13], func(h VnetHeader) VnetHeader { return VnetHeader{} }, ErrInvalid, 0},
+		{"valid", frame, func(h gso.VnetHeader) gso.VnetHeader { return h }, nil, 3},
+		{"gso_type 2", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType = 2; return h }, gso.ErrInvalid, 0},
+		{"gso_type 6", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType = 6; return h }, gso.ErrInvalid, 0},
+		{"AccECN bit", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType |= 0x10; return h }, gso.ErrInvalid, 0},
+		{"TCPV4|ECN accepted", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType |= gso.ECN; return h }, nil, 3},
+		{"gso_size 0", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOSize = 0; return h }, gso.ErrInvalid, 0},
+		{"gso_size 0xFFFF", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOSize = 0xffff; return h }, gso.ErrInvalid, 0},
+		{"gso_size 1", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOSize = 1; return h }, nil, 3 * 1448},
+		{"gso_size within the options", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOSize = 3 * 1448; return h }, gso.ErrSegment, 0},
+		{"gso_size beyond payload+options", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOSize = 3*1448 + 12; return h }, nil, 1},
+		{"hdr_len 0", frame, func(h gso.VnetHeader) gso.VnetHeader { h.HdrLen = 0; return h }, nil, 3},
+		{"hdr_len beyond the frame", frame, func(h gso.VnetHeader) gso.VnetHeader { h.HdrLen = uint16(len(frame) + 1); return h }, gso.ErrInvalid, 0},
+		{"csum_offset 6 with TCP", frame, func(h gso.VnetHeader) gso.VnetHeader { h.CsumOffset = 6; return h }, gso.ErrInvalid, 0},
+		{"csum_start 14", frame, func(h gso.VnetHeader) gso.VnetHeader { h.CsumStart = 14; return h }, gso.ErrInvalid, 0},
+		{"TCPV6 on IPv4", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType = gso.TCPv6; return h }, gso.ErrInvalid, 0},
+		{"csum_start inside the IP header", frame, func(h gso.VnetHeader) gso.VnetHeader { h.CsumStart = 24; return h }, gso.ErrSegment, 0},
+		{"csum_start beyond the frame", frame, func(h gso.VnetHeader) gso.VnetHeader { h.CsumStart = uint16(len(frame)); return h }, gso.ErrInvalid, 0},
+		{"no NEEDS_CSUM", frame, func(h gso.VnetHeader) gso.VnetHeader { h.Flags = 0; return h }, nil, 3},
+		{"TCPV4 on UDP", uframe, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType, h.CsumOffset = gso.TCPv4, 16; return h }, gso.ErrSegment, 0},
+		{"USO on TCP", frame, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType = gso.UDPL4; return h }, gso.ErrInvalid, 0},
+		{"USO valid", uframe, func(h gso.VnetHeader) gso.VnetHeader { return h }, nil, 3},
+		{"USO without NEEDS_CSUM", uframe, func(h gso.VnetHeader) gso.VnetHeader { h.Flags = 0; return h }, gso.ErrInvalid, 0},
+		{"USO with ECN", uframe, func(h gso.VnetHeader) gso.VnetHeader { h.GSOType |= gso.ECN; return h }, gso.ErrInvalid, 0},
+		{"USO over 128 segments", uframe, func(h gso.VnetHeader) gso.VnetHeader { h.GSOSize = 20; return h }, gso.ErrInvalid, 0},
+		{"USO csum_offset 16", uframe, func(h gso.VnetHeader) gso.VnetHeader { h.CsumOffset = 16; return h }, gso.ErrInvalid, 0},
+		{"gso none", frame, func(h gso.VnetHeader) gso.VnetHeader { return gso.VnetHeader{} }, nil, 1},
+		{"13-byte frame", frame[:13], func(h gso.VnetHeader) gso.VnetHeader { return gso.VnetHeader{} }, gso.ErrInvalid, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var s Segmenter
+			var s gso.Segmenter
 			hh := h
-			if len(tc.frame) > 23 && tc.frame[23] == protoUDP {
+			if len(tc.frame) > 23 && tc.frame[23] == craft.UDP {
 				hh = uh
 			}
 			segs, err := s.Segment(append([]byte(nil), tc.frame...), layers.LinkTypeEthernet, tc.h(hh))
@@ -90,7 +94,7 @@ func TestSegmentGarbageSeed(t *testing.T) {
 	orig := flow(tcpPkt(), 3, nil)
 	frame, h := superOf(t, orig)
 	frame[34+16] ^= 0x11
-	var s Segmenter
+	var s gso.Segmenter
 	segs, err := s.Segment(frame, layers.LinkTypeEthernet, h)
 	if err != nil {
 		t.Fatal(err)
@@ -119,8 +123,8 @@ func TestSegmentUFO(t *testing.T) {
 	p := udpPkt()
 	p.Payload = payloadOf(3000, 3)
 	frame := p.Bytes()
-	var s Segmenter
-	segs, err := s.Segment(frame, layers.LinkTypeEthernet, VnetHeader{GSOType: GSOUDP, GSOSize: 1480})
+	var s gso.Segmenter
+	segs, err := s.Segment(frame, layers.LinkTypeEthernet, gso.VnetHeader{GSOType: gso.UDP, GSOSize: 1480})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +138,7 @@ func TestSegmentUFO(t *testing.T) {
 		if k < 2 {
 			wantFO |= 0x2000
 		}
-		if fo != wantFO || binary.BigEndian.Uint16(ip[4:]) != p.ID || ipv4HeaderChecksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
+		if fo != wantFO || binary.BigEndian.Uint16(ip[4:]) != p.ID || craft.IPv4Checksum(ip) != binary.BigEndian.Uint16(ip[10:]) {
 			t.Errorf("fragment %d: frag %#x id %#x", k, fo, binary.BigEndian.Uint16(ip[4:]))
 		}
 	}

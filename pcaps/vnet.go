@@ -111,3 +111,23 @@ func (w *Writer) writeVnet(p *Packet) error {
 	_, err := w.w.Write(p.Data)
 	return err
 }
+
+// VnetLinkType is the link type a vnet file of r's frames would have: r's
+// interfaces must share one, Ethernet (for a tap) or raw IP (for a tun).
+func VnetLinkType(r *Reader) (layers.LinkType, error) {
+	ifs := r.Interfaces()
+	if len(ifs) == 0 {
+		return 0, fmt.Errorf("%s: no interface declared: nothing to write as vnet records", r.Name())
+	}
+	lt := ifs[0].LinkType
+	for _, in := range ifs {
+		if in.LinkType != lt {
+			return 0, fmt.Errorf("%s: link types %s and %s: a vnet file holds one", r.Name(), lt, in.LinkType)
+		}
+	}
+	switch lt {
+	case layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
+		return lt, nil
+	}
+	return 0, fmt.Errorf("%s: link type %s: vnet records carry Ethernet (tap) or raw IP (tun) frames", r.Name(), lt)
+}

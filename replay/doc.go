@@ -1,19 +1,21 @@
-// Package replay sends captures through the kernel as GSO super-packets and
-// proves that what leaves equals the original trace.
+// Package replay sends captures through the kernel as GSO super-packets.
 //
 // A Source turns a capture into Items: super-packets with their virtio
 // header (coalesced on the fly from a raw capture, read from a coalesced
-// pcapng, or built from the oversized frames of a TSO/GRO host) and the
-// frames passed through. A Schedule decides when each Item is due (original
-// timing anchored to the first packet, a multiplier, packets or megabits per
-// second, or top speed). On Linux a Sender writes them to an AF_PACKET
-// socket with PACKET_VNET_HDR in sendmmsg batches, so that the kernel — or
-// the NIC — segments them.
+// pcapng or vnet file, or built from the oversized frames of a TSO/GRO host)
+// and the frames passed through. A Schedule decides when each Item is due
+// (original timing anchored to the first packet, a multiplier, packets or
+// megabits per second, or top speed). On Linux a Sender writes them to an
+// AF_PACKET socket with PACKET_VNET_HDR in sendmmsg batches, so that the
+// kernel — or the NIC — segments them; Replay runs the whole and checks the
+// count against the interface's own tx counters.
 //
-// Verification builds a private Lab (two network namespaces and a veth pair,
-// sender offloads off), captures every frame that leaves without loss on a
-// TPACKET_V3 ring, and Compare classifies every packet against the frames
-// the reference segmenter says must come out: exact, normalized, mismatched
-// (with the first differing fields named), missing or extra, with the drops
-// every counter saw.
+//	open := func() (*pcaps.Reader, error) { return pcaps.Open("capture.pcap") }
+//	rep, err := replay.Replay(ctx, "capture.pcap", open, "eth1", replay.Options{Pacing: replay.Pacing{Topspeed: true}})
+//
+// The stages after the socket live in sub-packages: lab (a private pair of
+// namespaces with a veth link), capture (a lossless TPACKET_V3 ring),
+// compare (frame-by-frame classification), verify (all of it: the proof
+// that the output equals the trace) and probe (the kernel's GSO
+// conformance matrix).
 package replay

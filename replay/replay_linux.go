@@ -9,71 +9,15 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay/lab"
 )
-
-// Options control a replay.
-type Options struct {
-	Pacing Pacing
-	// Loops is the number of passes over the capture; 0 repeats until
-	// Limit, Duration or cancellation.
-	Loops int
-	// Limit stops after this many frames on the wire (a super-packet is not
-	// split, so the count may pass it by less than one super-packet).
-	Limit int64
-	// Duration stops after this long.
-	Duration time.Duration
-	// Batch is the most messages per sendmmsg (default 32).
-	Batch  int
-	Source SourceOptions
-	// Progress, if set, is called about every 100 ms with the frames sent.
-	Progress func(frames int64)
-	// Preload reads the capture's items into memory before sending
-	// (tcpreplay's -K): loops then cost no reading, coalescing or copying.
-	Preload bool
-	// PreloadMax bounds the memory a preload takes (default 2 GiB).
-	PreloadMax int64
-}
-
-// Report is what a replay did, as the kernel and the interface saw it.
-type Report struct {
-	File         string           `json:"file"`
-	Interface    string           `json:"interface"`
-	Packets      int64            `json:"packets"`
-	Bytes        int64            `json:"bytes"`
-	SuperPackets int64            `json:"super_packets"`
-	Sends        int64            `json:"sends"`
-	Syscalls     int64            `json:"syscalls"`
-	Seconds      float64          `json:"seconds"`
-	PPS          float64          `json:"pps"`
-	Mbps         float64          `json:"mbps"`
-	Failed       int64            `json:"failed"`
-	Retried      int64            `json:"retried_enobufs"`
-	Skipped      int64            `json:"skipped_link_type"`
-	Errors       map[string]int64 `json:"errors"`
-	Loops        int              `json:"loops"`
-	Resegmented  int64            `json:"tso_frames_resegmented"`
-	// What the interface itself counted, for checking Packets.
-	IfaceTxPackets uint64 `json:"iface_tx_packets"`
-	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
-	IfaceTxDropped uint64 `json:"iface_tx_dropped"`
-	// IfaceCheck compares them with Packets: "ok" (the interface counted at
-	// least as many frames), "whole" (it counted the super-packets: the
-	// device takes GSO frames as they are, like a veth or a NIC with TSO),
-	// or "short" (frames are missing: see IfaceTxDropped).
-	IfaceCheck string `json:"iface_check"`
-	// EndDriftMS is how much later than scheduled the last item left
-	// (original timing and multiplier only).
-	EndDriftMS float64 `json:"end_drift_ms"`
-}
 
 var errStop = errors.New("stop")
 
-// Opener opens the capture again for each loop.
-type Opener func() (*pcaps.Reader, error)
-
-// run sends every item of the capture through s, paced. each, if not nil,
-// sees every item before it is queued.
-func run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, each func(*Item) error) (Report, error) {
+// Run sends every item of the capture through s, paced as o says, and
+// reports what s did (not the interface's counters: Replay adds those).
+// each, if not nil, sees every item before it is queued.
+func Run(ctx context.Context, open Opener, s *Sender, src *Source, o Options, each func(*Item) error) (Report, error) {
 	var rep Report
 	var items []Item
 	if o.Preload {
@@ -239,19 +183,19 @@ func Replay(ctx context.Context, name string, open Opener, iface string, o Optio
 		return nil, err
 	}
 	defer h.Close()
-	before, err := linkCounters(h, iface)
+	before, err := lab.LinkCounters(h, iface)
 	if err != nil {
 		return nil, err
 	}
 	if link, err := h.LinkByName(iface); err == nil && o.Source.MTU == 0 {
 		o.Source.MTU = link.Attrs().MTU
 	}
-	rep, err := run(ctx, open, s, NewSource(o.Source), o, nil)
+	rep, err := Run(ctx, open, s, NewSource(o.Source), o, nil)
 	rep.File, rep.Interface = name, iface
 	if err != nil {
 		return &rep, err
 	}
-	after, err := linkCounters(h, iface)
+	after, err := lab.LinkCounters(h, iface)
 	if err != nil {
 		return &rep, err
 	}

@@ -1,7 +1,7 @@
 package replay
 
 import (
-	"fmt"
+	"errors"
 	"time"
 )
 
@@ -18,7 +18,17 @@ type Pacing struct {
 	Topspeed bool
 }
 
-// Validate reports a contradictory or out-of-range pacing.
+// Pacing errors.
+var (
+	// ErrPacingModes: more than one of Multiplier (other than 1), PPS, Mbps
+	// and Topspeed.
+	ErrPacingModes = errors.New("choose one pacing mode: Multiplier, PPS, Mbps or Topspeed")
+	// ErrNegativeRate: a negative multiplier or rate.
+	ErrNegativeRate = errors.New("rates must be positive")
+)
+
+// Validate reports a contradictory (ErrPacingModes) or out-of-range
+// (ErrNegativeRate) pacing.
 func (p Pacing) Validate() error {
 	modes := 0
 	if p.PPS != 0 {
@@ -35,9 +45,9 @@ func (p Pacing) Validate() error {
 	}
 	switch {
 	case modes > 1:
-		return fmt.Errorf("choose one of --multiplier, --pps, --mbps, --topspeed")
+		return ErrPacingModes
 	case p.Multiplier < 0 || p.PPS < 0 || p.Mbps < 0:
-		return fmt.Errorf("rates must be positive")
+		return ErrNegativeRate
 	}
 	return nil
 }

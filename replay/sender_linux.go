@@ -2,14 +2,13 @@ package replay
 
 import (
 	"fmt"
-	"net"
-	"strings"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/replay/lab"
 )
 
 // SendStats counts what a Sender did. Errors are keyed by errno name.
@@ -29,7 +28,7 @@ type SendStats struct {
 type Sender struct {
 	fd    int
 	iface string
-	hdrs  [][coalesce.VnetHeaderLen]byte
+	hdrs  [][gso.VnetHeaderLen]byte
 	bufs  [][]byte // copies of frames that do not outlive Queue's caller
 	meta  []Item   // segs and wire bytes of the queued items
 	iov   []unix.Iovec
@@ -43,9 +42,9 @@ type Sender struct {
 // NewSender opens a packet socket on iface in the calling thread's network
 // namespace. batch is the most messages per sendmmsg.
 func NewSender(iface string, batch int) (*Sender, error) {
-	ifi, err := net.InterfaceByName(iface)
+	index, err := lab.InterfaceIndex(iface)
 	if err != nil {
-		return nil, noInterface(iface, err)
+		return nil, err
 	}
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -61,26 +60,18 @@ func NewSender(iface string, batch int) (*Sender, error) {
 	}
 	// A large send buffer lets a batch of 64 KiB super-packets queue at once.
 	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 16<<20)
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: index}); err != nil {
 		return fail("bind", err)
 	}
 	if batch < 1 {
 		batch = 1
 	}
-	s.hdrs = make([][coalesce.VnetHeaderLen]byte, batch)
+	s.hdrs = make([][gso.VnetHeaderLen]byte, batch)
 	s.bufs = make([][]byte, batch)
 	s.meta = make([]Item, batch)
 	s.iov = make([]unix.Iovec, 2*batch)
 	s.msgs = make([]unix.Mmsghdr, batch)
 	return s, nil
-}
-
-// noInterface words net.InterfaceByName's failure for a person.
-func noInterface(iface string, err error) error {
-	if strings.Contains(err.Error(), "no such network interface") {
-		return fmt.Errorf("no interface %q in this network namespace", iface)
-	}
-	return fmt.Errorf("interface %s: %w", iface, err)
 }
 
 // Queue adds an item to the batch, sending the batch when it is full. The
@@ -112,7 +103,7 @@ func (s *Sender) Flush() error {
 		// The header and the frame, gathered by the kernel: no copy here.
 		hdr, frame := &s.iov[2*i], &s.iov[2*i+1]
 		*hdr = unix.Iovec{Base: &s.hdrs[i][0]}
-		hdr.SetLen(coalesce.VnetHeaderLen)
+		hdr.SetLen(gso.VnetHeaderLen)
 		*frame = unix.Iovec{}
 		if f := s.meta[i].Frame; len(f) > 0 {
 			frame.Base = &f[0]

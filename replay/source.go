@@ -2,14 +2,17 @@ package replay
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
 	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
 
 // Item is one thing to send: a frame and its virtio header, standing for
@@ -17,7 +20,7 @@ import (
 type Item struct {
 	// Frame is an Ethernet frame, valid until the callback returns.
 	Frame []byte
-	Vnet  coalesce.VnetHeader
+	Vnet  gso.VnetHeader
 	Segs  int
 	// Wire is the bytes the Segs frames put on the wire.
 	Wire      int
@@ -54,20 +57,21 @@ type FeedStats struct {
 	Coalescing *coalesce.Stats
 }
 
-// ErrLinkType is counted, not returned, for frames that cannot be sent.
-var ErrLinkType = errors.New("link type cannot be sent on Ethernet")
-
 // Source turns a capture into items.
 type Source struct {
-	opts   SourceOptions
-	eth    []byte
-	meta   coalesce.Meta
-	item   Item
-	seg    coalesce.Segmenter      // counts the segments of vnet records
-	mss    map[coalesce.FlowID]int // MSS each host announced in its SYN
-	full   map[coalesce.FlowID]int // largest ordinary segment per flow
-	Stats  FeedStats
-	before func(*pcaps.Packet) // test hook: sees every Ethernet packet fed to the coalescer
+	opts  SourceOptions
+	eth   []byte
+	meta  coalesce.Meta
+	item  Item
+	seg   gso.Segmenter         // counts the segments of vnet records
+	mss   map[coalesce.Flow]int // MSS each host announced in its SYN
+	full  map[coalesce.Flow]int // largest ordinary segment per flow
+	Stats FeedStats
+	// OnFrame, if set, sees every frame of a raw capture that is coalesced
+	// or sent alone, as an Ethernet frame (not the TSO/GRO host frames sent
+	// as super-packets of their own): the frames that must come out as they
+	// are. Verify records its expectations from it.
+	OnFrame func(*pcaps.Packet)
 }
 
 // NewSource returns a Source.
@@ -75,7 +79,7 @@ func NewSource(o SourceOptions) *Source {
 	if o.MTU == 0 {
 		o.MTU = 1500
 	}
-	return &Source{opts: o, mss: map[coalesce.FlowID]int{}, full: map[coalesce.FlowID]int{}}
+	return &Source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
 }
 
 // Feed reads r to the end and hands every item to fn. It may be called
@@ -90,7 +94,7 @@ func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
 	}
 	// A file from "gsoreplay coalesce" says so in its section header (or is
 	// a vnet file); its records are sent as they are, merged or not.
-	if _, ok := coalesce.ParseSource(r.SectionComment()); ok || r.Format() == pcaps.FormatVnet {
+	if _, ok := capfile.ParseOrigin(r.SectionComment()); ok || r.Format() == pcaps.FormatVnet {
 		s.Stats.Coalesced = true
 	}
 	if err := r.Each(func(p *pcaps.Packet) error { return s.feed(r, p, c, fn) }); err != nil {
@@ -112,11 +116,11 @@ func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, f
 	s.Stats.Packets++
 	if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
 		s.Stats.Coalesced = true
-		s.meta.Vnet, s.meta.Segs = coalesce.VnetHeader{}, 1
+		s.meta.Vnet, s.meta.Segs = gso.VnetHeader{}, 1
 		s.meta.Deltas, s.meta.Skips = s.meta.Deltas[:0], s.meta.Skips[:0]
 		switch {
 		case p.Vnet != nil:
-			if err := s.seg.VnetMeta(p.Vnet, p.Data, p.LinkType, &s.meta); err != nil {
+			if err := s.meta.SetVnet(&s.seg, p.Vnet, p.Data, p.LinkType); err != nil {
 				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
 			}
 		case strings.HasPrefix(p.Comment, coalesce.CommentPrefix):
@@ -151,11 +155,11 @@ func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, f
 		return s.emit(fn, frame, h, segs, p.Timestamp, true, from)
 	}
 	eth := pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
-	if s.before != nil {
-		s.before(&eth)
+	if s.OnFrame != nil {
+		s.OnFrame(&eth)
 	}
 	if c == nil {
-		return s.emit(fn, frame, coalesce.VnetHeader{}, 1, p.Timestamp, false, "")
+		return s.emit(fn, frame, gso.VnetHeader{}, 1, p.Timestamp, false, "")
 	}
 	return c.Push(&eth)
 }
@@ -167,13 +171,13 @@ func shiftOff(v uint16, shift int) uint16 {
 	return uint16(int(v) + shift)
 }
 
-func (s *Source) emit(fn func(*Item) error, frame []byte, h coalesce.VnetHeader, segs int, ts time.Time, built bool, from string) error {
+func (s *Source) emit(fn func(*Item) error, frame []byte, h gso.VnetHeader, segs int, ts time.Time, built bool, from string) error {
 	it := &s.item
 	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from}
 	it.Wire = wireBytes(frame, h, segs)
 	s.Stats.Items++
 	s.Stats.Frames += int64(segs)
-	if segs > 1 || h.GSOType != coalesce.GSONone {
+	if segs > 1 || h.GSOType != gso.None {
 		s.Stats.Supers++
 		if !built {
 			s.Stats.InSupers += int64(segs)
@@ -184,18 +188,18 @@ func (s *Source) emit(fn func(*Item) error, frame []byte, h coalesce.VnetHeader,
 
 // wireBytes is what the segments of a super-packet put on the wire: the
 // frame plus the headers repeated in every segment after the first.
-func wireBytes(frame []byte, h coalesce.VnetHeader, segs int) int {
+func wireBytes(frame []byte, h gso.VnetHeader, segs int) int {
 	if segs <= 1 {
 		return len(frame)
 	}
 	hdrs := int(h.CsumStart)
-	switch h.GSOType &^ coalesce.GSOECN {
-	case coalesce.GSOTCPv4, coalesce.GSOTCPv6:
-		if off := hdrs + 12; off < len(frame) {
-			hdrs += int(frame[off]>>4) * 4
+	switch h.GSOType.Base() {
+	case gso.TCPv4, gso.TCPv6:
+		if hdrs+12 < len(frame) { // the data offset lies in byte 12
+			hdrs += header.TCP(frame[hdrs:]).DataOffset()
 		}
-	case coalesce.GSOUDPL4:
-		hdrs += 8
+	case gso.UDPL4:
+		hdrs += header.UDPSize
 	}
 	// UFO fragments repeat the link and IP headers, up to csum_start.
 	return len(frame) + (segs-1)*hdrs
@@ -204,12 +208,12 @@ func wireBytes(frame []byte, h coalesce.VnetHeader, segs int) int {
 // oversized learns MSS values from SYNs and segment sizes, and turns a TCP
 // frame above the MTU (a TSO/GRO host's capture) into a super-packet, in
 // place. It returns its header, segment count and where gso_size came from.
-func (s *Source) oversized(frame []byte, p *pcaps.Packet) (h coalesce.VnetHeader, segs int, from string, ok bool) {
+func (s *Source) oversized(frame []byte, p *pcaps.Packet) (h gso.VnetHeader, segs int, from string, ok bool) {
 	v, ok := coalesce.ViewTCP(frame, layers.LinkTypeEthernet, p.Interface)
 	if !ok {
 		return h, 0, "", false
 	}
-	if v.Flags&0x02 != 0 && v.MSS > 0 {
+	if v.Flags&header.TCPFlagSYN != 0 && v.MSS > 0 {
 		s.mss[v.Flow] = v.MSS
 	}
 	if len(frame)-v.L3 <= s.opts.MTU {
@@ -221,25 +225,23 @@ func (s *Source) oversized(frame []byte, p *pcaps.Packet) (h coalesce.VnetHeader
 	if len(p.Data) < p.Length {
 		return h, 0, "", false // truncated: nothing to segment
 	}
-	gso, from := s.opts.MSS, "--mss"
-	if gso == 0 {
-		opts := v.HdrEnd - v.L4 - 20
-		if m, ok := s.mss[reverse(v.Flow)]; ok && m-opts >= 8 {
-			gso, from = m-opts, "the SYN's MSS option"
+	size, from := s.opts.MSS, "--mss"
+	if size == 0 {
+		opts := v.HdrEnd - v.L4 - header.TCPMinimumSize
+		if m, ok := s.mss[v.Flow.Reverse()]; ok && m-opts >= gso.MinTCPSize {
+			size, from = m-opts, "the SYN's MSS option"
 		} else if f := s.full[v.Flow]; f > 0 {
-			gso, from = f, "the flow's full-size segments"
+			size, from = f, "the flow's full-size segments"
 		} else {
-			gso, from = s.opts.MTU-(v.HdrEnd-v.L3), "the egress MTU"
+			size, from = s.opts.MTU-(v.HdrEnd-v.L3), "the egress MTU"
 		}
 	}
-	h, segs, err := coalesce.BuildSuper(frame, v, gso)
+	h, segs, err := gso.BuildTSO(frame, v.Offsets, size)
 	if err != nil {
 		return h, 0, "", false // sent as it is; the kernel's answer is counted
 	}
 	return h, segs, from, true
 }
-
-func reverse(k coalesce.FlowID) coalesce.FlowID { return k.Reverse() }
 
 // Synthetic addresses for frames captured without an Ethernet header.
 var (
@@ -251,51 +253,16 @@ var (
 // the capture's link type has another header, and how far offsets moved.
 func toEthernet(dst []byte, p *pcaps.Packet) ([]byte, int, bool) {
 	d := p.Data
-	var etype uint16
-	var l2 int
-	switch p.LinkType {
-	case layers.LinkTypeEthernet:
-		return d, 0, len(d) >= 14
-	case layers.LinkTypeLinuxSLL:
-		if len(d) < 16 {
-			return nil, 0, false
-		}
-		etype, l2 = binary.BigEndian.Uint16(d[14:16]), 16
-	case layers.LinkTypeLinuxSLL2:
-		if len(d) < 20 {
-			return nil, 0, false
-		}
-		etype, l2 = binary.BigEndian.Uint16(d[0:2]), 20
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		if len(d) < 5 {
-			return nil, 0, false
-		}
-		l2 = 4
-		etype = ipEtherType(d[4])
-	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
-		if len(d) < 1 {
-			return nil, 0, false
-		}
-		etype = ipEtherType(d[0])
-	default:
-		return nil, 0, false
+	if p.LinkType == layers.LinkTypeEthernet {
+		return d, 0, header.Ethernet(d).IsValid()
 	}
-	if etype == 0 {
+	l2, etype, st := header.Link(d, p.LinkType)
+	if st != header.LinkOK || etype == 0 {
 		return nil, 0, false
 	}
 	dst = append(dst, synthDst...)
 	dst = append(dst, synthSrc...)
-	dst = binary.BigEndian.AppendUint16(dst, etype)
+	dst = binary.BigEndian.AppendUint16(dst, uint16(etype))
 	dst = append(dst, d[l2:]...)
-	return dst, 14 - l2, true
-}
-
-func ipEtherType(first byte) uint16 {
-	switch first >> 4 {
-	case 4:
-		return 0x0800
-	case 6:
-		return 0x86dd
-	}
-	return 0
+	return dst, header.EthernetSize - l2, true
 }

@@ -12,17 +12,12 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
-	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/pcaps"
-	"github.com/gsoreplay/gsoreplay/replay"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
 func main() {
@@ -55,61 +50,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "tool:", err)
 		os.Exit(1)
 	}
-}
-
-// superPacket is the probe's first case: 45 full-size TCPv4 segments
-// coalesced into one 64 KiB super-packet.
-func superPacket() (frame []byte, h coalesce.VnetHeader, segs int, err error) {
-	cases, err := replay.ProbeCases()
-	if err != nil {
-		return nil, h, 0, err
-	}
-	c := cases[0]
-	return c.Frame, c.Vnet, c.ExpectFor(replay.KnownKernel[0], replay.KnownKernel[1]).Outcome.Segments, nil
-}
-
-func bare(iface string, d time.Duration, batch int) error {
-	frame, h, segs, err := superPacket()
-	if err != nil {
-		return err
-	}
-	ifi, err := net.InterfaceByName(iface)
-	if err != nil {
-		return err
-	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
-		return err
-	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
-		return err
-	}
-	var hdr [coalesce.VnetHeaderLen]byte
-	h.Encode(hdr[:])
-	iov := []unix.Iovec{{Base: &hdr[0]}, {Base: &frame[0]}}
-	iov[0].SetLen(len(hdr))
-	iov[1].SetLen(len(frame))
-	msgs := make([]unix.Mmsghdr, batch)
-	for i := range msgs {
-		msgs[i].Hdr.Iov = &iov[0]
-		msgs[i].Hdr.SetIovlen(2)
-	}
-	var sent, failed int64
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), 0, 0, 0)
-		if e != 0 {
-			failed++
-			continue
-		}
-		sent += int64(r)
-	}
-	fmt.Printf("bare: %d super-packets of %d segments (%d frames), %d failed calls\n", sent, segs, sent*int64(segs), failed)
-	return nil
 }
 
 func write(path string, pkts []pcaps.Packet) error {

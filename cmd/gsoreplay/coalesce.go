@@ -6,10 +6,10 @@ import (
 	"io"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
 	"github.com/urfave/cli/v2"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -42,27 +42,11 @@ func optionsFrom(c *cli.Context) (coalesce.Options, error) {
 		MaxBytes: c.Int("max-bytes"), MaxSegments: c.Int("max-segments"), MaxSpan: c.Duration("max-span"),
 		MaxHeld: c.Int("max-held"), MaxFlows: c.Int("max-flows"),
 	}
-	switch c.String("order") {
-	case "per-flow", "flow":
-		o.Order = coalesce.PerFlow
-	case "strict":
-		o.Order = coalesce.Strict
-	default:
-		return o, usagef("--order %q: want per-flow or strict", c.String("order"))
+	var err error
+	if o.Order, err = coalesce.ParseOrder(c.String("order")); err != nil {
+		return o, flagError(c, err)
 	}
-	switch {
-	case o.MaxBytes < 100 || o.MaxBytes > 1<<20:
-		return o, usagef("--max-bytes %d: want 100..1048576", o.MaxBytes)
-	case o.MaxSegments < 1 || o.MaxSegments > coalesce.MaxSegs:
-		return o, usagef("--max-segments %d: want 1..%d", o.MaxSegments, coalesce.MaxSegs)
-	case o.MaxSpan < 0:
-		return o, usagef("--max-span %v: must not be negative", o.MaxSpan)
-	case o.MaxHeld < 1 || o.MaxHeld > 1<<15:
-		return o, usagef("--max-held %d: want 1..32768", o.MaxHeld)
-	case o.MaxFlows < 1 || o.MaxFlows > 4096:
-		return o, usagef("--max-flows %d: want 1..4096", o.MaxFlows)
-	}
-	return o, nil
+	return o, flagError(c, o.Validate())
 }
 
 func coalesceCommand() *cli.Command {
@@ -127,17 +111,18 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 				return err
 			}
 			defer done()
-			wo := pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: coalesce.SourceOf(r).String(), Application: "gsoreplay"}
+			wo := pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: capfile.OriginOf(r).String(), Application: "gsoreplay"}
 			if format == pcaps.FormatVnet {
-				if err := vnetLinkTypes(r); err != nil {
+				lt, err := pcaps.VnetLinkType(r)
+				if err != nil {
 					commit(false)
 					return err
 				}
-				wo = pcaps.WriterOptions{Format: pcaps.FormatVnet, LinkType: r.Interfaces()[0].LinkType}
+				wo = pcaps.WriterOptions{Format: pcaps.FormatVnet, LinkType: lt}
 			}
 			pw := pcaps.NewWriter(w, wo)
 			start := time.Now()
-			st, err := coalesce.Stream(r, pw, opts, nil)
+			st, err := capfile.Coalesce(r, pw, opts, nil)
 			if cerr := commit(err == nil); err == nil {
 				err = cerr
 			}
@@ -145,7 +130,7 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 				return err
 			}
 			done()
-			sum := summarize(st, opts, time.Since(start))
+			sum := st.Summary(opts, time.Since(start))
 			switch {
 			case c.Bool("json"):
 				return writeJSON(c.App.Writer, sum)
@@ -156,80 +141,6 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 			return nil
 		},
 	}
-}
-
-// vnetLinkTypes checks that r's frames can go into one vnet file: one link
-// type, Ethernet (for a tap) or raw IP (for a tun).
-func vnetLinkTypes(r *pcaps.Reader) error {
-	ifs := r.Interfaces()
-	if len(ifs) == 0 {
-		return fmt.Errorf("%s: no interface declared: nothing to write as vnet records", r.Name())
-	}
-	lt := ifs[0].LinkType
-	for _, in := range ifs {
-		if in.LinkType != lt {
-			return fmt.Errorf("%s: link types %s and %s: a vnet file holds one", r.Name(), lt, in.LinkType)
-		}
-	}
-	switch lt {
-	case layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6:
-		return nil
-	}
-	return fmt.Errorf("%s: link type %s: vnet records carry Ethernet (tap) or raw IP (tun) frames", r.Name(), lt)
-}
-
-// summary is the JSON form of coalesce.Stats.
-type summary struct {
-	Packets       int64            `json:"packets"`
-	Bytes         int64            `json:"bytes"`
-	Records       int64            `json:"records"`
-	SuperPackets  int64            `json:"super_packets"`
-	Coalesced     int64            `json:"coalesced_packets"`
-	PassedThrough int64            `json:"passed_through"`
-	MergedPercent float64          `json:"merged_percent"`
-	MeanSegments  float64          `json:"mean_segments"`
-	GSO           map[string]int64 `json:"gso_types"`
-	Segments      map[string]int64 `json:"segments_histogram"`
-	Refused       map[string]int64 `json:"not_mergeable"`
-	Flushes       map[string]int64 `json:"run_ended"`
-	Order         string           `json:"order"`
-	Seconds       float64          `json:"seconds,omitempty"`
-}
-
-var segBuckets = [...]string{"2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129+"}
-
-func summarize(st *coalesce.Stats, o coalesce.Options, d time.Duration) summary {
-	s := summary{
-		Packets: st.Packets, Bytes: st.Bytes, Records: st.Records, SuperPackets: st.SuperPackets,
-		Coalesced: st.Merged, PassedThrough: st.Records - st.SuperPackets,
-		GSO: map[string]int64{}, Segments: map[string]int64{}, Refused: map[string]int64{}, Flushes: map[string]int64{},
-		Order: o.Order.String(), Seconds: d.Seconds(),
-	}
-	if st.Packets > 0 {
-		s.MergedPercent = float64(int(1000*float64(st.Merged)/float64(st.Packets))) / 10
-	}
-	if st.SuperPackets > 0 {
-		s.MeanSegments = float64(int(10*float64(st.Merged)/float64(st.SuperPackets))) / 10
-	}
-	for _, t := range []uint8{coalesce.GSOTCPv4, coalesce.GSOTCPv6, coalesce.GSOUDPL4, coalesce.GSOUDP} {
-		if n := st.GSO[t]; n > 0 {
-			s.GSO[coalesce.GSOName(t)] = n
-		}
-	}
-	for i, n := range st.Segs {
-		if n > 0 {
-			s.Segments[segBuckets[i]] = n
-		}
-	}
-	for _, r := range coalesce.Reasons() {
-		if n := st.Refused[r]; n > 0 {
-			s.Refused[r.Key()] = n
-		}
-		if n := st.Flushes[r]; n > 0 {
-			s.Flushes[r.Key()] = n
-		}
-	}
-	return s
 }
 
 func writeJSON(w io.Writer, v any) error {

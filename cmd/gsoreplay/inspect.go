@@ -6,46 +6,12 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
-	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/coalesce/inspect"
 )
-
-// maxFlowsCounted bounds the flow set of inspect; beyond it the count is a
-// lower bound.
-const maxFlowsCounted = 1 << 20
-
-type inspectReport struct {
-	File       string           `json:"file"`
-	Format     string           `json:"format"`
-	Packets    int64            `json:"packets"`
-	Bytes      int64            `json:"bytes"`
-	Seconds    float64          `json:"duration_seconds"`
-	Interfaces []string         `json:"interfaces"`
-	LinkTypes  map[string]int64 `json:"link_types"`
-	IPv4       int64            `json:"ipv4"`
-	IPv6       int64            `json:"ipv6"`
-	NotIP      int64            `json:"not_ip"`
-	TCP        int64            `json:"tcp"`
-	UDP        int64            `json:"udp"`
-	Flows      int64            `json:"flows"`
-	FlowsExact bool             `json:"flows_exact"`
-	Largest    int              `json:"largest_frame"`
-	Truncated  int64            `json:"truncated_frames"`
-	// A coalesced file: its super-packets.
-	Coalesced *coalescedInfo `json:"coalesced,omitempty"`
-	// A raw capture: what coalescing it does.
-	Coalescing *summary `json:"coalescing,omitempty"`
-}
-
-type coalescedInfo struct {
-	SuperPackets int64            `json:"super_packets"`
-	Segments     int64            `json:"segments"`
-	GSO          map[string]int64 `json:"gso_types"`
-}
 
 func inspectCommand() *cli.Command {
 	return &cli.Command{
@@ -73,7 +39,7 @@ file written by coalesce it reports its super-packets instead.
 				return err
 			}
 			defer done()
-			rep, err := inspect(r, opts)
+			rep, err := inspect.Capture(r, opts)
 			if err != nil {
 				return err
 			}
@@ -87,94 +53,7 @@ file written by coalesce it reports its super-packets instead.
 	}
 }
 
-func inspect(r *pcaps.Reader, opts coalesce.Options) (*inspectReport, error) {
-	rep := &inspectReport{File: r.Name(), Format: r.Format().String(), LinkTypes: map[string]int64{}, FlowsExact: true}
-	flows := map[coalesce.FlowID]struct{}{}
-	c := coalesce.New(opts, func(*coalesce.Record) error { return nil })
-	var meta coalesce.Meta
-	var seg coalesce.Segmenter
-	var ci coalescedInfo
-	var first, last time.Time
-	err := r.Each(func(p *pcaps.Packet) error {
-		if rep.Packets == 0 {
-			first = p.Timestamp
-		}
-		last = p.Timestamp
-		rep.Packets++
-		rep.Bytes += int64(len(p.Data))
-		rep.Largest = max(rep.Largest, len(p.Data))
-		if p.Length > len(p.Data) {
-			rep.Truncated++
-		}
-		rep.LinkTypes[p.LinkType.String()]++
-		info := coalesce.Describe(p.Data, p.Length, p.LinkType, p.Interface)
-		switch info.IPVersion {
-		case 4:
-			rep.IPv4++
-		case 6:
-			rep.IPv6++
-		default:
-			rep.NotIP++
-		}
-		switch info.Proto {
-		case 6:
-			rep.TCP++
-		case 17:
-			rep.UDP++
-		}
-		if info.HasFlow {
-			if len(flows) < maxFlowsCounted {
-				flows[info.Flow] = struct{}{}
-			} else if _, ok := flows[info.Flow]; !ok {
-				rep.FlowsExact = false
-			}
-		}
-		var ok bool
-		var err error
-		if p.Vnet != nil {
-			err = seg.VnetMeta(p.Vnet, p.Data, p.LinkType, &meta)
-			ok = err != nil || meta.Vnet.GSOType != coalesce.GSONone
-		} else {
-			ok, err = coalesce.ParseComment(p.Comment, &meta)
-		}
-		if ok {
-			if err != nil {
-				return fmt.Errorf("%s: packet %d: %w", r.Name(), r.Count(), err)
-			}
-			ci.SuperPackets++
-			ci.Segments += int64(meta.Segs)
-			if ci.GSO == nil {
-				ci.GSO = map[string]int64{}
-			}
-			ci.GSO[coalesce.GSOName(meta.Vnet.GSOType)]++
-		}
-		return c.Push(p)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Close(); err != nil {
-		return nil, err
-	}
-	rep.Flows = int64(len(flows))
-	rep.Seconds = last.Sub(first).Seconds()
-	for _, in := range r.Interfaces() {
-		name := in.Name
-		if name == "" {
-			name = "-"
-		}
-		rep.Interfaces = append(rep.Interfaces, fmt.Sprintf("%s (%s)", name, in.LinkType))
-	}
-	if ci.SuperPackets > 0 {
-		rep.Coalesced = &ci
-	} else {
-		s := summarize(c.Stats(), opts, 0)
-		rep.Coalescing = &s
-	}
-	return rep, nil
-}
-
-func printInspect(w io.Writer, rep *inspectReport, o coalesce.Options) {
+func printInspect(w io.Writer, rep *inspect.Report, o coalesce.Options) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "file\t%s (%s)\n", rep.File, rep.Format)
 	fmt.Fprintf(tw, "packets\t%d, %s, %.3f s\n", rep.Packets, humanBytes(rep.Bytes), rep.Seconds)
@@ -208,7 +87,7 @@ func printInspect(w io.Writer, rep *inspectReport, o coalesce.Options) {
 	if len(s.GSO) > 0 {
 		fmt.Fprintf(tw, "  gso types\t%s\n", counts(s.GSO))
 		var hist []string
-		for _, b := range segBuckets {
+		for _, b := range coalesce.SegBuckets {
 			if n := s.Segments[b]; n > 0 {
 				hist = append(hist, fmt.Sprintf("%s: %d", b, n))
 			}

@@ -12,8 +12,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
-	"github.com/gsoreplay/gsoreplay/coalesce/craft"
+	"github.com/gsoreplay/gsoreplay/coalesce/inspect"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
 const fixture = "../../testdata/kernel-traffic.pcap"
@@ -86,7 +87,7 @@ func TestCoalesceFormat(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("%d %s", code, stderr)
 	}
-	var sum summary
+	var sum coalesce.Summary
 	if err := json.Unmarshal([]byte(js), &sum); err != nil {
 		t.Fatalf("JSON: %v\n%s", err, js)
 	}
@@ -123,7 +124,7 @@ func TestInspectJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("%d %s", code, stderr)
 	}
-	var rep inspectReport
+	var rep inspect.Report
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +214,7 @@ func TestCoalesceVnet(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("coalesce: exit %d: %s", code, stderr)
 		}
-		var sum summary
+		var sum coalesce.Summary
 		if err := json.Unmarshal([]byte(js), &sum); err != nil {
 			t.Fatal(err)
 		}
@@ -284,8 +285,8 @@ func framesOf(t *testing.T, path string) []string {
 // sameFlows reports whether a and b hold the same frames and every flow's
 // frames come in the same order in both.
 func sameFlows(a, b []string) bool {
-	split := func(fs []string) map[coalesce.FlowID][]string {
-		m := map[coalesce.FlowID][]string{}
+	split := func(fs []string) map[coalesce.Flow][]string {
+		m := map[coalesce.Flow][]string{}
 		for _, f := range fs {
 			k, _ := coalesce.FlowOf([]byte(f), layers.LinkTypeEthernet, 0)
 			m[k] = append(m[k], f)

@@ -7,9 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gsoreplay/gsoreplay/coalesce/craft"
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 	"github.com/gsoreplay/gsoreplay/replay"
+	"github.com/gsoreplay/gsoreplay/replay/lab"
 )
 
 // TestVerifyCommand: the main job on the built-in sample, JSON fields
@@ -65,19 +66,19 @@ func TestVerifyCommand(t *testing.T) {
 // is counted under EMSGSIZE while the rest still goes.
 func TestReplayCommand(t *testing.T) {
 	testenv.RequireRoot(t)
-	lab, err := replay.NewLab(0)
+	l, err := lab.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lab.Close()
+	defer l.Close()
 	inLab := func(args ...string) (code int, out, stderr string) {
-		lab.Do(lab.A, func() error {
+		l.Do(l.A, func() error {
 			code, out, stderr = gsoreplay(t, nil, args...)
 			return nil
 		})
 		return
 	}
-	code, out, stderr := inLab("replay", "-i", lab.IfA, "--topspeed", "--loop", "2", "--json", "@sample")
+	code, out, stderr := inLab("replay", "-i", l.IfA, "--topspeed", "--loop", "2", "--json", "@sample")
 	if code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
 	}
@@ -90,7 +91,7 @@ func TestReplayCommand(t *testing.T) {
 	}
 
 	// --limit stops within one super-packet of the limit, looping as needed.
-	code, out, stderr = inLab("replay", "-i", lab.IfA, "--topspeed", "--loop", "0", "--limit", "1000", "--json", "@sample")
+	code, out, stderr = inLab("replay", "-i", l.IfA, "--topspeed", "--loop", "0", "--limit", "1000", "--json", "@sample")
 	rep = replay.Report{}
 	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
 		t.Fatalf("replay --limit: exit %d, %v: %s", code, err, stderr)
@@ -105,7 +106,7 @@ func TestReplayCommand(t *testing.T) {
 	if code, _, stderr := gsoreplay(t, nil, "coalesce", "-q", "--format", "vnet", "-o", vnet, "@sample"); code != 0 {
 		t.Fatalf("coalesce --format vnet: exit %d: %s", code, stderr)
 	}
-	code, out, stderr = inLab("replay", "-i", lab.IfA, "--topspeed", "--json", vnet)
+	code, out, stderr = inLab("replay", "-i", l.IfA, "--topspeed", "--json", vnet)
 	rep = replay.Report{}
 	if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
 		t.Fatalf("replay of a vnet file: exit %d, %v: %s", code, err, stderr)
@@ -124,7 +125,7 @@ func TestReplayCommand(t *testing.T) {
 	if err := craft.WriteFile(path, pkts); err != nil {
 		t.Fatal(err)
 	}
-	code, out, _ = inLab("replay", "-i", lab.IfA, "--topspeed", "--no-coalesce", path)
+	code, out, _ = inLab("replay", "-i", l.IfA, "--topspeed", "--no-coalesce", path)
 	t.Logf("%s", out)
 	if code != 1 || !strings.Contains(out, "EMSGSIZE      2") || !strings.Contains(out, "Successful packets:        4") {
 		t.Errorf("over-MTU frames: exit %d\n%s", code, out)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -51,7 +51,7 @@ timestamp resolution, or pcapng); pcap, pcapng force one.
 			}
 			defer done()
 			wo := pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Nanosecond: true}
-			src, known := coalesce.ParseSource(r.SectionComment())
+			src, known := capfile.ParseOrigin(r.SectionComment())
 			switch {
 			case format == "pcap":
 				wo.Format = pcaps.FormatPcap
@@ -63,7 +63,7 @@ timestamp resolution, or pcapng); pcap, pcapng force one.
 			if len(r.Interfaces()) > 0 {
 				wo.LinkType = r.Interfaces()[0].LinkType
 			}
-			rs, err := coalesce.RestoreStream(r, pcaps.NewWriter(w, wo), nil)
+			rs, err := capfile.Restore(r, pcaps.NewWriter(w, wo), nil)
 			if cerr := commit(err == nil); err == nil {
 				err = cerr
 			}

@@ -1,0 +1,140 @@
+package coalesce
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/gsoreplay/gsoreplay/pcaps/header"
+)
+
+// Flow identifies a flow: interface, addresses, protocol and ports, one
+// direction. It is a comparable value, so a map lookup allocates nothing.
+// An IPv4 fragment train is a flow of its own, keyed by the IP ID.
+type Flow struct {
+	iface int32
+	v6    bool
+	frag  bool // an IPv4 fragment train: ports holds the IP ID
+	proto uint8
+	ports uint32
+	src   [16]byte
+	dst   [16]byte
+}
+
+func (k *Flow) set4(ip header.IPv4) {
+	k.v6 = false
+	k.src = [16]byte{}
+	k.dst = [16]byte{}
+	copy(k.src[:], ip.Source())
+	copy(k.dst[:], ip.Destination())
+}
+
+func (k *Flow) set6(ip header.IPv6) {
+	k.v6 = true
+	copy(k.src[:], ip.Source())
+	copy(k.dst[:], ip.Destination())
+}
+
+// Reverse is the flow of the other direction.
+func (k Flow) Reverse() Flow {
+	k.src, k.dst = k.dst, k.src
+	k.ports = k.ports<<16 | k.ports>>16
+	return k
+}
+
+// Interface is the capture interface's index.
+func (k Flow) Interface() int { return int(k.iface) }
+
+// Proto is the IP protocol (6 TCP, 17 UDP).
+func (k Flow) Proto() uint8 { return k.proto }
+
+// Source is the source address and port.
+func (k Flow) Source() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.src), uint16(k.ports>>16)) }
+
+// Destination is the destination address and port.
+func (k Flow) Destination() netip.AddrPort { return netip.AddrPortFrom(k.addr(k.dst), uint16(k.ports)) }
+
+func (k Flow) addr(a [16]byte) netip.Addr {
+	if k.v6 {
+		return netip.AddrFrom16(a)
+	}
+	return netip.AddrFrom4([4]byte(a[:4]))
+}
+
+// String is "tcp 10.0.0.1:40000 > 10.0.0.2:5201" (an IPv4 fragment train:
+// "udp fragments 10.0.0.1 > 10.0.0.2 id 4096").
+func (k Flow) String() string {
+	proto := map[uint8]string{header.ProtoTCP: "tcp", header.ProtoUDP: "udp"}[k.proto]
+	if proto == "" {
+		proto = fmt.Sprintf("proto %d", k.proto)
+	}
+	if k.frag {
+		return fmt.Sprintf("%s fragments %s > %s id %d", proto, k.addr(k.src), k.addr(k.dst), k.ports)
+	}
+	return fmt.Sprintf("%s %s > %s", proto, k.Source(), k.Destination())
+}
+
+// PacketInfo is what reports need to know about one packet.
+type PacketInfo struct {
+	IPVersion int   // 4, 6, or 0 when not IP (or not a supported link type)
+	Proto     uint8 // IP protocol (after IPv6 extension headers)
+	// Flow identifies the packet's flow when HasFlow.
+	Flow    Flow
+	HasFlow bool
+	// Reason is why the packet alone could not be part of a super-packet
+	// (ReasonNone if it could).
+	Reason Reason
+}
+
+// Describe classifies a packet as the coalescer sees it.
+func Describe(data []byte, wireLen int, lt layers.LinkType, iface int) PacketInfo {
+	var f frame
+	key := Flow{iface: int32(iface)}
+	reason, keyed := parse(&f, data, wireLen, lt, &key)
+	// A fragment train is one datagram, not a flow.
+	info := PacketInfo{Flow: key, HasFlow: keyed && !key.frag, Reason: reason, Proto: f.proto}
+	if f.l4 > 0 || keyed || f.v6 {
+		info.IPVersion = 4
+		if f.v6 {
+			info.IPVersion = 6
+		}
+	}
+	return info
+}
+
+// FlowOf reads a frame's flow without validating lengths or checksums, for
+// grouping frames that may be damaged. Frames that are not TCP or UDP over
+// IP, and fragments, get ok false and the zero Flow.
+func FlowOf(frame []byte, lt layers.LinkType, iface int) (k Flow, ok bool) {
+	l3, etype, st := header.Network(frame, lt)
+	if st != header.LinkOK {
+		return k, false
+	}
+	k.iface = int32(iface)
+	var l4 int
+	if etype == header.EtherTypeIPv4 {
+		ip := header.IPv4(frame[l3:])
+		if len(ip) < header.IPv4MinimumSize || ip.IsFragment() {
+			return Flow{}, false
+		}
+		k.set4(ip)
+		k.proto, l4 = ip.Protocol(), ip.HeaderLength()
+	} else {
+		ip := header.IPv6(frame[l3:])
+		if len(ip) < header.IPv6MinimumSize {
+			return Flow{}, false
+		}
+		off, proto, st := ip.Transport()
+		if st != header.ExtOK {
+			return Flow{}, false
+		}
+		k.set6(ip)
+		k.proto, l4 = proto, off
+	}
+	if (k.proto != header.ProtoTCP && k.proto != header.ProtoUDP) || len(frame)-l3 < l4+4 {
+		return Flow{}, false
+	}
+	k.ports = header.TCP(frame[l3+l4:]).Ports() // UDP's ports lie at the same place
+	return k, true
+}

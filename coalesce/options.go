@@ -1,0 +1,125 @@
+package coalesce
+
+import (
+	"fmt"
+	"time"
+)
+
+// Order selects which packets may merge.
+type Order int
+
+const (
+	// PerFlow merges consecutive packets of one flow even when other flows'
+	// packets come in between, like GRO. Order within each flow is kept;
+	// the records carry what is needed to restore the global order.
+	PerFlow Order = iota
+	// Strict merges only packets adjacent in the capture.
+	Strict
+)
+
+func (o Order) String() string {
+	if o == Strict {
+		return "strict"
+	}
+	return "per-flow"
+}
+
+// ParseOrder reads "per-flow" (or "flow") and "strict".
+func ParseOrder(s string) (Order, error) {
+	switch s {
+	case "per-flow", "flow":
+		return PerFlow, nil
+	case "strict":
+		return Strict, nil
+	}
+	return PerFlow, &OptionError{Option: "Order", Value: fmt.Sprintf("%q", s), Want: "want per-flow or strict"}
+}
+
+// Options limit the super-packets. DefaultOptions gives safe values.
+type Options struct {
+	// MaxBytes is the largest IP datagram (IP header, L4 header, payload) of
+	// a super-packet. 65535 keeps the 16-bit length fields exact, as GRO does.
+	MaxBytes int
+	// MaxSegments is the most frames one super-packet carries (USO stops at
+	// 128 whatever this says). Bursts above ~1000 segments overflow a
+	// receiver's backlog.
+	MaxSegments int
+	// MaxSpan is the longest time between the first and the last segment, so
+	// that a paced replay keeps the capture's timing; 0 means no limit.
+	MaxSpan time.Duration
+	// Order: PerFlow or Strict.
+	Order Order
+	// MaxHeld bounds, in PerFlow order, how many records may wait behind an
+	// open super-packet, and MaxFlows how many super-packets are open at
+	// once; they bound memory and the reordering a reader must undo.
+	MaxHeld  int
+	MaxFlows int
+}
+
+// DefaultOptions returns the defaults: 64 KiB of IP, 64 segments, 1 ms,
+// per-flow order.
+func DefaultOptions() Options {
+	return Options{MaxBytes: 65535, MaxSegments: 64, MaxSpan: time.Millisecond, Order: PerFlow, MaxHeld: 1024, MaxFlows: 256}
+}
+
+// Ranges that Validate accepts.
+const (
+	MinBytes     = 100
+	MaxBytesMax  = 1 << 20
+	MaxHeldMax   = 1 << 15
+	MaxFlowsMax  = 4096
+	minSegsLimit = 1
+)
+
+// OptionError is an option out of its range. Option names the field of the
+// options struct; a command line names its own flag instead.
+type OptionError struct {
+	Option string
+	Value  string
+	Want   string
+}
+
+func (e *OptionError) Error() string { return fmt.Sprintf("%s %s: %s", e.Option, e.Value, e.Want) }
+
+func rangeError(option string, v any, want string) error {
+	return &OptionError{Option: option, Value: fmt.Sprint(v), Want: want}
+}
+
+// Validate reports the first option out of range. Zero values are out of
+// range too: New fills them in, Validate checks what a user chose.
+func (o Options) Validate() error {
+	switch {
+	case o.MaxBytes < MinBytes || o.MaxBytes > MaxBytesMax:
+		return rangeError("MaxBytes", o.MaxBytes, fmt.Sprintf("want %d..%d", MinBytes, MaxBytesMax))
+	case o.MaxSegments < minSegsLimit || o.MaxSegments > MaxSegs:
+		return rangeError("MaxSegments", o.MaxSegments, fmt.Sprintf("want %d..%d", minSegsLimit, MaxSegs))
+	case o.MaxSpan < 0:
+		return rangeError("MaxSpan", o.MaxSpan, "must not be negative")
+	case o.Order != PerFlow && o.Order != Strict:
+		return rangeError("Order", int(o.Order), "want PerFlow or Strict")
+	case o.MaxHeld < 1 || o.MaxHeld > MaxHeldMax:
+		return rangeError("MaxHeld", o.MaxHeld, fmt.Sprintf("want 1..%d", MaxHeldMax))
+	case o.MaxFlows < 1 || o.MaxFlows > MaxFlowsMax:
+		return rangeError("MaxFlows", o.MaxFlows, fmt.Sprintf("want 1..%d", MaxFlowsMax))
+	}
+	return nil
+}
+
+// withDefaults fills the zero limits with DefaultOptions' values; a zero
+// MaxSpan stays zero, which means no limit.
+func (o Options) withDefaults() Options {
+	d := DefaultOptions()
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = d.MaxBytes
+	}
+	if o.MaxSegments <= 0 {
+		o.MaxSegments = d.MaxSegments
+	}
+	if o.MaxHeld <= 0 {
+		o.MaxHeld = d.MaxHeld
+	}
+	if o.MaxFlows <= 0 {
+		o.MaxFlows = d.MaxFlows
+	}
+	return o
+}

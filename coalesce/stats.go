@@ -1,0 +1,95 @@
+package coalesce
+
+import (
+	"time"
+
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+)
+
+// Stats counts what the coalescer did.
+type Stats struct {
+	Packets      int64 // packets in
+	Bytes        int64 // bytes in
+	Records      int64 // records out
+	SuperPackets int64
+	Merged       int64 // packets inside super-packets
+	// Refused counts packets that could not be part of a super-packet.
+	Refused [numReasons]int64
+	// Flushes counts why each run of mergeable packets ended (a run of one is
+	// passed through).
+	Flushes [numReasons]int64
+	// Segs is a histogram of segments per super-packet: bucket i holds
+	// counts in (2^i, 2^(i+1)], i = 0..7 (2, 3-4, ..., 129-256); SegBuckets
+	// names them.
+	Segs [8]int64
+	// GSO counts super-packets by gso_type (index gso.TCPv4, gso.UDP,
+	// gso.TCPv6, gso.UDPL4).
+	GSO [8]int64
+}
+
+// SegBuckets names the buckets of Stats.Segs.
+var SegBuckets = [...]string{"2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129+"}
+
+// Summary is Stats as a report: counters, percentages and maps keyed by
+// stable names (Reason.Key, gso.Type.String, SegBuckets).
+type Summary struct {
+	Packets       int64            `json:"packets"`
+	Bytes         int64            `json:"bytes"`
+	Records       int64            `json:"records"`
+	SuperPackets  int64            `json:"super_packets"`
+	Coalesced     int64            `json:"coalesced_packets"`
+	PassedThrough int64            `json:"passed_through"`
+	MergedPercent float64          `json:"merged_percent"`
+	MeanSegments  float64          `json:"mean_segments"`
+	GSO           map[string]int64 `json:"gso_types"`
+	Segments      map[string]int64 `json:"segments_histogram"`
+	Refused       map[string]int64 `json:"not_mergeable"`
+	Flushes       map[string]int64 `json:"run_ended"`
+	Order         string           `json:"order"`
+	Seconds       float64          `json:"seconds,omitempty"`
+}
+
+// Summary reports st for a coalescing with options o that took d (0: not
+// timed). Percentages and means are truncated to one decimal.
+func (st *Stats) Summary(o Options, d time.Duration) Summary {
+	s := Summary{
+		Packets: st.Packets, Bytes: st.Bytes, Records: st.Records, SuperPackets: st.SuperPackets,
+		Coalesced: st.Merged, PassedThrough: st.Records - st.SuperPackets,
+		GSO: map[string]int64{}, Segments: map[string]int64{}, Refused: map[string]int64{}, Flushes: map[string]int64{},
+		Order: o.Order.String(), Seconds: d.Seconds(),
+	}
+	if st.Packets > 0 {
+		s.MergedPercent = float64(int(1000*float64(st.Merged)/float64(st.Packets))) / 10
+	}
+	if st.SuperPackets > 0 {
+		s.MeanSegments = float64(int(10*float64(st.Merged)/float64(st.SuperPackets))) / 10
+	}
+	for _, t := range []gso.Type{gso.TCPv4, gso.TCPv6, gso.UDPL4, gso.UDP} {
+		if n := st.GSO[t]; n > 0 {
+			s.GSO[t.String()] = n
+		}
+	}
+	for i, n := range st.Segs {
+		if n > 0 {
+			s.Segments[SegBuckets[i]] = n
+		}
+	}
+	for _, r := range Reasons() {
+		if n := st.Refused[r]; n > 0 {
+			s.Refused[r.Key()] = n
+		}
+		if n := st.Flushes[r]; n > 0 {
+			s.Flushes[r.Key()] = n
+		}
+	}
+	return s
+}
+
+func (st *Stats) countSegs(n int) {
+	for i := range st.Segs {
+		if n <= 2<<i || i == len(st.Segs)-1 {
+			st.Segs[i]++
+			return
+		}
+	}
+}

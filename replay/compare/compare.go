@@ -1,0 +1,268 @@
+package compare
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/pcaps/header"
+)
+
+// Expected is a frame that must come out of the kernel.
+type Expected struct {
+	Data []byte
+	// Normalized, when not empty, says why this frame is what the reference
+	// segmenter produces rather than a frame of the original capture (for
+	// example a super-frame captured whole on a TSO host).
+	Normalized string
+}
+
+// Result classifies every expected and every captured frame.
+type Result struct {
+	Exact      int
+	Normalized int
+	Mismatched int
+	Missing    int
+	Extra      int
+	// Reordered counts frames that came out in another order than expected
+	// within their flow (or globally, in strict order).
+	Reordered int
+	// Details names the first differences, at most MaxDetails of them.
+	Details []string
+	// MismatchedPairs holds (expected, captured) frames for --keep.
+	MismatchedPairs [][2][]byte
+	// NormalizedWhy counts the reasons of normalized frames.
+	NormalizedWhy map[string]int
+}
+
+// MaxDetails bounds the differences a Result spells out.
+const MaxDetails = 20
+
+func (r *Result) detail(format string, args ...any) {
+	if len(r.Details) < MaxDetails {
+		r.Details = append(r.Details, fmt.Sprintf(format, args...))
+	}
+}
+
+type flowState struct {
+	pending []int // expected indices not yet matched, in order
+	last    int   // highest expected index matched so far
+}
+
+// Frames matches captured frames to expected ones. Frames are grouped by
+// flow (Describe's flow identity; frames without one form a group of their
+// own); within a flow, the first identical unmatched frame matches. Frames
+// left over are paired in order as mismatches, the rest are missing or
+// extra. strict also checks the global order.
+func Frames(exp []Expected, got [][]byte, strict bool) Result {
+	res := Result{NormalizedWhy: map[string]int{}}
+	flows := map[coalesce.Flow]*flowState{}
+	keyOf := func(b []byte) coalesce.Flow {
+		k, _ := coalesce.FlowOf(b, layers.LinkTypeEthernet, 0)
+		return k
+	}
+	for i := range exp {
+		k := keyOf(exp[i].Data)
+		f := flows[k]
+		if f == nil {
+			f = &flowState{last: -1}
+			flows[k] = f
+		}
+		f.pending = append(f.pending, i)
+	}
+	matched := make([]bool, len(exp))
+	var extra []int // captured frames without an identical expected one
+	globalLast := -1
+	const window = 4096 // how far ahead in a flow an identical frame is looked for
+	for gi, g := range got {
+		f := flows[keyOf(g)]
+		hit := -1
+		if f != nil {
+			for j, idx := range f.pending {
+				if j >= window {
+					break
+				}
+				if !matched[idx] && bytes.Equal(exp[idx].Data, g) {
+					hit = j
+					break
+				}
+			}
+		}
+		if hit < 0 {
+			extra = append(extra, gi)
+			continue
+		}
+		idx := f.pending[hit]
+		f.pending = append(f.pending[:hit], f.pending[hit+1:]...)
+		matched[idx] = true
+		if idx < f.last || (strict && idx < globalLast) {
+			res.Reordered++
+			res.detail("frame %d of the output came out of order (expected position %d)", gi+1, idx+1)
+		}
+		f.last = max(f.last, idx)
+		globalLast = max(globalLast, idx)
+		if exp[idx].Normalized != "" {
+			res.Normalized++
+			res.NormalizedWhy[exp[idx].Normalized]++
+		} else {
+			res.Exact++
+		}
+	}
+	// Pair what is left, flow by flow, in order.
+	left := map[coalesce.Flow][]int{}
+	for _, gi := range extra {
+		k := keyOf(got[gi])
+		left[k] = append(left[k], gi)
+	}
+	for i := range exp {
+		if matched[i] {
+			continue
+		}
+		k := keyOf(exp[i].Data)
+		if l := left[k]; len(l) > 0 {
+			gi := l[0]
+			left[k] = l[1:]
+			res.Mismatched++
+			res.detail("%s at frame %d", Diff(exp[i].Data, got[gi]), i+1)
+			res.MismatchedPairs = append(res.MismatchedPairs, [2][]byte{exp[i].Data, got[gi]})
+			continue
+		}
+		res.Missing++
+		res.detail("frame %d missing (%s)", i+1, Summary(exp[i].Data))
+	}
+	for _, l := range left {
+		for _, gi := range l {
+			res.Extra++
+			res.detail("extra frame %d in the output (%s)", gi+1, Summary(got[gi]))
+		}
+	}
+	return res
+}
+
+// field is one named header field of a frame.
+type field struct {
+	name  string
+	value string
+}
+
+// fields decodes the header fields of an Ethernet frame for Diff.
+func fields(b []byte) []field {
+	var out []field
+	hex := func(v []byte) string { return fmt.Sprintf("%x", v) }
+	num := func(name string, v uint64, w int) {
+		out = append(out, field{name, fmt.Sprintf("%#0*x", w, v)})
+	}
+	eth := header.Ethernet(b)
+	if !eth.IsValid() {
+		return []field{{"frame", hex(b)}}
+	}
+	out = append(out, field{"Ethernet destination", hex(eth.Destination())}, field{"Ethernet source", hex(eth.Source())})
+	off, etype := header.EthernetSize, eth.Type()
+	for tag := 1; etype.IsVLAN(); tag++ {
+		if len(b) < off+header.VLANTagSize {
+			break
+		}
+		t := header.VLANTag(b[off-2:])
+		num(fmt.Sprintf("VLAN tag %d", tag), uint64(t.TPID())<<16|uint64(t.TCI()), 8)
+		off += header.VLANTagSize
+		etype = t.Inner()
+	}
+	num("ethertype", uint64(etype), 4)
+	var proto uint8
+	var l4 []byte
+	switch {
+	case etype == header.EtherTypeIPv4 && len(b) >= off+header.IPv4MinimumSize:
+		ip := header.IPv4(b[off:])
+		num("IPv4 version/IHL", uint64(ip[0]), 2)
+		num("IPv4 TOS", uint64(ip.TOS()), 2)
+		num("IPv4 total length", uint64(ip.TotalLength()), 4)
+		num("IPv4 ID", uint64(ip.ID()), 4)
+		num("IPv4 flags/fragment offset", uint64(ip.FlagsFragment()), 4)
+		num("IPv4 TTL", uint64(ip.TTL()), 2)
+		num("IPv4 protocol", uint64(ip.Protocol()), 2)
+		num("IPv4 header checksum", uint64(ip.Checksum()), 4)
+		out = append(out, field{"IPv4 addresses", hex(ip.Addresses())})
+		if n := ip.HeaderLength(); n >= header.IPv4MinimumSize && n <= len(ip) {
+			out = append(out, field{"IPv4 options", hex(ip.Options())})
+			proto, l4 = ip.Protocol(), ip.Payload()
+		}
+	case etype == header.EtherTypeIPv6 && len(b) >= off+header.IPv6MinimumSize:
+		ip := header.IPv6(b[off:])
+		num("IPv6 traffic class", uint64(ip.TrafficClass()), 2)
+		num("IPv6 flow label", uint64(ip.FlowLabel()), 5)
+		num("IPv6 payload length", uint64(ip.PayloadLength()), 4)
+		num("IPv6 next header", uint64(ip.NextHeader()), 2)
+		num("IPv6 hop limit", uint64(ip.HopLimit()), 2)
+		out = append(out, field{"IPv6 addresses", hex(ip.Addresses())})
+		proto, l4 = ip.NextHeader(), ip[header.IPv6MinimumSize:]
+	}
+	switch {
+	case proto == header.ProtoTCP && len(l4) >= header.TCPMinimumSize:
+		th := header.TCP(l4)
+		out = append(out, field{"TCP ports", hex(l4[0:4])})
+		num("TCP seq", uint64(th.SequenceNumber()), 8)
+		num("TCP ack", uint64(th.AckNumber()), 8)
+		num("TCP data offset/reserved", uint64(th.DataOffset()/4<<4)|uint64(th.Reserved()), 2)
+		out = append(out, field{"TCP flags", th.Flags().String()})
+		num("TCP window", uint64(th.WindowSize()), 4)
+		num("TCP checksum", uint64(th.Checksum()), 4)
+		num("TCP urgent pointer", uint64(th.UrgentPointer()), 4)
+		if th.IsValid() {
+			out = append(out, field{"TCP options", hex(th.Options())}, field{"TCP payload", payloadSig(th.Payload())})
+		}
+	case proto == header.ProtoUDP && len(l4) >= header.UDPSize:
+		uh := header.UDP(l4)
+		out = append(out, field{"UDP ports", hex(l4[0:4])})
+		num("UDP length", uint64(uh.Length()), 4)
+		num("UDP checksum", uint64(uh.Checksum()), 4)
+		out = append(out, field{"UDP payload", payloadSig(uh.Payload())})
+	}
+	return out
+}
+
+func payloadSig(p []byte) string {
+	return fmt.Sprintf("%d bytes %x", len(p), p[:min(len(p), 16)])
+}
+
+// Diff names the first fields in which got differs from exp, e.g.
+// "IPv4 ID 0x1c2e != 0x1c2f".
+func Diff(exp, got []byte) string {
+	fe, fg := fields(exp), fields(got)
+	var d []string
+	for i := 0; i < min(len(fe), len(fg)) && len(d) < 3; i++ {
+		if fe[i].name != fg[i].name {
+			d = append(d, fmt.Sprintf("headers differ from %s on", fe[i].name))
+			break
+		}
+		if fe[i].value != fg[i].value {
+			d = append(d, fmt.Sprintf("%s %s != %s", fe[i].name, fg[i].value, fe[i].value))
+		}
+	}
+	if len(d) == 0 {
+		if len(exp) != len(got) {
+			return fmt.Sprintf("frame length %d != %d", len(got), len(exp))
+		}
+		for i := range exp {
+			if exp[i] != got[i] {
+				return fmt.Sprintf("byte %d %#02x != %#02x", i, got[i], exp[i])
+			}
+		}
+	}
+	return strings.Join(d, ", ")
+}
+
+// Summary is a one-line description of a frame for reports.
+func Summary(b []byte) string {
+	fs := fields(b)
+	var parts []string
+	for _, f := range fs {
+		switch f.name {
+		case "IPv4 ID", "TCP seq", "TCP flags", "UDP length":
+			parts = append(parts, f.name+" "+f.value)
+		}
+	}
+	return fmt.Sprintf("%d bytes %s", len(b), strings.Join(parts, ", "))
+}

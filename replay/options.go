@@ -1,0 +1,110 @@
+package replay
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// Options control a replay.
+type Options struct {
+	Pacing Pacing
+	// Loops is the number of passes over the capture; 0 repeats until
+	// Limit, Duration or cancellation.
+	Loops int
+	// Limit stops after this many frames on the wire (a super-packet is not
+	// split, so the count may pass it by less than one super-packet).
+	Limit int64
+	// Duration stops after this long.
+	Duration time.Duration
+	// Batch is the most messages per sendmmsg (default 32).
+	Batch  int
+	Source SourceOptions
+	// Progress, if set, is called about every 100 ms with the frames sent.
+	Progress func(frames int64)
+	// Preload reads the capture's items into memory before sending
+	// (tcpreplay's -K): loops then cost no reading, coalescing or copying.
+	Preload bool
+	// PreloadMax bounds the memory a preload takes (default 2 GiB).
+	PreloadMax int64
+}
+
+// Report is what a replay did, as the kernel and the interface saw it.
+type Report struct {
+	File         string           `json:"file"`
+	Interface    string           `json:"interface"`
+	Packets      int64            `json:"packets"`
+	Bytes        int64            `json:"bytes"`
+	SuperPackets int64            `json:"super_packets"`
+	Sends        int64            `json:"sends"`
+	Syscalls     int64            `json:"syscalls"`
+	Seconds      float64          `json:"seconds"`
+	PPS          float64          `json:"pps"`
+	Mbps         float64          `json:"mbps"`
+	Failed       int64            `json:"failed"`
+	Retried      int64            `json:"retried_enobufs"`
+	Skipped      int64            `json:"skipped_link_type"`
+	Errors       map[string]int64 `json:"errors"`
+	Loops        int              `json:"loops"`
+	Resegmented  int64            `json:"tso_frames_resegmented"`
+	// What the interface itself counted, for checking Packets.
+	IfaceTxPackets uint64 `json:"iface_tx_packets"`
+	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
+	IfaceTxDropped uint64 `json:"iface_tx_dropped"`
+	// IfaceCheck compares them with Packets: "ok" (the interface counted at
+	// least as many frames), "whole" (it counted the super-packets: the
+	// device takes GSO frames as they are, like a veth or a NIC with TSO),
+	// or "short" (frames are missing: see IfaceTxDropped).
+	IfaceCheck string `json:"iface_check"`
+	// EndDriftMS is how much later than scheduled the last item left
+	// (original timing and multiplier only).
+	EndDriftMS float64 `json:"end_drift_ms"`
+}
+
+// Opener opens the capture again for each loop.
+type Opener func() (*pcaps.Reader, error)
+
+// MaxBatch is the most messages Options.Batch may put in one sendmmsg.
+const MaxBatch = 1024
+
+// MSS range for SourceOptions.MSS.
+const maxMSS = 65000
+
+func optionError(option string, v any, want string) error {
+	return &coalesce.OptionError{Option: option, Value: fmt.Sprint(v), Want: want}
+}
+
+// Validate reports the first option out of range (a *coalesce.OptionError
+// naming the field). Zero values take defaults and are valid; a zero
+// Coalesce is coalesce.New's defaults.
+func (o SourceOptions) Validate() error {
+	if o.MSS != 0 && (o.MSS < gso.MinTCPSize || o.MSS > maxMSS) {
+		return optionError("MSS", o.MSS, fmt.Sprintf("want %d..%d", gso.MinTCPSize, maxMSS))
+	}
+	if o.Coalesce == (coalesce.Options{}) {
+		return nil
+	}
+	return o.Coalesce.Validate()
+}
+
+// Validate reports the first option out of range: the pacing's errors, or a
+// *coalesce.OptionError naming the field. Zero values take defaults.
+func (o Options) Validate() error {
+	if err := o.Pacing.Validate(); err != nil {
+		return err
+	}
+	switch {
+	case o.Loops < 0:
+		return optionError("Loops", o.Loops, "want 0 (forever) or more")
+	case o.Batch < 0 || o.Batch > MaxBatch:
+		return optionError("Batch", o.Batch, fmt.Sprintf("want 1..%d", MaxBatch))
+	case o.Limit < 0:
+		return optionError("Limit", o.Limit, "must not be negative")
+	case o.Duration < 0:
+		return optionError("Duration", o.Duration, "must not be negative")
+	}
+	return o.Source.Validate()
+}

@@ -1,0 +1,16 @@
+// Package probe tells whether the kernel (or a NIC) in front of you
+// segments GSO super-packets correctly and refuses bad virtio headers. Cases
+// builds the conformance matrix — segmentation cases, one per shape the
+// coalescer makes, each to be segmented byte for byte as the reference
+// segmenter does, and validation cases from kernel-gso.md §7, each with the
+// errno or drop it must give, aware of the kernel version where behaviour
+// changed — and Run sends them through a packet socket in a private lab (or
+// between two given interfaces) and compares what came out.
+//
+// The cases' frames are built with pcaps/craft, a builder independent of
+// the code under test, and merged with the coalescer, so that the probe
+// checks exactly what gsoreplay sends.
+//
+//	rep, err := probe.Run(ctx, probe.Options{})
+//	fmt.Println(rep.Failed, "of", len(rep.Cases), "cases deviate")
+package probe

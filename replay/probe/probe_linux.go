@@ -1,0 +1,303 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay/capture"
+	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/lab"
+)
+
+// Options control a probe.
+type Options struct {
+	// Iface and CaptureIface name existing interfaces; both empty builds a Lab.
+	Iface, CaptureIface string
+	// WriteFixtures, if set, is a directory for one pcapng per case.
+	WriteFixtures string
+	// Timeout bounds one send (default 5 s): a sender that hangs is
+	// reported, not waited for.
+	Timeout time.Duration
+	// Cases default to Cases().
+	Cases []Case
+}
+
+// knownKernel is the newest kernel whose behaviour the expectations were
+// verified on (kernel-gso.md).
+var knownKernel = [2]int{6, 18}
+
+// ErrInterfaces: Iface and CaptureIface name existing interfaces together,
+// or both are empty for a lab.
+var ErrInterfaces = errors.New("an existing interface to send on and one to capture on go together")
+
+// Run sends every case and compares what the kernel did with what it must
+// do.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Cases == nil {
+		var err error
+		if o.Cases, err = Cases(); err != nil {
+			return nil, err
+		}
+	}
+	if (o.Iface == "") != (o.CaptureIface == "") {
+		return nil, ErrInterfaces
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return nil, err
+	}
+	rep := &Report{Kernel: unix.ByteSliceToString(uts.Release[:])}
+	major, minor, ok := KernelVersion(rep.Kernel)
+	if !ok || major > knownKernel[0] || (major == knownKernel[0] && minor > knownKernel[1]) {
+		rep.Note = fmt.Sprintf("kernel %s is newer than %d.%d, the newest whose behaviour these expectations were verified on; using the newest expectations", rep.Kernel, knownKernel[0], knownKernel[1])
+		if !ok {
+			major, minor = 1<<30, 0
+		}
+	}
+	if o.WriteFixtures != "" {
+		if err := os.MkdirAll(o.WriteFixtures, 0o755); err != nil {
+			return nil, err
+		}
+	}
+
+	var (
+		l     *lab.Lab
+		fd    = -1
+		c     *capture.Capture
+		iface = o.Iface
+	)
+	defer func() {
+		if c != nil {
+			c.Stop()
+		}
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		l.Close()
+	}()
+	open := func() error {
+		var err error
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		if fd, err = probeSocket(iface); err != nil {
+			return err
+		}
+		if c == nil {
+			capIf := o.CaptureIface
+			if l != nil {
+				capIf = l.IfA
+			}
+			c, err = capture.New(capIf, capture.Options{Outgoing: l != nil})
+		}
+		return err
+	}
+	if o.Iface == "" {
+		var err error
+		if l, err = lab.New(); err != nil {
+			return nil, err
+		}
+		iface = l.IfA
+		if err := l.Do(l.A, open); err != nil {
+			return nil, err
+		}
+	} else if err := open(); err != nil {
+		return nil, err
+	}
+
+	var seg gso.Segmenter
+	for i := range o.Cases {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("interrupted: %w", err)
+		}
+		pc := &o.Cases[i]
+		exp := pc.ExpectFor(major, minor)
+		res := Result{Name: pc.Name, Kind: pc.Kind, Sent: pc.Sent(), Expected: exp.Outcome.String()}
+		if exp.Exact {
+			res.Expected += exactSuffix
+		}
+		var ref [][]byte
+		if segs, err := seg.Segment(pc.Frame, layers.LinkTypeEthernet, pc.Vnet); err == nil {
+			for _, s := range segs {
+				ref = append(ref, append([]byte(nil), s...))
+			}
+		}
+		before, _ := c.Count()
+		errno, hung := probeSend(fd, pc, o.Timeout)
+		if hung {
+			res.Observed = fmt.Sprintf("timeout: the send did not return within %v", o.Timeout)
+			rep.Cases = append(rep.Cases, res)
+			// Leave that socket to its fate and go on with a new one.
+			fd = -1
+			var err error
+			if l != nil {
+				err = l.Do(l.A, open)
+			} else {
+				err = open()
+			}
+			if err != nil {
+				return rep, err
+			}
+			continue
+		}
+		got := waitFrames(c, before, exp.Outcome.Segments)
+		obs := Outcome{Errno: errno, Segments: len(got)}
+		res.Observed = obs.String()
+		res.Pass = obs.Errno == exp.Outcome.Errno && (exp.Outcome.Segments < 0 || obs.Segments == exp.Outcome.Segments)
+		if !res.Pass && exp.Outcome.Errno == "ENOMEM" && obs.Errno == "" && obs.Segments == 0 {
+			// On a device with a qdisc the kernel segments at dequeue: the
+			// same failure is a silent drop (kernel-gso.md §1.8).
+			res.Pass, res.Detail = true, "dropped at dequeue: the device has a qdisc"
+		}
+		if res.Pass && exp.Exact && obs.Errno == "" {
+			switch {
+			case len(ref) != len(got):
+				res.Pass, res.Detail = false, fmt.Sprintf("the reference segmenter makes %d segments", len(ref))
+			default:
+				for k := range ref {
+					if string(ref[k]) != string(got[k]) {
+						res.Pass, res.Detail = false, fmt.Sprintf("segment %d: %s", k+1, compare.Diff(ref[k], got[k]))
+						break
+					}
+				}
+			}
+			if res.Pass {
+				res.Observed += exactSuffix
+			}
+		}
+		if !res.Pass {
+			rep.Failed++
+		}
+		rep.Cases = append(rep.Cases, res)
+		if o.WriteFixtures != "" {
+			if err := writeProbeFixture(o.WriteFixtures, i+1, pc, exp, ref); err != nil {
+				return rep, err
+			}
+		}
+	}
+	return rep, nil
+}
+
+// probeSocket opens a packet socket with a virtio header on iface; sends
+// time out rather than block forever.
+func probeSocket(iface string) (int, error) {
+	index, err := lab.InterfaceIndex(iface)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("AF_PACKET socket on %s: %w (needs CAP_NET_RAW)", iface, err)
+	}
+	tv := unix.Timeval{Sec: 2}
+	err = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1)
+	if err == nil {
+		err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
+	}
+	if err == nil {
+		err = unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: index})
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("packet socket on %s: %w", iface, err)
+	}
+	return fd, nil
+}
+
+// probeSend sends one case and returns the errno's name ("" on success),
+// or hung when the send did not return in time.
+func probeSend(fd int, pc *Case, timeout time.Duration) (errno string, hung bool) {
+	buf := make([]byte, gso.VnetHeaderLen, gso.VnetHeaderLen+len(pc.Frame))
+	pc.Vnet.Encode(buf)
+	buf = append(buf, pc.Frame...)
+	done := make(chan error, 1)
+	go func() { done <- unix.Send(fd, buf, 0) }()
+	select {
+	case err := <-done:
+		var e unix.Errno
+		if errors.As(err, &e) {
+			return unix.ErrnoName(e), false
+		}
+		if err != nil {
+			return err.Error(), false
+		}
+		return "", false
+	case <-time.After(timeout):
+		return "", true
+	}
+}
+
+// waitFrames collects what the case put out: until want frames came and
+// 20 ms passed quietly, or 100 ms without a frame.
+func waitFrames(c *capture.Capture, before, want int) [][]byte {
+	start := time.Now()
+	last, lastN := start, before
+	for {
+		n, _ := c.Count()
+		if n != lastN {
+			last, lastN = time.Now(), n
+		}
+		quiet := time.Since(last)
+		if (want >= 0 && n-before >= want && quiet > 20*time.Millisecond) || quiet > 100*time.Millisecond || time.Since(start) > 3*time.Second {
+			return c.Frames(before)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// writeProbeFixture writes NN-name.pcapng: the super-packet with its header
+// in the comment, then the reference segments.
+func writeProbeFixture(dir string, n int, pc *Case, exp Expectation, ref [][]byte) error {
+	slug := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			return r
+		}
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, pc.Name)
+	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%02d-%s.pcapng", n, slug)))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Application: "gsoreplay probe",
+		Comment: fmt.Sprintf("gsoreplay probe case %q (%s): expected %s", pc.Name, pc.Kind, exp.Outcome)})
+	w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "probe"}})
+	ts := time.Unix(1700000000, 0)
+	m := coalesce.Meta{Vnet: pc.Vnet, Segs: max(1, len(ref))}
+	if len(ref) > 1 {
+		m.Deltas = make([]int64, len(ref)-1)
+	}
+	frames := [][]byte{pc.Frame}
+	comments := []string{string(coalesce.AppendComment(nil, &m))}
+	for k, s := range ref {
+		frames = append(frames, s)
+		comments = append(comments, fmt.Sprintf("segment %d of %d (reference segmentation)", k+1, len(ref)))
+	}
+	for k, fr := range frames {
+		p := pcaps.Packet{Data: fr, Length: len(fr), Timestamp: ts, LinkType: layers.LinkTypeEthernet}
+		if err := w.Write(&p, []byte(comments[k])); err != nil {
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,52 @@
+package probe
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
+)
+
+// TestProbe runs the conformance matrix in a lab: on this kernel every case
+// passes; with one expectation flipped the probe fails on that case, saying
+// what it expected and what it saw.
+func TestProbe(t *testing.T) {
+	testenv.RequireRoot(t)
+	cases, err := Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 40 {
+		t.Errorf("only %d cases", len(cases))
+	}
+	dir := t.TempDir()
+	rep, err := Run(context.Background(), Options{Cases: cases, WriteFixtures: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[Kind]int{}
+	for _, c := range rep.Cases {
+		kinds[c.Kind]++
+		if !c.Pass {
+			t.Errorf("%s: sent %s: expected %s, observed %s %s", c.Name, c.Sent, c.Expected, c.Observed, c.Detail)
+		}
+	}
+	if rep.Failed != 0 || len(rep.Cases) != len(cases) || kinds[KindSegmentation] < 15 || kinds[KindValidation] < 20 {
+		t.Errorf("%d of %d failed, kinds %v", rep.Failed, len(rep.Cases), kinds)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.pcapng")); len(files) != len(cases) {
+		t.Errorf("%d fixtures for %d cases", len(files), len(cases))
+	}
+
+	flipped := []Case{cases[0]}
+	flipped[0].Expect = refused("EINVAL")
+	rep, err = Run(context.Background(), Options{Cases: flipped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 1 || rep.Cases[0].Pass || rep.Cases[0].Expected != "EINVAL" || !strings.HasPrefix(rep.Cases[0].Observed, "accepted, 45 segments") {
+		t.Errorf("flipped expectation: %+v", rep.Cases[0])
+	}
+}

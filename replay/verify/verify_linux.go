@@ -1,0 +1,343 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/vishvananda/netlink"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay"
+	"github.com/gsoreplay/gsoreplay/replay/capture"
+	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/lab"
+)
+
+// Options control a verification.
+type Options struct {
+	// Iface and CaptureIface name existing interfaces (two NIC ports cabled
+	// together, say) in the current namespace; both empty builds a Lab.
+	Iface, CaptureIface string
+	Source              replay.SourceOptions
+	// Pacing defaults to top speed: the capture keeps up (TPACKET_V3).
+	Pacing  replay.Pacing
+	Batch   int
+	Capture capture.Options
+	// Keep, if set, is a directory for the captured output and the
+	// mismatching frames, as pcapng.
+	Keep string
+	// Idle ends the capture when no frame came for this long after the last
+	// send (default 300 ms).
+	Idle time.Duration
+	// corrupt, for tests, changes the expected frames before comparing.
+	corrupt func([]compare.Expected)
+}
+
+// Report is one input's verdict.
+type Report struct {
+	File string `json:"file"`
+	// Packets is what the input holds (for a coalesced input, the packets
+	// its records stand for); Expected is the frames that must come out.
+	Packets          int64 `json:"packets"`
+	Expected         int   `json:"expected"`
+	Skipped          int64 `json:"skipped_link_type,omitempty"`
+	SuperPackets     int64 `json:"super_packets"`
+	CoalescedPackets int64 `json:"coalesced_packets"`
+	// Resegmented counts frames captured whole on a TSO/GRO host and sent
+	// as super-packets (their segments are normalized).
+	Resegmented      int64             `json:"tso_frames_resegmented,omitempty"`
+	SegmentsCaptured int               `json:"segments_captured"`
+	Exact            int               `json:"exact"`
+	Normalized       int               `json:"normalized"`
+	Mismatched       int               `json:"mismatched"`
+	Missing          int               `json:"missing"`
+	Extra            int               `json:"extra"`
+	Reordered        int               `json:"reordered"`
+	Drops            uint64            `json:"drops"`
+	DropsBy          map[string]uint64 `json:"drops_by,omitempty"`
+	SendFailures     map[string]int64  `json:"send_failures,omitempty"`
+	Verdict          Verdict           `json:"verdict"`
+	Details          []string          `json:"details,omitempty"`
+	NormalizedWhy    map[string]int    `json:"normalized_why,omitempty"`
+	Seconds          float64           `json:"seconds"`
+	Capture          string            `json:"capture"`
+}
+
+// Verdict is the outcome for one input.
+type Verdict string
+
+// Verdicts, from best to worst.
+const (
+	// VerdictExact: every frame came out byte for byte as captured.
+	VerdictExact Verdict = "exact"
+	// VerdictNormalized: every frame came out as the reference segmenter
+	// says it must, some of them not as captured (Report.NormalizedWhy).
+	VerdictNormalized Verdict = "normalized"
+	// VerdictMismatch: frames differ, are missing, extra or reordered, or
+	// the kernel refused sends.
+	VerdictMismatch Verdict = "mismatch"
+	// VerdictLost: a counter saw frames dropped, so nothing can be proved.
+	VerdictLost Verdict = "lost"
+)
+
+// Passed reports the verdicts that prove the output: exact or normalized.
+func (v Verdict) Passed() bool { return v == VerdictExact || v == VerdictNormalized }
+
+// ErrInterfaces: Iface and CaptureIface name existing interfaces together,
+// or both are empty for a lab.
+var ErrInterfaces = errors.New("an existing interface to send on and one to capture on go together")
+
+// Verify replays a capture and checks, frame by frame, that what leaves the
+// kernel is the original trace (or, for coalesced input and TSO-host
+// frames, what the reference segmenter makes of it).
+func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*Report, error) {
+	if o.Pacing == (replay.Pacing{}) {
+		o.Pacing.Topspeed = true
+	}
+	if err := o.Pacing.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Batch == 0 {
+		o.Batch = 32
+	}
+	if o.Idle == 0 {
+		o.Idle = 300 * time.Millisecond
+	}
+	if (o.Iface == "") != (o.CaptureIface == "") {
+		return nil, ErrInterfaces
+	}
+	start := time.Now()
+	var (
+		s       *replay.Sender
+		c       *capture.Capture
+		l       *lab.Lab
+		hs, hc  *netlink.Handle // the namespaces of the sending and the capturing interface
+		sendIf  = o.Iface
+		capIf   = o.CaptureIface
+		capDesc string
+	)
+	defer func() {
+		if s != nil {
+			s.Close()
+		}
+		if c != nil {
+			c.Stop()
+		}
+		l.Close()
+	}()
+	if o.Iface == "" {
+		var err error
+		if l, err = lab.New(); err != nil {
+			return nil, err
+		}
+		sendIf, capIf = l.IfA, l.IfB
+		hs, hc = l.Handle(l.IfA), l.Handle(l.IfB)
+		// Capture at A's transmit tap: the segments after software GSO,
+		// immune to B's backlog limit.
+		o.Capture.Outgoing = true
+		capDesc = "transmit tap of " + l.IfA + " (lab)"
+		err = l.Do(l.A, func() error {
+			var err error
+			if s, err = replay.NewSender(l.IfA, o.Batch); err != nil {
+				return err
+			}
+			c, err = capture.New(l.IfA, o.Capture)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if hs, err = netlink.NewHandle(); err != nil {
+			return nil, err
+		}
+		defer hs.Close()
+		hc = hs
+		if s, err = replay.NewSender(o.Iface, o.Batch); err != nil {
+			return nil, err
+		}
+		o.Capture.Outgoing = false
+		if c, err = capture.New(o.CaptureIface, o.Capture); err != nil {
+			return nil, err
+		}
+		capDesc = "receive side of " + o.CaptureIface
+	}
+	txBefore, err := lab.LinkCounters(hs, sendIf)
+	if err != nil {
+		return nil, err
+	}
+	rxBefore, err := lab.LinkCounters(hc, capIf)
+	if err != nil {
+		return nil, err
+	}
+	softBefore := lab.SoftnetDrops()
+	if link, err := hs.LinkByName(sendIf); err == nil && o.Source.MTU == 0 {
+		o.Source.MTU = link.Attrs().MTU
+	}
+
+	// Send, and note on the way what must come out.
+	src := replay.NewSource(o.Source)
+	var exp []compare.Expected
+	src.OnFrame = func(p *pcaps.Packet) { exp = append(exp, compare.Expected{Data: append([]byte(nil), p.Data...)}) }
+	var seg gso.Segmenter
+	each := func(it *replay.Item) error {
+		if !it.Built && !src.Stats.Coalesced {
+			return nil
+		}
+		segs, err := seg.Segment(it.Frame, layers.LinkTypeEthernet, it.Vnet)
+		if err != nil {
+			return fmt.Errorf("reference segmentation: %w", err)
+		}
+		why := ""
+		if it.Built {
+			why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", it.Vnet.GSOSize, it.GSOFrom)
+		}
+		for _, sg := range segs {
+			exp = append(exp, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why})
+		}
+		return nil
+	}
+	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source}
+	rep, err := replay.Run(ctx, open, s, src, ro, each)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+
+	// Wait for the output: all of it, or quiet for Idle.
+	sentAt := time.Now()
+	for {
+		n, last := c.Count()
+		quiet := time.Since(last)
+		if last.Before(sentAt) {
+			quiet = time.Since(sentAt)
+		}
+		if (n >= len(exp) && quiet > 20*time.Millisecond) || quiet > o.Idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got, cerr := c.Stop()
+	_, capDrops := c.Stats()
+	c = nil
+	if cerr != nil {
+		return nil, fmt.Errorf("capture: %w", cerr)
+	}
+	txAfter, _ := lab.LinkCounters(hs, sendIf)
+	rxAfter, _ := lab.LinkCounters(hc, capIf)
+	softAfter := lab.SoftnetDrops()
+
+	if o.corrupt != nil {
+		o.corrupt(exp)
+	}
+	strict := o.Source.Coalesce.Order == coalesce.Strict
+	res := compare.Frames(exp, got, strict)
+	vr := &Report{
+		File: name, Packets: src.Stats.Packets, Expected: len(exp), Skipped: src.Stats.Skipped, SuperPackets: src.Stats.Supers, SegmentsCaptured: len(got),
+		Exact: res.Exact, Normalized: res.Normalized, Mismatched: res.Mismatched, Missing: res.Missing, Extra: res.Extra,
+		Reordered: res.Reordered, Details: res.Details, Capture: capDesc, DropsBy: map[string]uint64{},
+	}
+	if len(res.NormalizedWhy) > 0 {
+		vr.NormalizedWhy = res.NormalizedWhy
+	}
+	vr.CoalescedPackets, vr.Resegmented = src.Stats.InSupers, src.Stats.Built
+	if src.Stats.Coalesced {
+		vr.Packets = src.Stats.Frames
+	}
+	if vr.Skipped > 0 {
+		vr.Details = append(vr.Details, fmt.Sprintf("%d frames of link types that cannot be sent on Ethernet were skipped", vr.Skipped))
+	}
+	if rep.Failed > 0 {
+		vr.SendFailures = rep.Errors
+	}
+	vr.DropsBy["capture socket"] = capDrops
+	vr.DropsBy[sendIf+" tx_dropped"] = txAfter.TxDropped - txBefore.TxDropped
+	if !o.Capture.Outgoing {
+		// Only a capture behind the receiver loses what the receiver drops.
+		vr.DropsBy[capIf+" rx_dropped"] = rxAfter.RxDropped - rxBefore.RxDropped
+		vr.DropsBy["softnet backlog"] = softAfter - softBefore
+	}
+	for k, v := range vr.DropsBy {
+		if v == 0 {
+			delete(vr.DropsBy, k)
+		}
+		vr.Drops += v
+	}
+	switch {
+	case vr.Drops > 0:
+		vr.Verdict = VerdictLost
+	case res.Mismatched+res.Missing+res.Extra+res.Reordered > 0 || rep.Failed > 0:
+		vr.Verdict = VerdictMismatch
+	case res.Normalized > 0:
+		vr.Verdict = VerdictNormalized
+	default:
+		vr.Verdict = VerdictExact
+	}
+	vr.Seconds = time.Since(start).Seconds()
+	if o.Keep != "" {
+		if err := keep(o.Keep, name, got, res); err != nil {
+			return vr, err
+		}
+	}
+	return vr, nil
+}
+
+// keep writes the captured frames and the mismatching pairs as pcapng.
+func keep(dir, name string, got [][]byte, res compare.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	write := func(file string, frames [][]byte, comments []string) error {
+		f, err := os.Create(filepath.Join(dir, file))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Application: "gsoreplay verify"})
+		w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "verify"}})
+		ts := time.Now()
+		for i, fr := range frames {
+			var c []byte
+			if comments != nil {
+				c = []byte(comments[i])
+			}
+			if err := w.Write(&pcaps.Packet{Data: fr, Length: len(fr), Timestamp: ts, LinkType: layers.LinkTypeEthernet}, c); err != nil {
+				return err
+			}
+		}
+		return w.Flush()
+	}
+	if err := write(base+".captured.pcapng", got, nil); err != nil {
+		return err
+	}
+	var frames [][]byte
+	var comments []string
+	for i, p := range res.MismatchedPairs {
+		frames = append(frames, p[0], p[1])
+		comments = append(comments, fmt.Sprintf("mismatch %d: expected", i+1), fmt.Sprintf("mismatch %d: captured: %s", i+1, compare.Diff(p[0], p[1])))
+	}
+	return write(base+".mismatched.pcapng", frames, comments)
+}
+
+// Validate reports the first option out of range: the pacing's errors,
+// ErrInterfaces, or a *coalesce.OptionError naming the field. Zero values
+// take defaults.
+func (o Options) Validate() error {
+	if (o.Iface == "") != (o.CaptureIface == "") {
+		return ErrInterfaces
+	}
+	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source}
+	return ro.Validate()
+}

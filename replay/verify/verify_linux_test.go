@@ -1,0 +1,236 @@
+package verify
+
+import (
+	"context"
+	"encoding/binary"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
+	"github.com/gsoreplay/gsoreplay/replay"
+	"github.com/gsoreplay/gsoreplay/replay/capture"
+	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/lab"
+)
+
+func requireRoot(t *testing.T, tools ...string) { t.Helper(); testenv.RequireRoot(t, tools...) }
+
+func fileOpener(path string) replay.Opener {
+	return func() (*pcaps.Reader, error) { return pcaps.Open(path) }
+}
+
+// TestVerifyKernelFixture replays the recorded kernel traffic: bulk TCP/UDP
+// over IPv4/IPv6, and 4000-byte UDP datagrams in IP fragments, whose IPv4
+// trains travel as UFO super-packets.
+func TestVerifyKernelFixture(t *testing.T) {
+	requireRoot(t)
+	for _, name := range []string{"kernel-traffic", "kernel-fragments"} {
+		for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
+			o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+			o.Source.Coalesce.Order = order
+			rep, err := Verify(context.Background(), name, fileOpener("../../testdata/"+name+".pcap"), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s %s: %+v", name, order, *rep)
+			if rep.Verdict != VerdictExact || rep.Exact != int(rep.Packets) || rep.SuperPackets == 0 {
+				t.Errorf("%s %s: verdict %s: %+v", name, order, rep.Verdict, rep)
+			}
+		}
+	}
+}
+
+// writeFixture writes packets to a pcap under the test's directory.
+func writeFixture(t *testing.T, name string, pkts []pcaps.Packet) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name+".pcap")
+	if err := craft.WriteFile(path, pkts); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestVerifyFixtures replays every crafted shape through the kernel: every
+// frame that comes out must equal the original, in both orders, and the
+// bulk of each must have travelled inside super-packets.
+func TestVerifyFixtures(t *testing.T) {
+	requireRoot(t)
+	for _, fx := range craft.Fixtures() {
+		path := writeFixture(t, fx.Name, fx.Pkts)
+		for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
+			t.Run(fx.Name+"/"+order.String(), func(t *testing.T) {
+				o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+				o.Source.Coalesce.Order = order
+				rep, err := Verify(context.Background(), fx.Name, fileOpener(path), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Verdict != VerdictExact || rep.Exact != len(fx.Pkts) || rep.Packets != int64(len(fx.Pkts)) {
+					t.Fatalf("verdict %s, %d of %d exact: %+v", rep.Verdict, rep.Exact, len(fx.Pkts), rep)
+				}
+				if rep.SuperPackets == 0 || rep.CoalescedPackets < int64(len(fx.Pkts))/2 {
+					t.Errorf("only %d of %d packets went in %d super-packets", rep.CoalescedPackets, len(fx.Pkts), rep.SuperPackets)
+				}
+			})
+		}
+	}
+}
+
+// TestVerifyCatchesDifferences: an expected trace changed in one field is
+// reported as mismatched, naming that field; a capture ring too small to
+// keep up is reported as lost.
+func TestVerifyCatchesDifferences(t *testing.T) {
+	requireRoot(t)
+	path := writeFixture(t, "tcpv4", craft.Fixtures()[0].Pkts)
+	o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+	o.corrupt = func(exp []compare.Expected) {
+		// Frame 40 is a data segment: bump its IPv4 ID.
+		b := exp[40].Data
+		b[18]++
+	}
+	rep, err := Verify(context.Background(), "corrupted", fileOpener(path), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %q", rep.Verdict, rep.Details)
+	if rep.Verdict != VerdictMismatch || rep.Mismatched != 1 || len(rep.Details) == 0 || !strings.Contains(rep.Details[0], "IPv4 ID") {
+		t.Errorf("corrupted expectation: verdict %s, %d mismatched, details %q", rep.Verdict, rep.Mismatched, rep.Details)
+	}
+
+	o = Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+	o.Capture = capture.Options{BlockSize: 4096, Blocks: 1, Stall: 300 * time.Millisecond}
+	rep, err = Verify(context.Background(), "small ring", fileOpener("../../testdata/kernel-traffic.pcap"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != VerdictLost || rep.DropsBy["capture socket"] == 0 || rep.Exact == int(rep.Packets) {
+		t.Errorf("small ring: verdict %s, drops %v, %d of %d exact", rep.Verdict, rep.DropsBy, rep.Exact, rep.Packets)
+	}
+}
+
+// TestVerifyTSOHost replays a capture taken on a sending host with TSO on
+// (testdata/tso-host.pcap: frames up to 64 KiB with partial checksums).
+// Every oversized frame must leave as the number of segments its flow's MSS
+// implies, reported as normalized; everything else exact.
+func TestVerifyTSOHost(t *testing.T) {
+	requireRoot(t)
+	const path = "../../testdata/tso-host.pcap"
+	// What the MSS implies, decoded with gopacket rather than our parsers.
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mss := map[string]int{} // by destination address: what the receiver announced
+	var small, oversized, segs int
+	for {
+		data, _, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk := gopacket.NewPacket(data, layers.LinkTypeEthernet, gopacket.Default)
+		tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		var src, dst string
+		if nl := pk.NetworkLayer(); nl != nil {
+			src, dst = nl.NetworkFlow().Src().String(), nl.NetworkFlow().Dst().String()
+		}
+		if tcp != nil && tcp.SYN {
+			for _, o := range tcp.Options {
+				if o.OptionType == layers.TCPOptionKindMSS {
+					mss[src] = int(binary.BigEndian.Uint16(o.OptionData))
+				}
+			}
+		}
+		if len(data)-14 <= 1500 {
+			small++
+			continue
+		}
+		oversized++
+		optLen := int(tcp.DataOffset)*4 - 20
+		gso := mss[dst] - optLen
+		segs += (len(tcp.Payload) + gso - 1) / gso
+	}
+	if oversized == 0 {
+		t.Fatal("the fixture holds no oversized frames")
+	}
+	rep, err := Verify(context.Background(), "tso-host", fileOpener(path), Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d oversized frames -> %d segments; %+v", oversized, segs, *rep)
+	if rep.Verdict != VerdictNormalized || rep.Normalized != segs || rep.Exact != small || rep.SegmentsCaptured != small+segs {
+		t.Errorf("verdict %s, %d normalized (want %d), %d exact (want %d), %d captured", rep.Verdict, rep.Normalized, segs, rep.Exact, small, rep.SegmentsCaptured)
+	}
+	for why := range rep.NormalizedWhy {
+		if !strings.Contains(why, "SYN's MSS") {
+			t.Errorf("gso_size not from the SYN: %s", why)
+		}
+	}
+}
+
+// TestVerifyExistingInterfaces runs verify --iface/--capture-iface on a veth
+// pair made here (both ends in one namespace), capturing on the receive
+// side: the path used for two cabled NIC ports.
+func TestVerifyExistingInterfaces(t *testing.T) {
+	requireRoot(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	ns, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	defer netns.Set(orig)
+	h, err := netlink.NewHandle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "x1"}, PeerName: "x2"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []struct {
+		name   string
+		sender bool
+	}{{"x1", true}, {"x2", false}} {
+		if err := lab.Setup(h, side.name, side.sender); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, fx := range []craft.Fixture{craft.Fixtures()[0], craft.Fixtures()[4]} { // tcpv4, vlan
+		o := Options{Iface: "x1", CaptureIface: "x2", Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+		rep, err := Verify(context.Background(), fx.Name, fileOpener(writeFixture(t, fx.Name, fx.Pkts)), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != VerdictExact || rep.Exact != len(fx.Pkts) || !strings.Contains(rep.Capture, "receive side of x2") {
+			t.Errorf("%s: verdict %s, %d of %d exact, capture %q, details %q", fx.Name, rep.Verdict, rep.Exact, len(fx.Pkts), rep.Capture, rep.Details)
+		}
+	}
+}

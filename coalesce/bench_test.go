@@ -7,9 +7,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
-	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -62,22 +60,6 @@ func BenchmarkCoalesce(b *testing.B) {
 	runtime.ReadMemStats(&after)
 	b.ReportMetric(float64(b.N*len(pk))/b.Elapsed().Seconds(), "packets/s")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N*len(pk)), "allocs/packet")
-}
-
-// BenchmarkSegment: the reference segmenter on 45-segment TCPv4 super-packets.
-func BenchmarkSegment(b *testing.B) {
-	got := coalesceAll(b, packets(flow(tcpPkt(), 45, nil)), coalesce.DefaultOptions())
-	frame, h := got.recs[0].Data, got.metas[0].Vnet
-	var s gso.Segmenter
-	b.SetBytes(int64(len(frame)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		if _, err := s.Segment(frame, layers.LinkTypeEthernet, h); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*45)/b.Elapsed().Seconds(), "packets/s")
 }
 
 // BenchmarkRestore: segment plus reordering and timestamps, per-flow records.

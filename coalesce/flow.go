@@ -107,34 +107,42 @@ func Describe(data []byte, wireLen int, lt layers.LinkType, iface int) PacketInf
 // grouping frames that may be damaged. Frames that are not TCP or UDP over
 // IP, and fragments, get ok false and the zero Flow.
 func FlowOf(frame []byte, lt layers.LinkType, iface int) (k Flow, ok bool) {
+	k.iface = int32(iface)
+	_, l4, ok := locate(frame, lt, &k)
+	if !ok || (k.proto != header.ProtoTCP && k.proto != header.ProtoUDP) || len(frame) < l4+4 {
+		return Flow{}, false
+	}
+	k.ports = header.TCP(frame[l4:]).Ports() // UDP's ports lie at the same place
+	return k, true
+}
+
+// locate finds the transport header of an IP frame, trusting no length
+// field and checking no version nibble: the network and transport offsets,
+// the protocol and addresses into k. Fragments, non-IP frames and headers
+// cut short give false.
+func locate(frame []byte, lt layers.LinkType, k *Flow) (l3, l4 int, ok bool) {
 	l3, etype, st := header.Network(frame, lt)
 	if st != header.LinkOK {
-		return k, false
+		return 0, 0, false
 	}
-	k.iface = int32(iface)
-	var l4 int
 	if etype == header.EtherTypeIPv4 {
 		ip := header.IPv4(frame[l3:])
 		if len(ip) < header.IPv4MinimumSize || ip.IsFragment() {
-			return Flow{}, false
+			return 0, 0, false
 		}
 		k.set4(ip)
-		k.proto, l4 = ip.Protocol(), ip.HeaderLength()
-	} else {
-		ip := header.IPv6(frame[l3:])
-		if len(ip) < header.IPv6MinimumSize {
-			return Flow{}, false
-		}
-		off, proto, st := ip.Transport()
-		if st != header.ExtOK {
-			return Flow{}, false
-		}
-		k.set6(ip)
-		k.proto, l4 = proto, off
+		k.proto = ip.Protocol()
+		return l3, l3 + ip.HeaderLength(), true
 	}
-	if (k.proto != header.ProtoTCP && k.proto != header.ProtoUDP) || len(frame)-l3 < l4+4 {
-		return Flow{}, false
+	ip := header.IPv6(frame[l3:])
+	if len(ip) < header.IPv6MinimumSize {
+		return 0, 0, false
 	}
-	k.ports = header.TCP(frame[l3+l4:]).Ports() // UDP's ports lie at the same place
-	return k, true
+	off, proto, est := ip.Transport()
+	if est != header.ExtOK {
+		return 0, 0, false
+	}
+	k.set6(ip)
+	k.proto = proto
+	return l3, l3 + off, true
 }

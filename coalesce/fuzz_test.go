@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
-	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gsoreplay/gsoreplay/pcaps"
@@ -144,36 +143,6 @@ func FuzzCoalesceFrames(f *testing.F) {
 			pk = append(pk, p)
 		}
 		restoreAll(t, pk, coalesceAll(t, pk, coalesce.DefaultOptions()))
-	})
-}
-
-// FuzzSegment: any frame and virtio header, never a panic; every segment
-// stays within what the frame could produce.
-func FuzzSegment(f *testing.F) {
-	frame, h := func() ([]byte, gso.VnetHeader) {
-		got := coalesceAll(f, packets(flow(tcpPkt(), 3, nil)), coalesce.DefaultOptions())
-		return got.recs[0].Data, got.metas[0].Vnet
-	}()
-	var hb [10]byte
-	h.Encode(hb[:])
-	f.Add(frame, hb[:])
-	f.Fuzz(func(t *testing.T, frame, hdr []byte) {
-		h, err := gso.DecodeVnetHeader(hdr)
-		if err != nil {
-			return
-		}
-		var s gso.Segmenter
-		n, cerr := s.Count(frame, layers.LinkTypeEthernet, h)
-		segs, err := s.Segment(frame, layers.LinkTypeEthernet, h)
-		if (err == nil) != (cerr == nil) || (err == nil && n != len(segs)) {
-			t.Fatalf("Count %d, %v; Segment %d frames, %v", n, cerr, len(segs), err)
-		}
-		if err != nil {
-			return
-		}
-		if len(segs) == 0 || len(segs) > coalesce.MaxSegs {
-			t.Fatalf("%d segments", len(segs))
-		}
 	})
 }
 

@@ -21,33 +21,13 @@ type TCPView struct {
 // ViewTCP reads the headers of a TCP frame without trusting its lengths.
 func ViewTCP(frame []byte, lt layers.LinkType, iface int) (TCPView, bool) {
 	var v TCPView
-	l3, etype, st := header.Network(frame, lt)
-	if st != header.LinkOK {
-		return v, false
+	key := Flow{iface: int32(iface)}
+	l3, l4, ok := locate(frame, lt, &key)
+	version := header.EtherTypeIPv4
+	if key.v6 {
+		version = header.EtherTypeIPv6
 	}
-	key := Flow{iface: int32(iface), proto: header.ProtoTCP}
-	var l4 int
-	if etype == header.EtherTypeIPv4 {
-		ip := header.IPv4(frame[l3:])
-		if len(ip) < header.IPv4MinimumSize || ip.Version() != 4 || ip.Protocol() != header.ProtoTCP || ip.IsFragment() {
-			return v, false
-		}
-		l4 = l3 + ip.HeaderLength()
-		key.set4(ip)
-	} else {
-		ip := header.IPv6(frame[l3:])
-		if !ip.IsValid() {
-			return v, false
-		}
-		off, proto, st := ip.Transport()
-		if st != header.ExtOK || proto != header.ProtoTCP {
-			return v, false
-		}
-		l4 = l3 + off
-		key.set6(ip)
-		v.V6 = true
-	}
-	if l4+header.TCPMinimumSize > len(frame) {
+	if !ok || key.proto != header.ProtoTCP || header.EtherTypeOfIP(frame[l3]) != version || l4+header.TCPMinimumSize > len(frame) {
 		return v, false
 	}
 	th := header.TCP(frame[l4:])
@@ -55,7 +35,7 @@ func ViewTCP(frame []byte, lt layers.LinkType, iface int) (TCPView, bool) {
 		return v, false
 	}
 	key.ports = th.Ports()
-	v.Flow, v.L3, v.L4, v.HdrEnd, v.Flags = key, l3, l4, l4+th.DataOffset(), th.Flags()
+	v.Flow, v.L3, v.L4, v.HdrEnd, v.V6, v.Flags = key, l3, l4, l4+th.DataOffset(), key.v6, th.Flags()
 	v.Payload = len(frame) - v.HdrEnd
 	if v.Flags&header.TCPFlagSYN != 0 {
 		v.MSS = th.MSS()

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/inspect"
@@ -128,14 +130,41 @@ func TestInspectJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(js), &rep); err != nil {
 		t.Fatal(err)
 	}
-	r, _ := pcaps.Open(fixture)
-	defer r.Close()
-	var n int64
-	var p pcaps.Packet
-	for r.Next(&p) == nil {
-		n++
+	// Count independently with gopacket: packets, IP versions, protocols.
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if rep.Packets != n || rep.IPv4+rep.IPv6+rep.NotIP != n || rep.Coalescing == nil || rep.Coalescing.SuperPackets == 0 || rep.Flows < 8 {
+	src, err := pcapgo.NewReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n, v4, v6, tcp, udp int64
+	for {
+		b, _, err := src.ReadPacketData()
+		if err != nil {
+			break
+		}
+		n++
+		p := gopacket.NewPacket(b, src.LinkType(), gopacket.NoCopy)
+		switch {
+		case p.Layer(layers.LayerTypeIPv4) != nil:
+			v4++
+		case p.Layer(layers.LayerTypeIPv6) != nil:
+			v6++
+		}
+		switch {
+		case p.Layer(layers.LayerTypeTCP) != nil:
+			tcp++
+		case p.Layer(layers.LayerTypeUDP) != nil:
+			udp++
+		}
+	}
+	if rep.Packets != n || rep.IPv4 != v4 || rep.IPv6 != v6 || rep.NotIP != n-v4-v6 || rep.TCP != tcp || rep.UDP != udp {
+		t.Errorf("report: %d packets, IPv4 %d, IPv6 %d, not IP %d, TCP %d, UDP %d; gopacket: %d, %d, %d, %d, %d, %d",
+			rep.Packets, rep.IPv4, rep.IPv6, rep.NotIP, rep.TCP, rep.UDP, n, v4, v6, n-v4-v6, tcp, udp)
+	}
+	if rep.Coalescing == nil || rep.Coalescing.SuperPackets == 0 || rep.Flows < 8 {
 		t.Errorf("report %+v", rep)
 	}
 	// The human table says the same numbers.
@@ -189,7 +218,7 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestSegmentRejectsRawCoalescedTwice: coalescing a coalesced file is an
+// TestCoalesceTwice: coalescing a coalesced file is an
 // error that says what to do.
 func TestCoalesceTwice(t *testing.T) {
 	dir := t.TempDir()

@@ -193,3 +193,12 @@ func TestKernelCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeVerify: what README.md shows verify printing, it prints (the
+// durations aside).
+func TestReadmeVerify(t *testing.T) {
+	testenv.RequireRoot(t)
+	if n := runReadme(t, func(cmd string) bool { return cmd == "verify" }); n < 2 {
+		t.Errorf("only %d README examples of verify ran", n)
+	}
+}

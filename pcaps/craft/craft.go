@@ -1,9 +1,15 @@
-// Package craft builds Ethernet (or Linux cooked) frames carrying TCP or UDP
-// over IPv4 or IPv6 with correct lengths and checksums, from a description
-// that tests, fixtures and the conformance probe change field by field.
+// Package craft builds Ethernet (or Linux cooked, or raw IP) frames carrying
+// TCP or UDP over IPv4 or IPv6 with correct lengths and checksums, from a
+// description that is changed field by field: VLAN and QinQ tags, IPv4
+// options, IPv6 extension headers and flow labels, TCP options and flags,
+// fragments, and damage on purpose (bad checksums, padding, truncation).
+// Fixtures are the captures the integration tests verify.
 //
-// It depends on nothing of the coalescer on purpose: frames built here are an
-// independent check of what the coalescer and the segmenter do.
+// It is production code — the conformance probe builds its cases with it,
+// and bench/tool its inputs — and it depends on none of gsoreplay's header
+// views, merge rules or segmenter on purpose, down to its own checksum code
+// (IPv4Checksum, L4Checksum, PseudoSeed): the frames it builds are an
+// independent check of what those do.
 package craft
 
 import (

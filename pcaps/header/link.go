@@ -65,7 +65,29 @@ func (b Ethernet) Source() []byte { return b[6:12] }
 // Type is the outer EtherType (a TPID when the frame is tagged).
 func (b Ethernet) Type() EtherType { return EtherType(binary.BigEndian.Uint16(b[12:14])) }
 
-// VLANTag is one 802.1Q tag: a TPID and the tag control information.
+// Tags steps over the VLAN tags after the addresses, as
+// skb_network_protocol does, calling visit (if not nil) with each, outermost
+// first. It returns the offset of the header after the tags, the EtherType
+// that announces it, and false when the frame ends inside a tag. b must be
+// valid.
+func (b Ethernet) Tags(visit func(VLANTag)) (off int, t EtherType, ok bool) {
+	off, t = EthernetSize, b.Type()
+	for t.IsVLAN() {
+		if len(b) < off+VLANTagSize {
+			return off, t, false
+		}
+		tag := VLANTag(b[off-2:])
+		if visit != nil {
+			visit(tag)
+		}
+		t = tag.Inner()
+		off += VLANTagSize
+	}
+	return off, t, true
+}
+
+// VLANTag is one 802.1Q tag seen from its TPID: the TPID, the tag control
+// information, then the EtherType the tag announces.
 type VLANTag []byte
 
 // TPID is the tag's EtherType (0x8100, 0x88a8, 0x9100).
@@ -135,12 +157,9 @@ func Network(frame []byte, lt layers.LinkType) (off int, t EtherType, st LinkSta
 		return 0, 0, st
 	}
 	if lt == layers.LinkTypeEthernet {
-		for t.IsVLAN() {
-			if len(frame) < off+VLANTagSize {
-				return 0, 0, LinkTruncated
-			}
-			t = VLANTag(frame[off-2:]).Inner()
-			off += VLANTagSize
+		var ok bool
+		if off, t, ok = Ethernet(frame).Tags(nil); !ok {
+			return 0, 0, LinkTruncated
 		}
 	}
 	if t != EtherTypeIPv4 && t != EtherTypeIPv6 {

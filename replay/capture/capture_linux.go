@@ -133,8 +133,8 @@ func (c *Capture) drainBlocks() bool {
 	any := false
 	for {
 		block := c.ring[c.next*c.bsize : (c.next+1)*c.bsize]
-		bh := (*unix.TpacketHdrV1)(unsafe.Pointer(&block[8]))
-		status := (*uint32)(unsafe.Pointer(&block[8]))
+		bh := (*unix.TpacketHdrV1)(unsafe.Pointer(&block[blockHdrOffset]))
+		status := (*uint32)(unsafe.Pointer(&block[blockHdrOffset])) // block_status, the header's first field
 		if atomic.LoadUint32(status)&unix.TP_STATUS_USER == 0 {
 			return any
 		}
@@ -146,7 +146,7 @@ func (c *Capture) drainBlocks() bool {
 			// sockaddr_ll follows the aligned header; its pkttype says the
 			// direction.
 			sll := block[off+tpacketAlign(unix.SizeofTpacket3Hdr):]
-			pkttype := sll[10]
+			pkttype := sll[sllPkttypeOffset]
 			frame := block[off+int(h.Mac) : off+int(h.Mac)+int(h.Snaplen)]
 			if (pkttype == unix.PACKET_OUTGOING) == c.opts.Outgoing {
 				got = append(got, withVLAN(frame, h))
@@ -166,6 +166,16 @@ func (c *Capture) drainBlocks() bool {
 		}
 	}
 }
+
+// Offsets in the kernel's ring structures (include/uapi/linux/if_packet.h).
+const (
+	// struct tpacket_block_desc: version and offset_to_priv (u32 each),
+	// then the tpacket_hdr_v1.
+	blockHdrOffset = 8
+	// struct sockaddr_ll: family (u16), protocol (u16), ifindex (i32),
+	// hatype (u16), then pkttype (u8).
+	sllPkttypeOffset = 10
+)
 
 func tpacketAlign(n int) int { return (n + 15) &^ 15 }
 

@@ -160,23 +160,18 @@ func fields(b []byte) []field {
 		return []field{{"frame", hex(b)}}
 	}
 	out = append(out, field{"Ethernet destination", hex(eth.Destination())}, field{"Ethernet source", hex(eth.Source())})
-	off, etype := header.EthernetSize, eth.Type()
-	for tag := 1; etype.IsVLAN(); tag++ {
-		if len(b) < off+header.VLANTagSize {
-			break
-		}
-		t := header.VLANTag(b[off-2:])
-		num(fmt.Sprintf("VLAN tag %d", tag), uint64(t.TPID())<<16|uint64(t.TCI()), 8)
-		off += header.VLANTagSize
-		etype = t.Inner()
-	}
+	tags := 0
+	off, etype, _ := eth.Tags(func(t header.VLANTag) {
+		tags++
+		num(fmt.Sprintf("VLAN tag %d", tags), uint64(t.TPID())<<16|uint64(t.TCI()), 8)
+	})
 	num("ethertype", uint64(etype), 4)
 	var proto uint8
 	var l4 []byte
 	switch {
 	case etype == header.EtherTypeIPv4 && len(b) >= off+header.IPv4MinimumSize:
 		ip := header.IPv4(b[off:])
-		num("IPv4 version/IHL", uint64(ip[0]), 2)
+		num("IPv4 version/IHL", uint64(ip.Version())<<4|uint64(ip.HeaderLength()/4), 2)
 		num("IPv4 TOS", uint64(ip.TOS()), 2)
 		num("IPv4 total length", uint64(ip.TotalLength()), 4)
 		num("IPv4 ID", uint64(ip.ID()), 4)
@@ -202,7 +197,7 @@ func fields(b []byte) []field {
 	switch {
 	case proto == header.ProtoTCP && len(l4) >= header.TCPMinimumSize:
 		th := header.TCP(l4)
-		out = append(out, field{"TCP ports", hex(l4[0:4])})
+		out = append(out, field{"TCP ports", fmt.Sprintf("%08x", th.Ports())})
 		num("TCP seq", uint64(th.SequenceNumber()), 8)
 		num("TCP ack", uint64(th.AckNumber()), 8)
 		num("TCP data offset/reserved", uint64(th.DataOffset()/4<<4)|uint64(th.Reserved()), 2)
@@ -215,7 +210,7 @@ func fields(b []byte) []field {
 		}
 	case proto == header.ProtoUDP && len(l4) >= header.UDPSize:
 		uh := header.UDP(l4)
-		out = append(out, field{"UDP ports", hex(l4[0:4])})
+		out = append(out, field{"UDP ports", fmt.Sprintf("%08x", uh.Ports())})
 		num("UDP length", uint64(uh.Length()), 4)
 		num("UDP checksum", uint64(uh.Checksum()), 4)
 		out = append(out, field{"UDP payload", payloadSig(uh.Payload())})

@@ -1,8 +1,9 @@
-package coalesce_test
+package gso_test
 
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
@@ -12,22 +13,50 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// superOf coalesces a flow and returns the super-packet and its header.
-func superOf(t *testing.T, ps []pkt) ([]byte, gso.VnetHeader) {
-	t.Helper()
-	got := coalesceAll(t, packets(ps), coalesce.DefaultOptions())
-	if len(got.recs) != 1 || got.metas[0].Segs != len(ps) {
-		t.Fatalf("expected one super-packet of %d", len(ps))
+// coalesced merges a flow into one super-packet with the coalescer.
+func coalesced(ps []craft.Frame) ([]byte, gso.VnetHeader, error) {
+	var frame []byte
+	var h gso.VnetHeader
+	n, segs := 0, 0
+	c := coalesce.New(coalesce.DefaultOptions(), func(r *coalesce.Record) error {
+		n++
+		frame, h, segs = append([]byte(nil), r.Packet.Data...), r.Meta.Vnet, r.Meta.Segs
+		return nil
+	})
+	for _, p := range craft.Packets(ps) {
+		if err := c.Push(&p); err != nil {
+			return nil, h, err
+		}
 	}
-	return got.recs[0].Data, got.metas[0].Vnet
+	if err := c.Close(); err != nil {
+		return nil, h, err
+	}
+	if n != 1 || segs != len(ps) {
+		return nil, h, fmt.Errorf("%d records (the last of %d segments), want one super-packet of %d", n, segs, len(ps))
+	}
+	return frame, h, nil
+}
+
+// superOf is coalesced for tests.
+func superOf(t testing.TB, ps []craft.Frame) ([]byte, gso.VnetHeader) {
+	t.Helper()
+	frame, h, err := coalesced(ps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frame, h
+}
+
+func flow(base craft.Frame, n int, mut func(k int, p *craft.Frame)) []craft.Frame {
+	return craft.Flow(base, n, mut)
 }
 
 // TestSegmentValidation follows kernel-gso.md §7: which headers the kernel
 // refuses (EINVAL), which it accepts but cannot segment (drop), which it
 // sends as a single frame.
 func TestSegmentValidation(t *testing.T) {
-	frame, h := superOf(t, flow(tcpPkt(), 3, nil))
-	uframe, uh := superOf(t, flow(udpPkt(), 3, nil))
+	frame, h := superOf(t, flow(craft.TCPBulk(), 3, nil))
+	uframe, uh := superOf(t, flow(craft.UDPBulk(), 3, nil))
 	cases := []struct {
 		name  string
 		frame []byte
@@ -91,7 +120,7 @@ func TestSegmentValidation(t *testing.T) {
 // wrong one gives wrong checksums on every segment; without NEEDS_CSUM the
 // checksum is computed afresh.
 func TestSegmentGarbageSeed(t *testing.T) {
-	orig := flow(tcpPkt(), 3, nil)
+	orig := flow(craft.TCPBulk(), 3, nil)
 	frame, h := superOf(t, orig)
 	frame[34+16] ^= 0x11
 	var s gso.Segmenter
@@ -120,8 +149,8 @@ func TestSegmentGarbageSeed(t *testing.T) {
 // TestSegmentUFO: an IPv4 UDP datagram with GSO_UDP becomes fragments of
 // gso_size bytes of IP payload sharing the ID, MF on all but the last.
 func TestSegmentUFO(t *testing.T) {
-	p := udpPkt()
-	p.Payload = payloadOf(3000, 3)
+	p := craft.UDPBulk()
+	p.Payload = craft.Payload(3000, 3)
 	frame := p.Bytes()
 	var s gso.Segmenter
 	segs, err := s.Segment(frame, layers.LinkTypeEthernet, gso.VnetHeader{GSOType: gso.UDP, GSOSize: 1480})

@@ -1,93 +1,159 @@
 #!/usr/bin/env bash
-# Replay benchmark against the named anchors, in one run, on one veth lab
-# (sender A with tx, tso and gso off, so that the kernel segments in
-# software; receiver B's rx counter is the measure):
-#   1. a bulk-TCP capture, --topspeed --loop, preloaded: gsoreplay replay vs
-#      tcpreplay --topspeed -K, and vs a bare sender of ready-made 64 KiB GSO
-#      frames (bench/tool bare). Targets: >= 10x tcpreplay, >= 0.8x bare.
-#   2. a capture of small frames that cannot be merged: gsoreplay (sendmmsg
-#      batches) vs tcpreplay. Target: >= 2x tcpreplay.
-#   3. original timing over a capture spanning 10 s: how late the last frame
-#      leaves. Target: < 1 ms.
-# Each rate is measured over DURATION seconds (default 5) after a 1 s warm-up.
+# Replay benchmark, measured the way users replay: ONE PASS over a large
+# capture, frames and bytes counted at the RECEIVING peer from its first to
+# its last frame (bench/tool watch polls B's counters and is started before
+# each sender), every sender alternated with the others RUNS times, medians
+# and ratios printed, all in one run on one veth lab (sender A with tx, tso,
+# gso and udp segmentation off, so the kernel segments in software).
 #
-# Usage (root): bench/replay.sh [WORKDIR]
-# Needs: go, tcpreplay, ip (iproute2), ethtool, and for the capture iperf3 and
-# tcpdump (testdata/record-kernel-traffic.sh).
+# Senders: tcpreplay (Debian 4.4, PACKET_TX_RING) and tcpreplay 4.6 with
+# AF_XDP (--xdp --xdp-batch-size=64; $TCPREPLAY46, default
+# ../shared/anchors/tcpreplay-4.6/bin/tcpreplay), both -K; gsoreplay -K with
+# 1 and 2 threads; gsoreplay streaming (no -K); the bare GSO sender of
+# ready-made 64 KiB frames with the same threads, from a hot buffer and from
+# a huge-page buffer as large as the capture (bench/tool bare).
+# Captures: >= 400k frames of real bulk TCP (two recordings of
+# testdata/record-kernel-traffic.sh, concatenated), and 400k small frames
+# that cannot be merged (bench/tool small).
+# Also: sender TSO on (the kernel passes super-packets whole, as to a TSO
+# NIC: Gbit/s at the peer), original timing over 10 s with threads (end
+# drift), and the peak memory of a streaming replay of two file sizes.
+#
+# Usage (root): bench/replay.sh [WORKDIR]     RUNS=3 by default
+# Needs: go, tcpreplay, mergecap (tshark), ip, ethtool, iperf3, tcpdump, bc,
+# /usr/bin/time, and tcpreplay 4.6's libraries (libpcap0.8 liburing2 libxdp1
+# libbpf1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-${TMPDIR:-/tmp}/gsoreplay-bench}
-dur=${DURATION:-5}
+runs=${RUNS:-3}
+t46=${TCPREPLAY46:-../shared/anchors/tcpreplay-4.6/bin/tcpreplay}
 mkdir -p "$work"
-for tool in tcpreplay ip ethtool; do
-  command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install tcpreplay iproute2 ethtool)" >&2; exit 1; }
+for tool in tcpreplay mergecap ip ethtool bc /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install tcpreplay tshark iproute2 ethtool bc time)" >&2; exit 1; }
 done
+[[ -x $t46 ]] || { echo "$0: no tcpreplay 4.6 at $t46 (set TCPREPLAY46)" >&2; exit 1; }
 go build -o "$work/gsoreplay" ./cmd/gsoreplay
 go build -o "$work/tool" ./bench/tool
-bulk=$work/bulk-tcp.pcap
+G=$work/gsoreplay T=$work/tool
+
+bulk=$work/bulk.pcap
 if [[ ! -s $bulk ]]; then
-  echo "recording bulk TCP between two namespaces ..." >&2
-  testdata/record-kernel-traffic.sh "$bulk" 40M 0 2>/dev/null
+  echo "recording bulk TCP between two namespaces (twice) ..." >&2
+  testdata/record-kernel-traffic.sh "$work/rec1.pcap" 250M 0 >/dev/null 2>&1
+  testdata/record-kernel-traffic.sh "$work/rec2.pcap" 450M 0 >/dev/null 2>&1
+  mergecap -a -F pcap -w "$bulk" "$work/rec1.pcap" "$work/rec2.pcap"
 fi
-"$work/tool" oneway -o "$work/bulk-oneway.pcap" "$bulk"
-"$work/tool" small -o "$work/small.pcap" -n 200000
-"$work/tool" timed -o "$work/timed.pcap" -s 10
+small=$work/small.pcap
+[[ -s $small ]] || "$T" small -o "$small" -n 400000
+timed=$work/timed.pcap
+[[ -s $timed ]] || "$T" timed -o "$timed" -s 10
+frames() { "$G" inspect --json "$1" | sed -n 's/^  "packets": \([0-9]*\),$/\1/p' | head -1; }
+nbulk=$(frames "$bulk") nsmall=$(frames "$small")
+echo "machine: $(nproc) CPUs, $(uname -r), THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+echo "bulk: $bulk, $(stat -c %s "$bulk") bytes, $nbulk frames; small: $nsmall frames of 66 bytes"
+((nbulk >= 400000)) || { echo "$0: the bulk capture has fewer than 400k frames" >&2; exit 1; }
 
 a=gsr-bench-a-$$ b=gsr-bench-b-$$
 cleanup() { ip netns del "$a" 2>/dev/null || true; ip netns del "$b" 2>/dev/null || true; }
 trap cleanup EXIT
 ip netns add "$a"; ip netns add "$b"
 ip -n "$a" link add va type veth peer name vb netns "$b"
-ip netns exec "$a" ethtool -K va tx off tso off gso off >/dev/null
+offloads() { ip netns exec "$a" ethtool -K va tx "$1" tso "$1" gso "$1" tx-udp-segmentation "$1" >/dev/null 2>&1; }
+offloads off
+for ns in "$a" "$b"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1; done
 ip -n "$a" link set va up; ip -n "$b" link set vb up
-rx() { ip netns exec "$b" cat /sys/class/net/vb/statistics/rx_packets; }
 
-# rate NAME COMMAND...: frames per second B receives while COMMAND runs in A.
-declare -A fps
-rate() {
-  local name=$1; shift
-  ip netns exec "$a" "$@" >"$work/$name.log" 2>&1 &
-  local pid=$!
-  sleep 1
-  local c1 t1 c2 t2
-  c1=$(rx); t1=$(date +%s.%N)
-  sleep "$dur"
-  c2=$(rx); t2=$(date +%s.%N)
-  wait "$pid" || { echo "$0: $name failed:" >&2; cat "$work/$name.log" >&2; exit 1; }
-  fps[$name]=$(echo "($c2 - $c1) / ($t2 - $t1)" | bc -l)
-  printf '%-34s %12.0f frames/s\n' "$name" "${fps[$name]}"
+# measure NAME EXPECTED COMMAND...: one run; appends fps and Gbit/s at B.
+declare -A fps gbps
+measure() {
+  local name=$1 want=$2; shift 2
+  ip netns exec "$b" "$T" watch -i vb -n "$want" >"$work/watch.json" 2>"$work/watch.err" &
+  local w=$!
+  until grep -q watching "$work/watch.err" 2>/dev/null; do sleep 0.01; done
+  if ! ip netns exec "$a" "$@" >"$work/$name.log" 2>&1; then
+    kill "$w" 2>/dev/null || true
+    echo "$0: $name failed:" >&2; cat "$work/$name.log" >&2; exit 1
+  fi
+  wait "$w"
+  local got
+  got=$(sed -n 's/.*"frames":\([0-9]*\).*/\1/p' "$work/watch.json")
+  ((got >= want)) || echo "  ($name: the peer received $got of $want frames)" >&2
+  fps[$name]+="$(sed -n 's/.*"fps":\([0-9.]*\).*/\1/p' "$work/watch.json") "
+  gbps[$name]+="$(sed -n 's/.*"gbps":\([0-9.]*\).*/\1/p' "$work/watch.json") "
 }
-run_for=$((dur + 2))
-echo "== bulk TCP ($(stat -c %s "$bulk") bytes), top speed, looped, preloaded"
-rate tcpreplay-bulk tcpreplay -i va --topspeed -K --loop 0 --duration "$run_for" "$bulk"
-rate gsoreplay-bulk "$work/gsoreplay" replay -i va --topspeed -K --loop 0 --duration "${run_for}s" -q "$bulk"
-rate bare-gso "$work/tool" bare -i va -d "${run_for}s"
-echo "== the same capture's data direction only (no pure ACKs)"
-rate tcpreplay-oneway tcpreplay -i va --topspeed -K --loop 0 --duration "$run_for" "$work/bulk-oneway.pcap"
-rate gsoreplay-oneway "$work/gsoreplay" replay -i va --topspeed -K --loop 0 --duration "${run_for}s" -q "$work/bulk-oneway.pcap"
-echo "== small frames that cannot be merged"
-rate tcpreplay-small tcpreplay -i va --topspeed -K --loop 0 --duration "$run_for" "$work/small.pcap"
-rate gsoreplay-small "$work/gsoreplay" replay -i va --topspeed -K --loop 0 --duration "${run_for}s" -q "$work/small.pcap"
-echo "== original timing, a capture spanning 10 s"
-ip netns exec "$a" "$work/gsoreplay" replay -i va --json "$work/timed.pcap" >"$work/timed.json"
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
+med() { echo "${fps[$1]}" | median; }
+medg() { echo "${gbps[$1]}" | median; }
+
+echo "== one pass, bulk TCP, top speed ($runs runs each, alternating)"
+for ((i = 0; i < runs; i++)); do
+  measure tcpreplay-4.4 "$nbulk" tcpreplay -i va -t -K "$bulk"
+  measure tcpreplay-4.6-xdp "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$bulk"
+  measure gsoreplay-K-1thread "$nbulk" "$G" replay -i va -t -K --threads 1 -q "$bulk"
+  measure gsoreplay-K-2threads "$nbulk" "$G" replay -i va -t -K --threads 2 -q "$bulk"
+  measure gsoreplay-stream-2threads "$nbulk" "$G" replay -i va -t --threads 2 -q "$bulk"
+  measure bare-gso-hot-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1
+  measure bare-gso-hot-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2
+  measure bare-gso-big-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1 -big $(($(stat -c %s "$bulk") >> 20))
+  measure bare-gso-big-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2 -big $(($(stat -c %s "$bulk") >> 20))
+done
+for n in tcpreplay-4.4 tcpreplay-4.6-xdp gsoreplay-K-1thread gsoreplay-K-2threads gsoreplay-stream-2threads \
+  bare-gso-hot-1thread bare-gso-hot-2threads bare-gso-big-1thread bare-gso-big-2threads; do
+  printf '%-28s %10.0f frames/s  %6.2f Gbit/s   (runs: %s)\n' "$n" "$(med $n)" "$(medg $n)" "${fps[$n]}"
+done
+
+echo "== one pass, small frames that cannot be merged"
+for ((i = 0; i < runs; i++)); do
+  measure small-tcpreplay-4.6-xdp "$nsmall" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$small"
+  measure small-gsoreplay-K "$nsmall" "$G" replay -i va -t -K -q "$small"
+done
+for n in small-tcpreplay-4.6-xdp small-gsoreplay-K; do
+  printf '%-28s %10.0f frames/s\n' "$n" "$(med $n)"
+done
+
+echo "== sender TSO on: super-packets cross the veth whole (a TSO NIC); Gbit/s at the peer"
+offloads on
+nsup=$("$G" inspect --json "$bulk" | sed -n 's/^    "records": \([0-9]*\),$/\1/p' | head -1)
+for ((i = 0; i < runs; i++)); do
+  measure tso-tcpreplay-4.6-xdp "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$bulk"
+  measure tso-gsoreplay-K "$nsup" "$G" replay -i va -t -K -q "$bulk"
+  measure tso-gsoreplay-stream "$nsup" "$G" replay -i va -t -q "$bulk"
+done
+offloads off
+for n in tso-tcpreplay-4.6-xdp tso-gsoreplay-K tso-gsoreplay-stream; do
+  printf '%-28s %10.2f Gbit/s\n' "$n" "$(medg $n)"
+done
+
+echo "== original timing over 10 s, 2 threads"
+ip netns exec "$a" "$G" replay -i va --threads 2 --json "$timed" >"$work/timed.json"
 drift=$(sed -n 's/.*"end_drift_ms":\([-0-9.e]*\).*/\1/p' "$work/timed.json")
 secs=$(sed -n 's/.*"seconds":\([-0-9.e]*\).*/\1/p' "$work/timed.json")
 echo "last frame left ${drift} ms after its time; the replay took ${secs} s for a 10 s capture"
 
+echo "== memory of a streaming replay (peak RSS), two capture sizes"
+rss() { ip netns exec "$a" /usr/bin/time -f %M "$G" replay -i va -t -q "$1" 2>&1 >/dev/null | tail -1; }
+rss1=$(rss "$work/rec1.pcap") rss2=$(rss "$bulk")
+echo "$(stat -c %s "$work/rec1.pcap") bytes: ${rss1} KB; $(stat -c %s "$bulk") bytes: ${rss2} KB"
+
 ratio() { echo "$1 / $2" | bc -l; }
-echo "== ratios"
+echo "== ratios (medians)"
 pass=0
 check() { # label value op target
   local ok
   ok=$(echo "$2 $3 $4" | bc -l)
-  printf '%-44s %8.2f  (target %s %s) %s\n' "$1" "$2" "$3" "$4" "$([[ $ok == 1 ]] && echo ok || echo MISSED)"
+  printf '%-58s %8.2f  (target %s %s) %s\n' "$1" "$2" "$3" "$4" "$([[ $ok == 1 ]] && echo ok || echo MISSED)"
   [[ $ok == 1 ]] || pass=1
 }
-check "bulk: gsoreplay / tcpreplay" "$(ratio "${fps[gsoreplay-bulk]}" "${fps[tcpreplay-bulk]}")" ">=" 10
-check "bulk: gsoreplay / bare 64 KiB GSO sender" "$(ratio "${fps[gsoreplay-bulk]}" "${fps[bare-gso]}")" ">=" 0.8
-check "one way: gsoreplay / tcpreplay" "$(ratio "${fps[gsoreplay-oneway]}" "${fps[tcpreplay-oneway]}")" ">=" 10
-check "one way: gsoreplay / bare 64 KiB GSO sender" "$(ratio "${fps[gsoreplay-oneway]}" "${fps[bare-gso]}")" ">=" 0.8
-check "bare 64 KiB GSO sender / tcpreplay (the ceiling)" "$(ratio "${fps[bare-gso]}" "${fps[tcpreplay-bulk]}")" ">=" 10
-check "small: gsoreplay / tcpreplay" "$(ratio "${fps[gsoreplay-small]}" "${fps[tcpreplay-small]}")" ">=" 2
-check "original timing: end drift over 10 s (ms)" "$drift" "<" 1
+check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.6 xdp" "$(ratio "$(med gsoreplay-K-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
+check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.4" "$(ratio "$(med gsoreplay-K-2threads)" "$(med tcpreplay-4.4)")" ">=" 10
+check "bulk -K: gsoreplay / bare GSO senders, hot buffer (2 threads)" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-hot-2threads)")" ">=" 0.8
+check "bulk -K: gsoreplay / bare GSO senders, capture-sized huge pages" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-big-2threads)")" ">=" 0.8
+check "bulk streaming: gsoreplay (2 threads) / tcpreplay 4.6 xdp -K" "$(ratio "$(med gsoreplay-stream-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 1
+check "small: gsoreplay / tcpreplay 4.6 xdp" "$(ratio "$(med small-gsoreplay-K)" "$(med small-tcpreplay-4.6-xdp)")" ">=" 1
+check "TSO on: gsoreplay -K / tcpreplay 4.6 xdp (Gbit/s)" "$(ratio "$(medg tso-gsoreplay-K)" "$(medg tso-tcpreplay-4.6-xdp)")" ">=" 3
+check "scaling: gsoreplay -K 2 threads / 1 thread" "$(ratio "$(med gsoreplay-K-2threads)" "$(med gsoreplay-K-1thread)")" ">=" 1.7
+check "scaling, the ceiling: bare GSO huge pages 2 threads / 1" "$(ratio "$(med bare-gso-big-2threads)" "$(med bare-gso-big-1thread)")" ">=" 1.7
+check "original timing with 2 threads: end drift over 10 s (ms)" "$drift" "<" 1
+check "streaming memory: RSS growth for a $(($(stat -c %s "$bulk") / $(stat -c %s "$work/rec1.pcap")))x larger file (KB)" "$((rss2 - rss1))" "<" 16384
 exit $pass

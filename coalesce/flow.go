@@ -43,6 +43,33 @@ func (k Flow) Reverse() Flow {
 	return k
 }
 
+// Symmetric is a hash of the flow that both directions share: the same for
+// k and k.Reverse(). Pipelines that split a capture by connection use it.
+func (k Flow) Symmetric() uint64 {
+	a, b := k.src, k.dst
+	pa, pb := uint16(k.ports>>16), uint16(k.ports)
+	if string(a[:]) > string(b[:]) || (a == b && pa > pb) {
+		a, b, pa, pb = b, a, pb, pa
+	}
+	h := uint64(14695981039346656037) // FNV-1a: stable across runs and builds
+	mix := func(v byte) { h = (h ^ uint64(v)) * 1099511628211 }
+	for i := range a {
+		mix(a[i])
+		mix(b[i])
+	}
+	for _, v := range []byte{byte(pa >> 8), byte(pa), byte(pb >> 8), byte(pb), k.proto, byte(k.iface)} {
+		mix(v)
+	}
+	// FNV's low bits are the parity of the input's: finish with a mixer
+	// (splitmix64's) so that h % n spreads flows for any n.
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h
+}
+
 // Interface is the capture interface's index.
 func (k Flow) Interface() int { return int(k.iface) }
 

@@ -21,7 +21,14 @@ type Options struct {
 	// Duration stops after this long.
 	Duration time.Duration
 	// Batch is the most messages per sendmmsg (default 32).
-	Batch  int
+	Batch int
+	// Threads is the number of pipelines, each with its own coalescer and
+	// socket, that share the capture by connection (see Shard); 0 is one
+	// per CPU the process may use. One keeps the capture's global order;
+	// more keep the order within each connection.
+	Threads int
+	// CPUs, if set, pins pipeline i to CPUs[i % len(CPUs)].
+	CPUs   []int
 	Source SourceOptions
 	// Progress, if set, is called about every 100 ms with the frames sent.
 	Progress func(frames int64)
@@ -49,6 +56,7 @@ type Report struct {
 	Skipped      int64            `json:"skipped_link_type"`
 	Errors       map[string]int64 `json:"errors"`
 	Loops        int              `json:"loops"`
+	Threads      int              `json:"threads"`
 	Resegmented  int64            `json:"tso_frames_resegmented"`
 	// What the interface itself counted, for checking Packets.
 	IfaceTxPackets uint64 `json:"iface_tx_packets"`
@@ -69,6 +77,9 @@ type Opener func() (*pcaps.Reader, error)
 
 // MaxBatch is the most messages Options.Batch may put in one sendmmsg.
 const MaxBatch = 1024
+
+// MaxThreads bounds Options.Threads.
+const MaxThreads = 256
 
 // MSS range for SourceOptions.MSS.
 const maxMSS = 65000
@@ -105,6 +116,13 @@ func (o Options) Validate() error {
 		return optionError("Limit", o.Limit, "must not be negative")
 	case o.Duration < 0:
 		return optionError("Duration", o.Duration, "must not be negative")
+	case o.Threads < 0 || o.Threads > MaxThreads:
+		return optionError("Threads", o.Threads, fmt.Sprintf("want 1..%d", MaxThreads))
+	}
+	for _, c := range o.CPUs {
+		if c < 0 || c >= MaxThreads*4 {
+			return optionError("CPUs", c, "want a CPU number")
+		}
 	}
 	return o.Source.Validate()
 }

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -60,10 +61,18 @@ type Schedule struct {
 	start  time.Time // wall clock at the first item
 	first  time.Time // capture time of the first item of this loop
 	offset time.Duration
-	frames int64 // frames due before the current item
-	bits   float64
-	last   time.Duration // offset of the latest item, for loops
-	begun  bool
+	// frames and bytes due before the current item, of every schedule
+	// sharing the count (Share): pps and Mbps hold for them all.
+	count *Count
+	last  time.Duration // offset of the latest item, for loops
+	begun bool
+}
+
+// Count is what rate pacing has let through so far: frames and bytes on
+// the wire. Schedules of several pipelines share one (Share), so that
+// --pps and --mbps hold for the sum of them, whatever each one sends.
+type Count struct {
+	frames, bytes atomic.Int64
 }
 
 // NewSchedule starts a schedule at wall time start.
@@ -71,24 +80,25 @@ func NewSchedule(p Pacing, start time.Time) *Schedule {
 	if p.Multiplier == 0 {
 		p.Multiplier = 1
 	}
-	return &Schedule{p: p, start: start}
+	return &Schedule{p: p, start: start, count: &Count{}}
 }
+
+// Share makes s count its rate with c, which other schedules share.
+func (s *Schedule) Share(c *Count) { s.count = c }
 
 // Due returns the wall time at which an item captured at ts, that puts
 // frames frames and bytes bytes on the wire, must be sent. Items come in
 // capture order.
 func (s *Schedule) Due(ts time.Time, frames int, bytes int) time.Time {
-	defer func() {
-		s.frames += int64(frames)
-		s.bits += float64(bytes) * 8
-	}()
 	switch {
 	case s.p.Topspeed:
 		return time.Time{}
 	case s.p.PPS > 0:
-		return s.start.Add(time.Duration(float64(s.frames) / s.p.PPS * float64(time.Second)))
+		before := s.count.frames.Add(int64(frames)) - int64(frames)
+		return s.start.Add(time.Duration(float64(before) / s.p.PPS * float64(time.Second)))
 	case s.p.Mbps > 0:
-		return s.start.Add(time.Duration(s.bits / (s.p.Mbps * 1e6) * float64(time.Second)))
+		before := s.count.bytes.Add(int64(bytes)) - int64(bytes)
+		return s.start.Add(time.Duration(float64(before) * 8 / (s.p.Mbps * 1e6) * float64(time.Second)))
 	}
 	if !s.begun {
 		s.begun, s.first = true, ts
@@ -104,9 +114,23 @@ func (s *Schedule) Due(ts time.Time, frames int, bytes int) time.Time {
 	return s.start.Add(at)
 }
 
+// Begin anchors original timing at the capture time first (the first
+// packet of the pass), rather than at the first item Due sees: shards of
+// one capture share one clock that way.
+func (s *Schedule) Begin(first time.Time) {
+	s.begun, s.first = true, first
+}
+
+// Last is the offset from the start at which the latest item so far is due.
+func (s *Schedule) Last() time.Duration { return s.last }
+
 // NextLoop continues the schedule for another pass over the capture: the
 // first packet of the pass is due right after the last of this one.
-func (s *Schedule) NextLoop() {
-	s.offset = s.last
+func (s *Schedule) NextLoop() { s.NextLoopAt(s.last) }
+
+// NextLoopAt continues the schedule for another pass that starts at offset
+// from the start (shards: the latest Last of them all).
+func (s *Schedule) NextLoopAt(offset time.Duration) {
+	s.offset, s.last = offset, max(s.last, offset)
 	s.begun = false
 }

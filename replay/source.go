@@ -29,6 +29,11 @@ type Item struct {
 	// TSO/GRO host; GSOFrom says where its gso_size came from.
 	Built   bool
 	GSOFrom string
+	// Record is the number (from 1) of the capture record the item is, when
+	// it is one record as it stands: a frame sent alone, a record of a
+	// coalesced file, a TSO/GRO host's frame; 0 for what the coalescer
+	// emits.
+	Record int64
 }
 
 // SourceOptions choose how a capture becomes items.
@@ -59,19 +64,27 @@ type FeedStats struct {
 
 // Source turns a capture into items.
 type Source struct {
-	opts  SourceOptions
-	eth   []byte
-	meta  coalesce.Meta
-	item  Item
-	seg   gso.Segmenter         // counts the segments of vnet records
-	mss   map[coalesce.Flow]int // MSS each host announced in its SYN
-	full  map[coalesce.Flow]int // largest ordinary segment per flow
-	Stats FeedStats
+	opts SourceOptions
+	eth  []byte
+	meta coalesce.Meta
+	item Item
+	seg  gso.Segmenter         // counts the segments of vnet records
+	mss  map[coalesce.Flow]int // MSS each host announced in its SYN
+	full map[coalesce.Flow]int // largest ordinary segment per flow
+	// full[lastFlow] == lastFull
+	lastFlow coalesce.Flow
+	lastFull int
+	Stats    FeedStats
+	// the current pass (Begin)
+	name string
+	fn   func(*Item) error
+	c    *coalesce.Coalescer
 	// OnFrame, if set, sees every frame of a raw capture that is coalesced
-	// or sent alone, as an Ethernet frame (not the TSO/GRO host frames sent
-	// as super-packets of their own): the frames that must come out as they
-	// are. Verify records its expectations from it.
-	OnFrame func(*pcaps.Packet)
+	// or sent alone, as an Ethernet frame, with its record number (not the
+	// TSO/GRO host frames sent as super-packets of their own): the frames
+	// that must come out as they are. Verify records its expectations from
+	// it.
+	OnFrame func(p *pcaps.Packet, record int64)
 }
 
 // NewSource returns a Source.
@@ -82,37 +95,70 @@ func NewSource(o SourceOptions) *Source {
 	return &Source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
 }
 
+// NewSources returns n Sources with the same options, one per pipeline.
+func NewSources(o SourceOptions, n int) []*Source {
+	out := make([]*Source, max(n, 1))
+	for i := range out {
+		out[i] = NewSource(o)
+	}
+	return out
+}
+
 // Feed reads r to the end and hands every item to fn. It may be called
 // again for another pass (loops); the statistics accumulate.
 func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
-	var c *coalesce.Coalescer
-	emit := func(rec *coalesce.Record) error {
-		return s.emit(fn, rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "")
-	}
-	if !s.opts.NoCoalesce {
-		c = coalesce.New(s.opts.Coalesce, emit)
-	}
-	// A file from "gsoreplay coalesce" says so in its section header (or is
-	// a vnet file); its records are sent as they are, merged or not.
-	if _, ok := capfile.ParseOrigin(r.SectionComment()); ok || r.Format() == pcaps.FormatVnet {
-		s.Stats.Coalesced = true
-	}
-	if err := r.Each(func(p *pcaps.Packet) error { return s.feed(r, p, c, fn) }); err != nil {
+	s.Begin(r.Name(), IsCoalesced(r), fn)
+	if err := r.Each(func(p *pcaps.Packet) error { return s.Packet(p, r.Count()) }); err != nil {
 		return err
 	}
-	if c != nil {
-		if err := c.Close(); err != nil {
+	return s.End()
+}
+
+// IsCoalesced reports a capture written by "gsoreplay coalesce": its section
+// header says so, or it is a vnet file. Its records are sent as they are,
+// merged or not.
+func IsCoalesced(r *pcaps.Reader) bool {
+	_, ok := capfile.ParseOrigin(r.SectionComment())
+	return ok || r.Format() == pcaps.FormatVnet
+}
+
+// Begin starts a pass over the capture name (coalesced, as IsCoalesced
+// says); Packet then takes its packets in order and End finishes the pass.
+// Items go to fn. Feed does all three for one reader; a pipeline that splits
+// a capture between Sources calls them itself.
+func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
+	s.name, s.fn, s.c = name, fn, nil
+	if !s.opts.NoCoalesce {
+		s.c = coalesce.New(s.opts.Coalesce, func(rec *coalesce.Record) error {
+			return s.emit(s.fn, rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
+		})
+	}
+	if coalesced {
+		s.Stats.Coalesced = true
+	}
+}
+
+// Packet takes the next packet of the pass, the record-th of the capture
+// (for errors).
+func (s *Source) Packet(p *pcaps.Packet, record int64) error {
+	return s.feed(p, record, s.c, s.fn)
+}
+
+// End ends the pass: what the coalescer holds is sent.
+func (s *Source) End() error {
+	if s.c != nil {
+		if err := s.c.Close(); err != nil {
 			return err
 		}
-		s.Stats.Coalescing = c.Stats()
+		s.Stats.Coalescing = s.c.Stats()
 	}
 	return nil
 }
 
-// feed turns one packet of r into items: a record of a coalesced file as it
-// is, a TSO/GRO host's oversized frame as a super-packet of its own, any
-// other frame through the coalescer c (or alone when c is nil).
-func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, fn func(*Item) error) error {
+// feed turns one packet into items: a record of a coalesced file as it is,
+// a TSO/GRO host's oversized frame as a super-packet of its own, any other
+// frame through the coalescer c (or alone when c is nil).
+func (s *Source) feed(p *pcaps.Packet, record int64, c *coalesce.Coalescer, fn func(*Item) error) error {
 	s.Stats.Packets++
 	if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
 		s.Stats.Coalesced = true
@@ -121,11 +167,11 @@ func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, f
 		switch {
 		case p.Vnet != nil:
 			if err := s.meta.SetVnet(&s.seg, p.Vnet, p.Data, p.LinkType); err != nil {
-				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+				return fmt.Errorf("%s: record %d: %w", s.name, record, err)
 			}
 		case strings.HasPrefix(p.Comment, coalesce.CommentPrefix):
 			if _, err := coalesce.ParseComment(p.Comment, &s.meta); err != nil {
-				return fmt.Errorf("%s: record %d: %w", r.Name(), r.Count(), err)
+				return fmt.Errorf("%s: record %d: %w", s.name, record, err)
 			}
 		}
 		frame, shift, ok := toEthernet(s.eth[:0], p)
@@ -136,7 +182,7 @@ func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, f
 		s.eth = frame
 		h := s.meta.Vnet
 		h.CsumStart, h.HdrLen = shiftOff(h.CsumStart, shift), shiftOff(h.HdrLen, shift)
-		return s.emit(fn, frame, h, s.meta.Segs, p.Timestamp, false, "")
+		return s.emit(fn, frame, h, s.meta.Segs, p.Timestamp, false, "", record)
 	}
 	frame, _, ok := toEthernet(s.eth[:0], p)
 	if !ok {
@@ -152,14 +198,14 @@ func (s *Source) feed(r *pcaps.Reader, p *pcaps.Packet, c *coalesce.Coalescer, f
 			}
 		}
 		s.Stats.Built++
-		return s.emit(fn, frame, h, segs, p.Timestamp, true, from)
+		return s.emit(fn, frame, h, segs, p.Timestamp, true, from, record)
 	}
 	eth := pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
 	if s.OnFrame != nil {
-		s.OnFrame(&eth)
+		s.OnFrame(&eth, record)
 	}
 	if c == nil {
-		return s.emit(fn, frame, gso.VnetHeader{}, 1, p.Timestamp, false, "")
+		return s.emit(fn, frame, gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
 	}
 	return c.Push(&eth)
 }
@@ -171,9 +217,9 @@ func shiftOff(v uint16, shift int) uint16 {
 	return uint16(int(v) + shift)
 }
 
-func (s *Source) emit(fn func(*Item) error, frame []byte, h gso.VnetHeader, segs int, ts time.Time, built bool, from string) error {
+func (s *Source) emit(fn func(*Item) error, frame []byte, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
 	it := &s.item
-	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from}
+	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
 	it.Wire = wireBytes(frame, h, segs)
 	s.Stats.Items++
 	s.Stats.Frames += int64(segs)
@@ -217,7 +263,13 @@ func (s *Source) oversized(frame []byte, p *pcaps.Packet) (h gso.VnetHeader, seg
 		s.mss[v.Flow] = v.MSS
 	}
 	if len(frame)-v.L3 <= s.opts.MTU {
-		if v.Payload > s.full[v.Flow] {
+		// Consecutive frames are mostly of one flow: a one-entry cache
+		// spares the map a lookup per frame.
+		if v.Flow != s.lastFlow {
+			s.lastFlow, s.lastFull = v.Flow, s.full[v.Flow]
+		}
+		if v.Payload > s.lastFull {
+			s.lastFull = v.Payload
 			s.full[v.Flow] = v.Payload
 		}
 		return h, 0, "", false

@@ -3,6 +3,12 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -10,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/replay/hugemem"
 	"github.com/gsoreplay/gsoreplay/replay/probe"
 )
 
@@ -26,46 +33,165 @@ func superPacket() (frame []byte, h gso.VnetHeader, segs int, err error) {
 	return c.Frame, c.Vnet, segs, err
 }
 
-func bare(iface string, d time.Duration, batch int) error {
+// bare sends n frames' worth of ready-made 64 KiB TCPv4 GSO super-packets
+// from one small, hot buffer, on threads sockets at once (thread i pinned
+// to CPU i): the most a GSO replayer could do, the bench's ceiling.
+func bare(iface string, n int64, threads, batch, bigMiB int) error {
 	frame, h, segs, err := superPacket()
 	if err != nil {
 		return err
+	}
+	// With bigMiB, every thread sends copies of the frame laid out over its
+	// share of a buffer that large, in huge pages, as a preloaded capture
+	// lies: the kernel copies from memory, not from the cache.
+	var arena *hugemem.Arena
+	if bigMiB > 0 {
+		arena = hugemem.NewArena(0)
+		defer arena.Free()
 	}
 	ifi, err := net.InterfaceByName(iface)
 	if err != nil {
 		return err
 	}
+	supers := (n + int64(segs) - 1) / int64(segs)
+	var wg, ready sync.WaitGroup
+	var mu sync.Mutex
+	ready.Add(threads)
+	var sent, failed atomic.Int64
+	errs := make(chan error, threads)
+	for t := range threads {
+		share := supers / int64(threads)
+		if int64(t) < supers%int64(threads) {
+			share++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runtime.LockOSThread()
+			var set unix.CPUSet
+			set.Set(t % runtime.NumCPU())
+			_ = unix.SchedSetaffinity(0, &set)
+			var frames [][]byte
+			if arena != nil {
+				mu.Lock()
+				for range max(1, bigMiB<<20/threads/len(frame)) {
+					b := arena.Alloc(len(frame))
+					copy(b, frame)
+					frames = append(frames, b)
+				}
+				mu.Unlock()
+			} else {
+				frames = [][]byte{frame}
+			}
+			ready.Done()
+			ready.Wait()
+			s, f, err := bareSend(ifi.Index, frames, h, share, batch)
+			sent.Add(s)
+			failed.Add(f)
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	fmt.Printf("bare: %d super-packets of %d segments (%d frames) on %d threads, %d failed calls\n", sent.Load(), segs, sent.Load()*int64(segs), threads, failed.Load())
+	return nil
+}
+
+func bareSend(ifindex int, frames [][]byte, h gso.VnetHeader, supers int64, batch int) (sent, failed int64, err error) {
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	defer unix.Close(fd)
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
-		return err
+		return 0, 0, err
 	}
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifi.Index}); err != nil {
-		return err
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 16<<20)
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifindex}); err != nil {
+		return 0, 0, err
 	}
 	var hdr [gso.VnetHeaderLen]byte
 	h.Encode(hdr[:])
-	iov := []unix.Iovec{{Base: &hdr[0]}, {Base: &frame[0]}}
-	iov[0].SetLen(len(hdr))
-	iov[1].SetLen(len(frame))
+	iov := make([]unix.Iovec, 2*batch)
 	msgs := make([]unix.Mmsghdr, batch)
-	for i := range msgs {
-		msgs[i].Hdr.Iov = &iov[0]
-		msgs[i].Hdr.SetIovlen(2)
-	}
-	var sent, failed int64
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(batch), 0, 0, 0)
+	next := 0
+	for sent < supers {
+		k := min(int64(batch), supers-sent)
+		for i := range k {
+			f := frames[next]
+			next = (next + 1) % len(frames)
+			iov[2*i] = unix.Iovec{Base: &hdr[0]}
+			iov[2*i].SetLen(len(hdr))
+			iov[2*i+1] = unix.Iovec{Base: &f[0]}
+			iov[2*i+1].SetLen(len(f))
+			msgs[i].Hdr.Iov = &iov[2*i]
+			msgs[i].Hdr.SetIovlen(2)
+		}
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(k), 0, 0, 0)
 		if e != 0 {
-			failed++
-			continue
+			if e == unix.ENOBUFS || e == unix.EAGAIN || e == unix.EINTR {
+				failed++
+				continue
+			}
+			return sent, failed, e
 		}
 		sent += int64(r)
 	}
-	fmt.Printf("bare: %d super-packets of %d segments (%d frames), %d failed calls\n", sent, segs, sent*int64(segs), failed)
+	return sent, failed, nil
+}
+
+// watch polls an interface's receive counters from before the first frame
+// (a sender may take minutes to preload) to after the last (quiet for 50 ms
+// once want frames came, else for quiet) and prints frames, bytes and the rates between the first
+// and the last change, as one JSON line: the bench's measure, taken at the
+// receiver, never from a sender's report.
+func watch(iface string, want int64, quiet time.Duration) error {
+	dir := "/sys/class/net/" + iface + "/statistics/"
+	read := func(name string) int64 {
+		b, err := os.ReadFile(dir + name)
+		if err != nil {
+			return -1
+		}
+		v, _ := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+		return v
+	}
+	p0, b0 := read("rx_packets"), read("rx_bytes")
+	if p0 < 0 {
+		return fmt.Errorf("no counters for %s", iface)
+	}
+	fmt.Fprintln(os.Stderr, "watching")
+	var first, last time.Time
+	lastP, lastB := p0, b0
+	start := time.Now()
+	for {
+		p := read("rx_packets")
+		now := time.Now()
+		if p != lastP {
+			if first.IsZero() {
+				first = now
+			}
+			last, lastP, lastB = now, p, read("rx_bytes")
+		}
+		if first.IsZero() {
+			if now.Sub(start) > 10*time.Minute { // the sender never started
+				break
+			}
+		} else if idle := now.Sub(last); (want > 0 && lastP-p0 >= want && idle > 50*time.Millisecond) || idle > quiet {
+			break
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	frames, bytes := lastP-p0, lastB-b0
+	secs := last.Sub(first).Seconds()
+	fps, gbps := 0.0, 0.0
+	if secs > 0 {
+		fps, gbps = float64(frames)/secs, float64(bytes)*8/secs/1e9
+	}
+	fmt.Printf("{\"frames\":%d,\"bytes\":%d,\"seconds\":%.6f,\"fps\":%.0f,\"gbps\":%.3f}\n", frames, bytes, secs, fps, gbps)
 	return nil
 }

@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
-func bare(string, time.Duration, int) error {
+func bare(string, int64, int, int, int) error {
 	return errors.New("bare needs Linux (AF_PACKET)")
+}
+
+func watch(string, int64, time.Duration) error {
+	return errors.New("watch needs Linux (/sys/class/net)")
 }

@@ -1,7 +1,10 @@
-// Command tool makes the inputs and the anchor of bench/replay.sh:
+// Command tool makes the inputs, the anchor and the measure of bench/replay.sh:
 //
-//	tool bare -i IFACE -d 5s   sends ready-made 64 KiB TCPv4 GSO frames as fast
-//	                           as sendmmsg takes them (the bare GSO sender)
+//	tool bare -i IFACE -n N -threads T   sends N frames' worth of ready-made
+//	                           64 KiB TCPv4 GSO frames as fast as sendmmsg takes
+//	                           them, on T sockets and CPUs (the bare GSO sender)
+//	tool watch -i IFACE -n N   counts the frames IFACE receives, from the first
+//	                           to the last, and prints the rate (JSON)
 //	tool small -o OUT -n N     writes N small frames that cannot be merged
 //	tool timed -o OUT -s S     writes bursts of bulk TCP spread over S seconds
 //	tool oneway -o OUT IN      keeps the frames of IN that carry TCP payload
@@ -22,12 +25,14 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: tool bare|small|timed ...")
+		fmt.Fprintln(os.Stderr, "usage: tool bare|watch|small|timed|oneway ...")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	iface := fs.String("i", "", "interface")
-	dur := fs.Duration("d", 5*time.Second, "how long to send")
+	quiet := fs.Duration("quiet", time.Second, "watch: end this long after the last frame, when fewer than -n came")
+	threads := fs.Int("threads", 1, "bare: sockets and CPUs")
+	big := fs.Int("big", 0, "bare: send from a buffer of this many MiB in huge pages, not a hot one")
 	batch := fs.Int("batch", 16, "messages per sendmmsg")
 	out := fs.String("o", "", "output pcap")
 	n := fs.Int("n", 100000, "frames")
@@ -36,7 +41,9 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "bare":
-		err = bare(*iface, *dur, *batch)
+		err = bare(*iface, int64(*n), *threads, *batch, *big)
+	case "watch":
+		err = watch(*iface, int64(*n), *quiet)
 	case "small":
 		err = small(*out, *n)
 	case "timed":

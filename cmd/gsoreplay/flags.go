@@ -13,7 +13,7 @@ import (
 var optionFlags = map[string]string{
 	"MaxBytes": "--max-bytes", "MaxSegments": "--max-segments", "MaxSpan": "--max-span",
 	"MaxHeld": "--max-held", "MaxFlows": "--max-flows", "Order": "--order",
-	"MSS": "--mss", "Loops": "--loop", "Batch": "--batch",
+	"MSS": "--mss", "Loops": "--loop", "Batch": "--batch", "Threads": "--threads", "CPUs": "--cpus",
 }
 
 // flagError turns a library's option error into a usage error that names

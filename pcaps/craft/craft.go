@@ -75,6 +75,7 @@ type Frame struct {
 	Truncate int  // bytes cut off the capture (the wire length stays)
 	Fragment bool // IPv4 MF set / IPv6 fragment header
 	Reserved uint8
+	Swap     bool   // swap the IP addresses: the other direction
 	Raw      []byte // use this frame as it is
 }
 
@@ -170,6 +171,9 @@ func (p Frame) Bytes() []byte {
 		ip[8] = p.TTL
 		ip[9] = p.Proto
 		copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
+		if p.Swap {
+			copy(ip[12:], []byte{10, 0, 0, 2, 10, 0, 0, 1})
+		}
 		copy(ip[20:], p.IPOpts)
 		binary.BigEndian.PutUint16(ip[10:], ^sum(0, ip))
 		if p.BadIP {
@@ -182,6 +186,9 @@ func (p Frame) Bytes() []byte {
 		ip[7] = p.TTL
 		ip[8], ip[23] = 0xfd, 1
 		ip[24], ip[39] = 0xfd, 2
+		if p.Swap {
+			ip[23], ip[39] = 2, 1
+		}
 		if p.Ext != nil {
 			ext := append([]byte(nil), p.Ext...)
 			ext[0], ext[1] = p.Proto, byte(len(ext)/8-1)

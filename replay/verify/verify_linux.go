@@ -28,8 +28,13 @@ type Options struct {
 	Iface, CaptureIface string
 	Source              replay.SourceOptions
 	// Pacing defaults to top speed: the capture keeps up (TPACKET_V3).
-	Pacing  replay.Pacing
-	Batch   int
+	Pacing replay.Pacing
+	Batch  int
+	// Threads and CPUs are replay's (replay.Options): pipelines that share
+	// the capture by connection, by default one per CPU; strict order
+	// (Source.Coalesce.Order) always uses one, which keeps the global order.
+	Threads int
+	CPUs    []int
 	Capture capture.Options
 	// Keep, if set, is a directory for the captured output and the
 	// mismatching frames, as pcapng.
@@ -39,6 +44,8 @@ type Options struct {
 	Idle time.Duration
 	// corrupt, for tests, changes the expected frames before comparing.
 	corrupt func([]compare.Expected)
+	// preload, for tests, sends as replay -K does.
+	preload bool
 }
 
 // Report is one input's verdict.
@@ -69,6 +76,7 @@ type Report struct {
 	NormalizedWhy    map[string]int    `json:"normalized_why,omitempty"`
 	Seconds          float64           `json:"seconds"`
 	Capture          string            `json:"capture"`
+	Threads          int               `json:"threads"`
 }
 
 // Verdict is the outcome for one input.
@@ -115,8 +123,12 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		return nil, ErrInterfaces
 	}
 	start := time.Now()
+	threads := (replay.Options{Threads: o.Threads, CPUs: o.CPUs}).ThreadCount()
+	if o.Source.Coalesce.Order == coalesce.Strict {
+		threads = 1
+	}
 	var (
-		s       *replay.Sender
+		ss      []*replay.Sender
 		c       *capture.Capture
 		l       *lab.Lab
 		hs, hc  *netlink.Handle // the namespaces of the sending and the capturing interface
@@ -125,9 +137,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		capDesc string
 	)
 	defer func() {
-		if s != nil {
-			s.Close()
-		}
+		replay.CloseSenders(ss)
 		if c != nil {
 			c.Stop()
 		}
@@ -146,7 +156,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		capDesc = "transmit tap of " + l.IfA + " (lab)"
 		err = l.Do(l.A, func() error {
 			var err error
-			if s, err = replay.NewSender(l.IfA, o.Batch); err != nil {
+			if ss, err = replay.NewSenders(l.IfA, o.Batch, threads); err != nil {
 				return err
 			}
 			c, err = capture.New(l.IfA, o.Capture)
@@ -162,7 +172,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		}
 		defer hs.Close()
 		hc = hs
-		if s, err = replay.NewSender(o.Iface, o.Batch); err != nil {
+		if ss, err = replay.NewSenders(o.Iface, o.Batch, threads); err != nil {
 			return nil, err
 		}
 		o.Capture.Outgoing = false
@@ -184,16 +194,21 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		o.Source.MTU = link.Attrs().MTU
 	}
 
-	// Send, and note on the way what must come out.
-	src := replay.NewSource(o.Source)
-	var exp []compare.Expected
-	src.OnFrame = func(p *pcaps.Packet) { exp = append(exp, compare.Expected{Data: append([]byte(nil), p.Data...)}) }
-	var seg gso.Segmenter
-	each := func(it *replay.Item) error {
-		if !it.Built && !src.Stats.Coalesced {
+	// Send, and note on the way what must come out, shard by shard, each
+	// expected frame with the capture record it comes from.
+	srcs := replay.NewSources(o.Source, threads)
+	exp := make([][]keyed, threads)
+	segs := make([]gso.Segmenter, threads)
+	for i, src := range srcs {
+		src.OnFrame = func(p *pcaps.Packet, record int64) {
+			exp[i] = append(exp[i], keyed{record, compare.Expected{Data: append([]byte(nil), p.Data...)}})
+		}
+	}
+	each := func(shard int, it *replay.Item) error {
+		if !it.Built && !srcs[shard].Stats.Coalesced {
 			return nil
 		}
-		segs, err := seg.Segment(it.Frame, layers.LinkTypeEthernet, it.Vnet)
+		frames, err := segs[shard].Segment(it.Frame, layers.LinkTypeEthernet, it.Vnet)
 		if err != nil {
 			return fmt.Errorf("reference segmentation: %w", err)
 		}
@@ -201,16 +216,17 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		if it.Built {
 			why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", it.Vnet.GSOSize, it.GSOFrom)
 		}
-		for _, sg := range segs {
-			exp = append(exp, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why})
+		for _, sg := range frames {
+			exp[shard] = append(exp[shard], keyed{it.Record, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why}})
 		}
 		return nil
 	}
-	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source}
-	rep, err := replay.Run(ctx, open, s, src, ro, each)
+	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source, CPUs: o.CPUs, Preload: o.preload}
+	rep, err := replay.Run(ctx, open, ss, srcs, ro, each)
 	if err != nil {
 		return nil, err
 	}
+	expected := merge(exp)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}
@@ -223,7 +239,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		if last.Before(sentAt) {
 			quiet = time.Since(sentAt)
 		}
-		if (n >= len(exp) && quiet > 20*time.Millisecond) || quiet > o.Idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
+		if (n >= len(expected) && quiet > 20*time.Millisecond) || quiet > o.Idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -239,21 +255,25 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	softAfter := lab.SoftnetDrops()
 
 	if o.corrupt != nil {
-		o.corrupt(exp)
+		o.corrupt(expected)
 	}
 	strict := o.Source.Coalesce.Order == coalesce.Strict
-	res := compare.Frames(exp, got, strict)
+	res := compare.Frames(expected, got, strict)
 	vr := &Report{
-		File: name, Packets: src.Stats.Packets, Expected: len(exp), Skipped: src.Stats.Skipped, SuperPackets: src.Stats.Supers, SegmentsCaptured: len(got),
+		File: name, Expected: len(expected), Skipped: rep.Skipped, SuperPackets: rep.SuperPackets, SegmentsCaptured: len(got), Threads: threads,
 		Exact: res.Exact, Normalized: res.Normalized, Mismatched: res.Mismatched, Missing: res.Missing, Extra: res.Extra,
 		Reordered: res.Reordered, Details: res.Details, Capture: capDesc, DropsBy: map[string]uint64{},
 	}
 	if len(res.NormalizedWhy) > 0 {
 		vr.NormalizedWhy = res.NormalizedWhy
 	}
-	vr.CoalescedPackets, vr.Resegmented = src.Stats.InSupers, src.Stats.Built
-	if src.Stats.Coalesced {
-		vr.Packets = src.Stats.Frames
+	vr.Resegmented = rep.Resegmented
+	for _, src := range srcs {
+		vr.CoalescedPackets += src.Stats.InSupers
+		vr.Packets += src.Stats.Packets
+		if src.Stats.Coalesced {
+			vr.Packets += src.Stats.Frames - src.Stats.Packets
+		}
 	}
 	if vr.Skipped > 0 {
 		vr.Details = append(vr.Details, fmt.Sprintf("%d frames of link types that cannot be sent on Ethernet were skipped", vr.Skipped))
@@ -340,4 +360,42 @@ func (o Options) Validate() error {
 	}
 	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source}
 	return ro.Validate()
+}
+
+// keyed is an expected frame and the capture record it comes from.
+type keyed struct {
+	record int64
+	exp    compare.Expected
+}
+
+// merge puts the shards' expected frames back in capture order: each shard
+// holds its records in order, so a merge by record number restores the
+// capture's (frames of one record keep their order; a record number 0,
+// for what the coalescer merged, follows the frame before it).
+func merge(shards [][]keyed) []compare.Expected {
+	if len(shards) == 1 {
+		out := make([]compare.Expected, len(shards[0]))
+		for i, k := range shards[0] {
+			out[i] = k.exp
+		}
+		return out
+	}
+	var out []compare.Expected
+	next := make([]int, len(shards))
+	for {
+		best := -1
+		for i, s := range shards {
+			if next[i] < len(s) && (best < 0 || s[next[i]].record < shards[best][next[best]].record) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return out
+		}
+		rec := shards[best][next[best]].record
+		for next[best] < len(shards[best]) && (shards[best][next[best]].record == rec || shards[best][next[best]].record == 0) {
+			out = append(out, shards[best][next[best]].exp)
+			next[best]++
+		}
+	}
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -40,15 +41,20 @@ func TestVerifyKernelFixture(t *testing.T) {
 	requireRoot(t)
 	for _, name := range []string{"kernel-traffic", "kernel-fragments"} {
 		for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
-			o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
-			o.Source.Coalesce.Order = order
-			rep, err := Verify(context.Background(), name, fileOpener("../../testdata/"+name+".pcap"), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("%s %s: %+v", name, order, *rep)
-			if rep.Verdict != VerdictExact || rep.Exact != int(rep.Packets) || rep.SuperPackets == 0 {
-				t.Errorf("%s %s: verdict %s: %+v", name, order, rep.Verdict, rep)
+			for _, threads := range []int{1, 2} {
+				o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}, Threads: threads}
+				o.Source.Coalesce.Order = order
+				for _, preload := range []bool{false, true} {
+					o.preload = preload
+					rep, err := Verify(context.Background(), name, fileOpener("../../testdata/"+name+".pcap"), o)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Logf("%s %s %d threads, preload %v: %+v", name, order, threads, preload, *rep)
+					if rep.Verdict != VerdictExact || rep.Exact != int(rep.Packets) || rep.SuperPackets == 0 || rep.Reordered != 0 {
+						t.Errorf("%s %s %d threads: verdict %s: %+v", name, order, threads, rep.Verdict, rep)
+					}
+				}
 			}
 		}
 	}
@@ -65,22 +71,30 @@ func writeFixture(t *testing.T, name string, pkts []pcaps.Packet) string {
 }
 
 // TestVerifyFixtures replays every crafted shape through the kernel: every
-// frame that comes out must equal the original, in both orders, and the
-// bulk of each must have travelled inside super-packets.
+// frame that comes out must equal the original — per-flow order with one,
+// two and three pipelines (threads keep the order within each connection,
+// which verify checks), strict order with one — and the bulk of each must
+// have travelled inside super-packets.
 func TestVerifyFixtures(t *testing.T) {
 	requireRoot(t)
 	for _, fx := range craft.Fixtures() {
 		path := writeFixture(t, fx.Name, fx.Pkts)
-		for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
-			t.Run(fx.Name+"/"+order.String(), func(t *testing.T) {
-				o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
-				o.Source.Coalesce.Order = order
+		for _, c := range []struct {
+			order            coalesce.Order
+			threads, running int
+		}{{coalesce.PerFlow, 1, 1}, {coalesce.PerFlow, 2, 2}, {coalesce.PerFlow, 3, 3}, {coalesce.Strict, 2, 1}} {
+			t.Run(fmt.Sprintf("%s/%s/%d", fx.Name, c.order, c.threads), func(t *testing.T) {
+				o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}, Threads: c.threads}
+				o.Source.Coalesce.Order = c.order
 				rep, err := Verify(context.Background(), fx.Name, fileOpener(path), o)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if rep.Verdict != VerdictExact || rep.Exact != len(fx.Pkts) || rep.Packets != int64(len(fx.Pkts)) {
+				if rep.Verdict != VerdictExact || rep.Exact != len(fx.Pkts) || rep.Packets != int64(len(fx.Pkts)) || rep.Reordered != 0 {
 					t.Fatalf("verdict %s, %d of %d exact: %+v", rep.Verdict, rep.Exact, len(fx.Pkts), rep)
+				}
+				if rep.Threads != c.running {
+					t.Errorf("%d pipelines ran, want %d", rep.Threads, c.running)
 				}
 				if rep.SuperPackets == 0 || rep.CoalescedPackets < int64(len(fx.Pkts))/2 {
 					t.Errorf("only %d of %d packets went in %d super-packets", rep.CoalescedPackets, len(fx.Pkts), rep.SuperPackets)

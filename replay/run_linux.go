@@ -1,0 +1,299 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay/hugemem"
+)
+
+var errStop = errors.New("stop")
+
+// pipeline is one shard of a replay: the packets of its connections go
+// through its Source and leave through its Sender, paced by its Schedule
+// on the clock all shards share.
+type pipeline struct {
+	index   int
+	src     *Source
+	s       *Sender
+	sched   *Schedule
+	items   []Item // preloaded
+	lastDue time.Time
+	sent    atomic.Int64 // frames accepted, for progress
+}
+
+// runState is what the shards of one replay share.
+type runState struct {
+	ctx      context.Context
+	o        Options
+	deadline time.Time
+	queued   atomic.Int64 // frames queued by all shards, for Limit
+	each     func(shard int, it *Item) error
+	cpus     []int
+}
+
+// Run sends every item of the capture through the senders, one pipeline
+// per sender, and reports what they did (not the interface's counters:
+// Replay adds those). With one sender the capture keeps its global order;
+// with several, Shard splits it by connection and each pipeline — its own
+// Source, coalescer and socket, on a goroutine of its own (pinned to
+// o.CPUs when given) — keeps the order within its connections, paced on
+// one shared clock: original timing anchored to the capture's first
+// packet, rates counted over all pipelines together. each, if not nil, sees every item of a shard before it
+// is queued (never concurrently within one shard).
+func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o Options, each func(shard int, it *Item) error) (Report, error) {
+	var rep Report
+	if len(senders) == 0 || len(senders) != len(srcs) {
+		return rep, fmt.Errorf("replay: %d senders for %d sources", len(senders), len(srcs))
+	}
+	n := len(senders)
+	ps := make([]*pipeline, n)
+	for i := range ps {
+		ps[i] = &pipeline{index: i, src: srcs[i], s: senders[i]}
+	}
+	st := &runState{ctx: ctx, o: o, each: each, cpus: o.CPUs}
+	var first time.Time
+	var arena *hugemem.Arena
+	if o.Preload {
+		var err error
+		if arena, first, err = preload(open, ps, o.PreloadMax); err != nil {
+			return rep, err
+		}
+		defer arena.Free()
+	}
+	start := time.Now()
+	var count Count // rate pacing holds for all shards together
+	for _, p := range ps {
+		p.sched = NewSchedule(o.Pacing, start)
+		p.sched.Share(&count)
+	}
+	if o.Duration > 0 {
+		st.deadline = start.Add(o.Duration)
+	}
+	stopProgress := st.progress(ps)
+	for {
+		var err error
+		if o.Preload {
+			err = st.parallel(ps, func(p *pipeline) error {
+				p.sched.Begin(first)
+				for i := range p.items {
+					if err := st.send(p, &p.items[i], true); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		} else {
+			err = st.stream(open, ps)
+		}
+		if err != nil && !errors.Is(err, errStop) {
+			stopProgress()
+			return rep, err
+		}
+		rep.Loops++
+		if errors.Is(err, errStop) || (o.Loops > 0 && rep.Loops >= o.Loops) {
+			break
+		}
+		var last time.Duration
+		for _, p := range ps {
+			last = max(last, p.sched.Last())
+		}
+		for _, p := range ps {
+			p.sched.NextLoopAt(last)
+		}
+	}
+	stopProgress()
+	if err := st.parallel(ps, func(p *pipeline) error { return p.s.Flush() }); err != nil {
+		return rep, err
+	}
+	end := time.Now()
+	rep.Threads = n
+	rep.Errors = map[string]int64{}
+	var lastDue time.Time
+	for _, p := range ps {
+		s := p.s.Stats
+		rep.Packets += s.Frames
+		rep.Bytes += s.Bytes
+		rep.Sends += s.Items
+		rep.Syscalls += s.Syscalls
+		rep.Failed += s.Failed
+		rep.Retried += s.Retried
+		for k, v := range s.Errors {
+			rep.Errors[k] += v
+		}
+		rep.Skipped += p.src.Stats.Skipped
+		rep.SuperPackets += p.src.Stats.Supers
+		rep.Resegmented += p.src.Stats.Built
+		if p.lastDue.After(lastDue) {
+			lastDue = p.lastDue
+		}
+	}
+	paced := !o.Pacing.Topspeed && o.Pacing.PPS == 0 && o.Pacing.Mbps == 0
+	if paced && !lastDue.IsZero() {
+		rep.EndDriftMS = float64(end.Sub(lastDue).Microseconds()) / 1000
+	}
+	if o.Preload && rep.Loops > 1 {
+		// The sources counted one pass; every loop sent them all again.
+		rep.SuperPackets *= int64(rep.Loops)
+		rep.Resegmented *= int64(rep.Loops)
+	}
+	rep.Seconds = end.Sub(start).Seconds()
+	if rep.Seconds > 0 {
+		rep.PPS = float64(rep.Packets) / rep.Seconds
+		rep.Mbps = float64(rep.Bytes) * 8 / rep.Seconds / 1e6
+	}
+	return rep, nil
+}
+
+// send paces one item of shard p and queues it.
+func (st *runState) send(p *pipeline, it *Item, stable bool) error {
+	if err := st.ctx.Err(); err != nil {
+		return errStop
+	}
+	if st.o.Limit > 0 && st.queued.Load() >= st.o.Limit {
+		return errStop
+	}
+	if !st.deadline.IsZero() && time.Now().After(st.deadline) {
+		return errStop
+	}
+	due := p.sched.Due(it.Timestamp, it.Segs, it.Wire)
+	if !due.IsZero() {
+		if time.Until(due) > 0 {
+			if err := p.s.Flush(); err != nil {
+				return err
+			}
+			p.sent.Store(p.s.Stats.Frames)
+			sleepUntil(st.ctx, due)
+		}
+		p.lastDue = due
+	}
+	if st.each != nil {
+		if err := st.each(p.index, it); err != nil {
+			return err
+		}
+	}
+	st.queued.Add(int64(it.Segs))
+	err := p.s.Queue(it, stable)
+	p.sent.Store(p.s.Stats.Frames)
+	return err
+}
+
+// parallel runs fn for every shard, each on a goroutine of its own locked
+// to its thread (and pinned to a CPU when asked), and returns the first
+// error that is not a stop, else a stop, else nil. One shard runs inline.
+func (st *runState) parallel(ps []*pipeline, fn func(p *pipeline) error) error {
+	if len(ps) == 1 {
+		return fn(ps[0])
+	}
+	errs := make([]error, len(ps))
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if len(st.cpus) > 0 {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				var set unix.CPUSet
+				set.Set(st.cpus[i%len(st.cpus)])
+				_ = unix.SchedSetaffinity(0, &set) // best effort: an offline CPU is not fatal
+			}
+			errs[i] = fn(p)
+		}()
+	}
+	wg.Wait()
+	var stop error
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, errStop):
+			stop = err
+		default:
+			return err
+		}
+	}
+	return stop
+}
+
+// progress reports the frames sent every 100 ms until the returned func is
+// called.
+func (st *runState) progress(ps []*pipeline) func() {
+	if st.o.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				var n int64
+				for _, p := range ps {
+					n += p.sent.Load()
+				}
+				st.o.Progress(n)
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// preload reads every item of the capture into memory, each shard's items
+// apart, the frames in one huge-page arena (see package hugemem), so that
+// the kernel copies them fast; it fails beyond limit bytes. It returns the
+// arena and the time of the capture's first packet.
+func preload(open Opener, ps []*pipeline, limit int64) (*hugemem.Arena, time.Time, error) {
+	if limit <= 0 {
+		limit = 2 << 30
+	}
+	var first time.Time
+	r, err := open()
+	if err != nil {
+		return nil, first, err
+	}
+	defer r.Close()
+	arena := hugemem.NewArena(0)
+	coalesced := IsCoalesced(r)
+	for _, p := range ps {
+		p.src.Begin(r.Name(), coalesced, func(it *Item) error {
+			if arena.Bytes()+int64(len(it.Frame)) > limit {
+				return fmt.Errorf("%s: more than %d MiB to preload; replay without it", r.Name(), limit>>20)
+			}
+			c := *it
+			c.Frame = arena.Alloc(len(it.Frame))
+			copy(c.Frame, it.Frame)
+			p.items = append(p.items, c)
+			return nil
+		})
+	}
+	err = r.Each(func(pk *pcaps.Packet) error {
+		if r.Count() == 1 {
+			first = pk.Timestamp
+		}
+		return ps[Shard(pk, len(ps))].src.Packet(pk, r.Count())
+	})
+	for _, p := range ps {
+		if err == nil {
+			err = p.src.End()
+		}
+	}
+	if err != nil {
+		arena.Free()
+		return nil, first, err
+	}
+	return arena, first, nil
+}

@@ -68,6 +68,8 @@ type Coalescer struct {
 	cls   Classified
 	train *run   // the open fragment train; it is always the newest record
 	fbuf  []byte // a fragment of a failed train, rebuilt
+	// The record being emitted may be kept by the callback (Retain).
+	retainable, retained bool
 }
 
 // New returns a Coalescer. Zero limits take DefaultOptions' values, except
@@ -75,6 +77,23 @@ type Coalescer struct {
 func New(opts Options, emit func(*Record) error) *Coalescer {
 	return &Coalescer{opts: opts.withDefaults(), emit: emit, flows: make(map[Flow]*run)}
 }
+
+// Retain, called from the emit callback, keeps the record's Packet.Data for
+// the caller: the coalescer will not reuse that buffer until Release hands
+// it back, so that a sender can pass it to the kernel without copying it.
+// It reports false for a record whose buffer cannot be kept (the fragments
+// of a failed train share one); that data is valid until the callback
+// returns, as always.
+func (c *Coalescer) Retain() bool {
+	if !c.retainable {
+		return false
+	}
+	c.retained = true
+	return true
+}
+
+// Release gives back a buffer that Retain kept.
+func (c *Coalescer) Release(b []byte) { c.putBuf(b[:0]) }
 
 // Stats returns the counters so far.
 func (c *Coalescer) Stats() *Stats { return &c.stats }
@@ -529,8 +548,12 @@ func (c *Coalescer) drain() error {
 			return nil
 		}
 		c.queue.pop()
+		c.retainable, c.retained = true, false
 		err := c.emitRun(r)
-		c.putBuf(r.buf)
+		if !c.retained {
+			c.putBuf(r.buf)
+		}
+		c.retainable, c.retained = false, false
 		r.buf = nil
 		c.free = append(c.free, r)
 		if err != nil {
@@ -562,6 +585,7 @@ func (c *Coalescer) emitRun(r *run) error {
 // length, fragment field and checksum (checkFragment saw to it, and parse
 // saw their checksums right), so rebuilding them is exact.
 func (c *Coalescer) emitFragments(r *run) error {
+	c.retainable = false // the fragments share one buffer
 	b, l3, l4 := r.buf, r.f.l3, r.f.l4
 	dgram := b[l4:]
 	ts := r.pkt.Timestamp

@@ -276,6 +276,10 @@ func preload(open Opener, ps []*pipeline, limit int64) (*hugemem.Arena, time.Tim
 			c := *it
 			c.Frame = arena.Alloc(len(it.Frame))
 			copy(c.Frame, it.Frame)
+			if it.Release != nil {
+				it.Release(it.Frame)
+				c.Release = nil
+			}
 			p.items = append(p.items, c)
 			return nil
 		})

@@ -75,16 +75,23 @@ func NewSender(iface string, batch int) (*Sender, error) {
 }
 
 // Queue adds an item to the batch, sending the batch when it is full. The
-// frame is copied unless stable says it stays valid and unchanged until the
-// batch is sent (preloaded captures): then the kernel reads it in place.
+// kernel reads the frame in place when stable says it stays valid and
+// unchanged until the batch is sent (preloaded captures) or the item can be
+// kept until then (Item.Release, called after the send); otherwise it is
+// copied into a buffer of the sender's, reused and hot.
 func (s *Sender) Queue(it *Item, stable bool) error {
 	it.Vnet.Encode(s.hdrs[s.n][:])
 	frame := it.Frame
-	if !stable {
+	var release func([]byte)
+	switch {
+	case stable:
+	case it.Release != nil:
+		release = it.Release
+	default:
 		s.bufs[s.n] = append(s.bufs[s.n][:0], frame...)
 		frame = s.bufs[s.n]
 	}
-	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire}
+	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release}
 	s.n++
 	s.queued += int64(it.Segs)
 	if s.n == len(s.hdrs) {
@@ -131,7 +138,7 @@ func (s *Sender) Flush() error {
 					continue
 				}
 			case unix.EBADF, unix.ENXIO, unix.ENETDOWN, unix.ENODEV:
-				s.n, s.queued = 0, 0
+				s.done()
 				return fmt.Errorf("sendmmsg on %s: %w", s.iface, e)
 			}
 			s.Stats.Failed++
@@ -148,11 +155,20 @@ func (s *Sender) Flush() error {
 		}
 		off += int(r)
 	}
+	s.done()
+	return nil
+}
+
+// done empties the batch: kept frames go back to their owners, and no
+// reference to a preloaded capture stays behind.
+func (s *Sender) done() {
 	for i := range s.n {
-		s.meta[i].Frame = nil // do not keep a preloaded capture alive
+		if m := &s.meta[i]; m.Release != nil {
+			m.Release(m.Frame)
+		}
+		s.meta[i] = Item{}
 	}
 	s.n, s.queued = 0, 0
-	return nil
 }
 
 // Close sends what is queued and closes the socket.

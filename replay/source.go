@@ -29,6 +29,11 @@ type Item struct {
 	// TSO/GRO host; GSOFrom says where its gso_size came from.
 	Built   bool
 	GSOFrom string
+	// Release, when set, gives Frame back to the coalescer that made it:
+	// whoever takes the item may keep Frame until it calls Release (a
+	// Sender hands it to the kernel without copying it), and must call it
+	// once done. When nil, Frame is valid only during the callback.
+	Release func([]byte)
 	// Record is the number (from 1) of the capture record the item is, when
 	// it is one record as it stands: a frame sent alone, a record of a
 	// coalesced file, a TSO/GRO host's frame; 0 for what the coalescer
@@ -129,9 +134,15 @@ func IsCoalesced(r *pcaps.Reader) bool {
 func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 	s.name, s.fn, s.c = name, fn, nil
 	if !s.opts.NoCoalesce {
-		s.c = coalesce.New(s.opts.Coalesce, func(rec *coalesce.Record) error {
+		var c *coalesce.Coalescer
+		c = coalesce.New(s.opts.Coalesce, func(rec *coalesce.Record) error {
+			s.item.Release = nil
+			if c.Retain() {
+				s.item.Release = c.Release
+			}
 			return s.emit(s.fn, rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
 		})
+		s.c = c
 	}
 	if coalesced {
 		s.Stats.Coalesced = true
@@ -219,7 +230,11 @@ func shiftOff(v uint16, shift int) uint16 {
 
 func (s *Source) emit(fn func(*Item) error, frame []byte, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
 	it := &s.item
+	release := it.Release // set by the coalescer's callback for its records
 	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
+	if record == 0 {
+		it.Release = release
+	}
 	it.Wire = wireBytes(frame, h, segs)
 	s.Stats.Items++
 	s.Stats.Frames += int64(segs)

@@ -1,8 +1,11 @@
 package replay_test
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -68,5 +71,47 @@ func TestThreadsPacing(t *testing.T) {
 		if rep.Packets < o.Limit || rep.Packets > o.Limit+2*64 {
 			t.Errorf("%s: %d frames for --limit %d", c.name, rep.Packets, o.Limit)
 		}
+	}
+}
+
+// TestThreadsStreamGzip: a gzipped capture streams through two pipelines,
+// each decompressing it on its own; every frame leaves, as the interface
+// counts.
+func TestThreadsStreamGzip(t *testing.T) {
+	testenv.RequireRoot(t)
+	raw, err := os.ReadFile("../testdata/kernel-traffic.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "kernel-traffic.pcap.gz")
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	if err := os.WriteFile(path, gz.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := pcaps.NewReader(bytes.NewReader(raw), "raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var frames int64
+	r.Each(func(*pcaps.Packet) error { frames++; return nil })
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var rep *replay.Report
+	err = l.Do(l.A, func() error {
+		o := replay.Options{Pacing: replay.Pacing{Topspeed: true}, Threads: 2, Loops: 1}
+		rep, err = replay.Replay(context.Background(), path, func() (*pcaps.Reader, error) { return pcaps.Open(path) }, l.IfA, o)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Threads != 2 || rep.Packets != frames || rep.IfaceTxPackets != uint64(frames) || rep.IfaceCheck != "ok" {
+		t.Errorf("%d threads sent %d frames, interface %d (%s); the capture holds %d", rep.Threads, rep.Packets, rep.IfaceTxPackets, rep.IfaceCheck, frames)
 	}
 }

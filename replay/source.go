@@ -69,13 +69,14 @@ type FeedStats struct {
 
 // Source turns a capture into items.
 type Source struct {
-	opts SourceOptions
-	eth  []byte
-	meta coalesce.Meta
-	item Item
-	seg  gso.Segmenter         // counts the segments of vnet records
-	mss  map[coalesce.Flow]int // MSS each host announced in its SYN
-	full map[coalesce.Flow]int // largest ordinary segment per flow
+	opts   SourceOptions
+	eth    []byte
+	ethPkt pcaps.Packet // the frame handed on, as an Ethernet packet
+	meta   coalesce.Meta
+	item   Item
+	seg    gso.Segmenter         // counts the segments of vnet records
+	mss    map[coalesce.Flow]int // MSS each host announced in its SYN
+	full   map[coalesce.Flow]int // largest ordinary segment per flow
 	// full[lastFlow] == lastFull
 	lastFlow coalesce.Flow
 	lastFull int
@@ -135,13 +136,15 @@ func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 	s.name, s.fn, s.c = name, fn, nil
 	if !s.opts.NoCoalesce {
 		var c *coalesce.Coalescer
+		var release func([]byte) // one method value, not one per record
 		c = coalesce.New(s.opts.Coalesce, func(rec *coalesce.Record) error {
 			s.item.Release = nil
 			if c.Retain() {
-				s.item.Release = c.Release
+				s.item.Release = release
 			}
 			return s.emit(s.fn, rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
 		})
+		release = c.Release
 		s.c = c
 	}
 	if coalesced {
@@ -211,14 +214,15 @@ func (s *Source) feed(p *pcaps.Packet, record int64, c *coalesce.Coalescer, fn f
 		s.Stats.Built++
 		return s.emit(fn, frame, h, segs, p.Timestamp, true, from, record)
 	}
-	eth := pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
+	eth := &s.ethPkt // a field: OnFrame would make a local escape, an allocation per frame
+	*eth = pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
 	if s.OnFrame != nil {
-		s.OnFrame(&eth, record)
+		s.OnFrame(eth, record)
 	}
 	if c == nil {
 		return s.emit(fn, frame, gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
 	}
-	return c.Push(&eth)
+	return c.Push(eth)
 }
 
 func shiftOff(v uint16, shift int) uint16 {

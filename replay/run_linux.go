@@ -47,8 +47,9 @@ type runState struct {
 // Source, coalescer and socket, on a goroutine of its own (pinned to
 // o.CPUs when given) — keeps the order within its connections, paced on
 // one shared clock: original timing anchored to the capture's first
-// packet, rates counted over all pipelines together. each, if not nil, sees every item of a shard before it
-// is queued (never concurrently within one shard).
+// packet, rates counted over all pipelines together. each, if not nil,
+// sees every item of a shard before it is queued (never concurrently
+// within one shard).
 func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o Options, each func(shard int, it *Item) error) (Report, error) {
 	var rep Report
 	if len(senders) == 0 || len(senders) != len(srcs) {

@@ -358,7 +358,7 @@ func (o Options) Validate() error {
 	if (o.Iface == "") != (o.CaptureIface == "") {
 		return ErrInterfaces
 	}
-	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source}
+	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source, Threads: o.Threads, CPUs: o.CPUs}
 	return ro.Validate()
 }
 

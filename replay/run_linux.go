@@ -62,13 +62,13 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 	}
 	st := &runState{ctx: ctx, o: o, each: each, cpus: o.CPUs}
 	var first time.Time
-	var arena *hugemem.Arena
 	if o.Preload {
-		var err error
-		if arena, first, err = preload(open, ps, o.PreloadMax); err != nil {
+		free, f, err := preload(open, ps, o.PreloadMax)
+		if err != nil {
 			return rep, err
 		}
-		defer arena.Free()
+		defer free()
+		first = f
 	}
 	start := time.Now()
 	var count Count // rate pacing holds for all shards together
@@ -253,25 +253,49 @@ func (st *runState) progress(ps []*pipeline) func() {
 	return func() { close(done); wg.Wait() }
 }
 
-// preload reads every item of the capture into memory, each shard's items
-// apart, the frames in one huge-page arena (see package hugemem), so that
-// the kernel copies them fast; it fails beyond limit bytes. It returns the
-// arena and the time of the capture's first packet.
-func preload(open Opener, ps []*pipeline, limit int64) (*hugemem.Arena, time.Time, error) {
+// preload reads every item of the capture into memory, each shard's frames
+// in a huge-page arena of its own (see package hugemem: the kernel copies
+// from it fast, and each sender reads memory of its own); it fails beyond
+// limit bytes in all. It returns what frees the arenas and the time of the
+// capture's first packet.
+func preload(open Opener, ps []*pipeline, limit int64) (free func(), first time.Time, err error) {
 	if limit <= 0 {
 		limit = 2 << 30
 	}
-	var first time.Time
+	// With several shards, a first pass weighs the connections so that the
+	// shards get even work (Balance); reading twice costs nothing of the
+	// replay itself.
+	bal := NewBalance(len(ps))
+	if len(ps) > 1 {
+		r, err := open()
+		if err != nil {
+			return nil, first, err
+		}
+		err = r.Each(func(pk *pcaps.Packet) error { bal.Add(pk); return nil })
+		r.Close()
+		if err != nil {
+			return nil, first, err
+		}
+		bal.Assign()
+	}
 	r, err := open()
 	if err != nil {
 		return nil, first, err
 	}
 	defer r.Close()
-	arena := hugemem.NewArena(0)
+	arenas := make([]*hugemem.Arena, len(ps))
+	free = func() {
+		for _, a := range arenas {
+			a.Free()
+		}
+	}
+	var total int64
 	coalesced := IsCoalesced(r)
-	for _, p := range ps {
+	for i, p := range ps {
+		arena := hugemem.NewArena(0)
+		arenas[i] = arena
 		p.src.Begin(r.Name(), coalesced, func(it *Item) error {
-			if arena.Bytes()+int64(len(it.Frame)) > limit {
+			if total += int64(len(it.Frame)); total > limit {
 				return fmt.Errorf("%s: more than %d MiB to preload; replay without it", r.Name(), limit>>20)
 			}
 			c := *it
@@ -289,7 +313,7 @@ func preload(open Opener, ps []*pipeline, limit int64) (*hugemem.Arena, time.Tim
 		if r.Count() == 1 {
 			first = pk.Timestamp
 		}
-		return ps[Shard(pk, len(ps))].src.Packet(pk, r.Count())
+		return ps[bal.Shard(pk)].src.Packet(pk, r.Count())
 	})
 	for _, p := range ps {
 		if err == nil {
@@ -297,8 +321,8 @@ func preload(open Opener, ps []*pipeline, limit int64) (*hugemem.Arena, time.Tim
 		}
 	}
 	if err != nil {
-		arena.Free()
+		free()
 		return nil, first, err
 	}
-	return arena, first, nil
+	return free, first, nil
 }

@@ -1,6 +1,8 @@
 package replay
 
 import (
+	"sort"
+
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
@@ -19,4 +21,77 @@ func Shard(p *pcaps.Packet, n int) int {
 		return 0
 	}
 	return int(k.Symmetric() % uint64(n))
+}
+
+// frameCost is what one frame weighs against its bytes when Balance evens
+// out the work: the kernel's per-skb cost is about that of copying and
+// checksumming 200 bytes.
+const frameCost = 200
+
+// Balance shares connections between n shards by their size rather than by
+// hash, when the whole capture is known beforehand (a preload): Add counts
+// every packet's connection, Assign places the connections, largest first,
+// on the least loaded shard, and Shard then answers as the package-level
+// Shard does — both directions of a connection on one shard, packets of no
+// connection on shard 0 — but with the shards' work even.
+type Balance struct {
+	n      int
+	weight map[uint64]int64 // by Flow.Symmetric
+	shard  map[uint64]int
+	other  int64 // packets of no connection, all on shard 0
+}
+
+// NewBalance returns an empty Balance for n shards.
+func NewBalance(n int) *Balance {
+	return &Balance{n: n, weight: map[uint64]int64{}}
+}
+
+// Add counts a packet.
+func (b *Balance) Add(p *pcaps.Packet) {
+	w := int64(len(p.Data)) + frameCost
+	if k, ok := coalesce.FlowOf(p.Data, p.LinkType, p.Interface); ok && b.n > 1 {
+		b.weight[k.Symmetric()] += w
+	} else {
+		b.other += w
+	}
+}
+
+// Assign places the connections counted so far.
+func (b *Balance) Assign() {
+	keys := make([]uint64, 0, len(b.weight))
+	for k := range b.weight {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		wi, wj := b.weight[keys[i]], b.weight[keys[j]]
+		return wi > wj || wi == wj && keys[i] < keys[j]
+	})
+	load := make([]int64, max(b.n, 1))
+	load[0] = b.other
+	b.shard = make(map[uint64]int, len(keys))
+	for _, k := range keys {
+		least := 0
+		for i := range load {
+			if load[i] < load[least] {
+				least = i
+			}
+		}
+		b.shard[k] = least
+		load[least] += b.weight[k]
+	}
+}
+
+// Shard is the shard of a packet; a connection Add never saw goes by hash.
+func (b *Balance) Shard(p *pcaps.Packet) int {
+	if b.n <= 1 {
+		return 0
+	}
+	k, ok := coalesce.FlowOf(p.Data, p.LinkType, p.Interface)
+	if !ok {
+		return 0
+	}
+	if s, ok := b.shard[k.Symmetric()]; ok {
+		return s
+	}
+	return int(k.Symmetric() % uint64(b.n))
 }

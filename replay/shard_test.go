@@ -3,6 +3,7 @@ package replay
 import (
 	"testing"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/gsoreplay/gsoreplay/pcaps"
@@ -43,4 +44,61 @@ func TestShard(t *testing.T) {
 	if p := craft.TCPBulk().Packet(); Shard(&p, 1) != 0 {
 		t.Error("one shard is not shard 0")
 	}
+}
+
+// TestBalance: connections of very different sizes end up with even work
+// per shard, both directions of each on one shard, packets of no
+// connection on shard 0.
+func TestBalance(t *testing.T) {
+	var pkts []pcaps.Packet
+	sizes := []int{4000, 3000, 2000, 1000, 1000, 500, 300, 200}
+	for c, n := range sizes {
+		for k := range n {
+			f := craft.TCPBulk()
+			f.Sport = uint16(20000 + c)
+			if k%4 == 3 {
+				f.Sport, f.Dport, f.Swap, f.Payload = f.Dport, f.Sport, true, nil // the ACKs
+			}
+			pkts = append(pkts, f.Packet())
+		}
+	}
+	frag := craft.UDPBulk()
+	frag.Fragment = true
+	pkts = append(pkts, frag.Packet())
+	b := NewBalance(2)
+	for i := range pkts {
+		b.Add(&pkts[i])
+	}
+	b.Assign()
+	var load [2]int64
+	conn := map[uint16]int{}
+	for i := range pkts {
+		p := &pkts[i]
+		s := b.Shard(p)
+		load[s] += int64(len(p.Data))
+		if k, ok := coalescePorts(p); ok {
+			if prev, seen := conn[k]; seen && prev != s {
+				t.Fatalf("connection %d on shards %d and %d", k, prev, s)
+			}
+			conn[k] = s
+		} else if s != 0 {
+			t.Errorf("a packet of no connection on shard %d", s)
+		}
+	}
+	if diff := float64(load[0]-load[1]) / float64(load[0]+load[1]); diff > 0.05 || diff < -0.05 {
+		t.Errorf("shard loads %v: %.0f%% apart", load, 100*diff)
+	}
+}
+
+// coalescePorts is the client port of a crafted TCP packet, its
+// connection, read with gopacket.
+func coalescePorts(p *pcaps.Packet) (uint16, bool) {
+	tcp, ok := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.NoCopy).Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if !ok {
+		return 0, false
+	}
+	if uint16(tcp.SrcPort) == craft.TCPBulk().Dport {
+		return uint16(tcp.DstPort), true
+	}
+	return uint16(tcp.SrcPort), true
 }

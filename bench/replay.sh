@@ -15,6 +15,8 @@
 # Captures: >= 400k frames of real bulk TCP (two recordings of
 # testdata/record-kernel-traffic.sh, concatenated), and 400k small frames
 # that cannot be merged (bench/tool small).
+# The AF_XDP send path (copy mode, one socket: a veth has one queue) is
+# measured for the small frames with bench/tool xdp, not used by gsoreplay.
 # Also: sender TSO on (the kernel passes super-packets whole, as to a TSO
 # NIC: Gbit/s at the peer), original timing over 10 s with threads (end
 # drift), and the peak memory of a streaming replay of two file sizes.
@@ -107,8 +109,9 @@ echo "== one pass, small frames that cannot be merged"
 for ((i = 0; i < runs; i++)); do
   measure small-tcpreplay-4.6-xdp "$nsmall" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$small"
   measure small-gsoreplay-K "$nsmall" "$G" replay -i va -t -K -q "$small"
+  measure small-af-xdp-path "$nsmall" "$T" xdp -i va "$small"
 done
-for n in small-tcpreplay-4.6-xdp small-gsoreplay-K; do
+for n in small-tcpreplay-4.6-xdp small-gsoreplay-K small-af-xdp-path; do
   printf '%-28s %10.0f frames/s\n' "$n" "$(med $n)"
 done
 

@@ -14,3 +14,5 @@ func bare(string, int64, int, int, int) error {
 func watch(string, int64, time.Duration) error {
 	return errors.New("watch needs Linux (/sys/class/net)")
 }
+
+func xdp(string, string) error { return errors.New("xdp needs Linux (AF_XDP)") }

@@ -3,6 +3,8 @@
 //	tool bare -i IFACE -n N -threads T   sends N frames' worth of ready-made
 //	                           64 KiB TCPv4 GSO frames as fast as sendmmsg takes
 //	                           them, on T sockets and CPUs (the bare GSO sender)
+//	tool xdp -i IFACE IN       sends the frames of IN, one pass, through an
+//	                           AF_XDP socket (copy mode): that send path, measured
 //	tool watch -i IFACE -n N   counts the frames IFACE receives, from the first
 //	                           to the last, and prints the rate (JSON)
 //	tool small -o OUT -n N     writes N small frames that cannot be merged
@@ -42,6 +44,8 @@ func main() {
 	switch os.Args[1] {
 	case "bare":
 		err = bare(*iface, int64(*n), *threads, *batch, *big)
+	case "xdp":
+		err = xdp(*iface, fs.Arg(0))
 	case "watch":
 		err = watch(*iface, int64(*n), *quiet)
 	case "small":

@@ -59,7 +59,7 @@ func sourceFrom(c *cli.Context) (replay.SourceOptions, error) {
 // threadFlags choose the pipelines of replay and verify.
 func threadFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "threads", Usage: "pipelines (read, coalesce, send) that share the capture by connection, each with its own socket; 1 keeps the capture's global order, more keep the order within each connection (default: one per CPU the process may use)"},
+		&cli.IntFlag{Name: "threads", DefaultText: "one per CPU the process may use", Usage: "`N` pipelines (read, coalesce, send) that share the capture by connection, each with its own socket; 1 keeps the capture's global order, more keep the order within each connection"},
 		&cli.StringFlag{Name: "cpus", Usage: "pin the pipelines to the CPUs in `LIST` (0,2 or 0-3); --threads defaults to their number"},
 	}
 }
@@ -164,9 +164,10 @@ reading, coalescing and sending its share of the connections on a socket of its
 own: both directions of a connection go to one pipeline, so the order within
 each connection is exact; frames of no connection (ARP, fragments) keep their
 order in the first. --threads 1 keeps the capture's global order. Pacing runs on
-one clock for all (--pps and --mbps are split between the pipelines). -K holds
-the capture in huge pages (transparent huge pages, "madvise"), which the kernel
-copies from about 8x faster than from ordinary memory on virtual machines.
+one clock for all (--pps and --mbps count the frames of all pipelines together).
+-K holds the capture in huge pages (transparent huge pages, "madvise"), which the
+kernel copies from about 8x faster than from ordinary memory on virtual machines,
+and spreads the connections evenly over the pipelines by their size.
 
   gsoreplay replay -i eth1 capture.pcap
   gsoreplay replay -i eth1 --topspeed -K --loop 0 --duration 30s capture.pcap
@@ -332,7 +333,8 @@ host, now the segments its MSS implies); mismatched (first differing fields
 named, captured value first: "IPv4 ID 0x1c2e != 0x1c2f at frame 812");
 missing; extra. Drops seen by the capture socket (PACKET_STATISTICS), the
 interfaces or /proc/net/softnet_stat make the verdict "lost". Order is checked
-within each flow, and globally with --order strict.
+within each flow, and globally with --order strict. Like replay, verify runs
+--threads pipelines (one with --order strict, which keeps the global order).
 
   gsoreplay verify                              # the built-in sample
   gsoreplay verify --json capture.pcap super.pcapng

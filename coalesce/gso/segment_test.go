@@ -3,7 +3,6 @@ package gso_test
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"testing"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
@@ -15,26 +14,7 @@ import (
 
 // coalesced merges a flow into one super-packet with the coalescer.
 func coalesced(ps []craft.Frame) ([]byte, gso.VnetHeader, error) {
-	var frame []byte
-	var h gso.VnetHeader
-	n, segs := 0, 0
-	c := coalesce.New(coalesce.DefaultOptions(), func(r *coalesce.Record) error {
-		n++
-		frame, h, segs = append([]byte(nil), r.Packet.Data...), r.Meta.Vnet, r.Meta.Segs
-		return nil
-	})
-	for _, p := range craft.Packets(ps) {
-		if err := c.Push(&p); err != nil {
-			return nil, h, err
-		}
-	}
-	if err := c.Close(); err != nil {
-		return nil, h, err
-	}
-	if n != 1 || segs != len(ps) {
-		return nil, h, fmt.Errorf("%d records (the last of %d segments), want one super-packet of %d", n, segs, len(ps))
-	}
-	return frame, h, nil
+	return coalesce.Super(craft.Packets(ps), coalesce.DefaultOptions())
 }
 
 // superOf is coalesced for tests.

@@ -104,26 +104,7 @@ func KernelVersion(release string) (major, minor int, ok bool) {
 
 // super coalesces crafted segments into one super-packet.
 func super(segs []craft.Frame, o coalesce.Options) ([]byte, gso.VnetHeader, error) {
-	var frame []byte
-	var h gso.VnetHeader
-	n := 0
-	c := coalesce.New(o, func(r *coalesce.Record) error {
-		n++
-		frame, h = append([]byte(nil), r.Packet.Data...), r.Meta.Vnet
-		return nil
-	})
-	for _, p := range craft.Packets(segs) {
-		if err := c.Push(&p); err != nil {
-			return nil, h, err
-		}
-	}
-	if err := c.Close(); err != nil {
-		return nil, h, err
-	}
-	if n != 1 || h.GSOType == gso.None {
-		return nil, h, fmt.Errorf("%d segments made %d records", len(segs), n)
-	}
-	return frame, h, nil
+	return coalesce.Super(craft.Packets(segs), o)
 }
 
 func accepted(n int) []Expectation {

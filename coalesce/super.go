@@ -1,0 +1,35 @@
+package coalesce
+
+import (
+	"fmt"
+
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+)
+
+// Super merges packets that must make exactly one super-packet (the
+// segments of one run, built for a test, a fixture or a probe case) and
+// returns its frame (a copy) and virtio header; anything else is an error
+// that says what came out instead.
+func Super(pkts []pcaps.Packet, o Options) ([]byte, gso.VnetHeader, error) {
+	var frame []byte
+	var h gso.VnetHeader
+	records, segs := 0, 0
+	c := New(o, func(r *Record) error {
+		records++
+		frame, h, segs = append([]byte(nil), r.Packet.Data...), r.Meta.Vnet, r.Meta.Segs
+		return nil
+	})
+	for i := range pkts {
+		if err := c.Push(&pkts[i]); err != nil {
+			return nil, h, err
+		}
+	}
+	if err := c.Close(); err != nil {
+		return nil, h, err
+	}
+	if records != 1 || h.GSOType == gso.None || segs != len(pkts) {
+		return nil, h, fmt.Errorf("%d packets made %d records (the last of %d segments), not one super-packet", len(pkts), records, segs)
+	}
+	return frame, h, nil
+}

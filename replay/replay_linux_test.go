@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
@@ -113,5 +115,35 @@ func TestThreadsStreamGzip(t *testing.T) {
 	}
 	if rep.Threads != 2 || rep.Packets != frames || rep.IfaceTxPackets != uint64(frames) || rep.IfaceCheck != "ok" {
 		t.Errorf("%d threads sent %d frames, interface %d (%s); the capture holds %d", rep.Threads, rep.Packets, rep.IfaceTxPackets, rep.IfaceCheck, frames)
+	}
+}
+
+// TestThreadsBadInput: a capture cut inside a record fails with the reader's
+// error, naming the place, whether the pipelines stream it or preload it —
+// no hang, no partial success.
+func TestThreadsBadInput(t *testing.T) {
+	testenv.RequireRoot(t)
+	raw, err := os.ReadFile("../testdata/kernel-traffic.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(path, raw[:5003], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, preload := range []bool{false, true} {
+		err := l.Do(l.A, func() error {
+			o := replay.Options{Pacing: replay.Pacing{Topspeed: true}, Threads: 2, Loops: 1, Preload: preload}
+			_, err := replay.Replay(context.Background(), path, func() (*pcaps.Reader, error) { return pcaps.Open(path) }, l.IfA, o)
+			return err
+		})
+		if !errors.Is(err, pcaps.ErrTruncated) || !strings.Contains(err.Error(), "packet 24") {
+			t.Errorf("preload %v: error %v, want the truncation at packet 24", preload, err)
+		}
 	}
 }

@@ -20,7 +20,7 @@ import (
 )
 
 // TestThreadsPacing: with two pipelines sharing the clock, --pps and --mbps
-// hold their rate within 2 % (the rates are split between the threads),
+// hold their rate within 2 % (counted over both pipelines together),
 // the frames sent equal what the interface counted, and --limit stops both.
 func TestThreadsPacing(t *testing.T) {
 	testenv.RequireRoot(t)

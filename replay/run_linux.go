@@ -27,6 +27,7 @@ type pipeline struct {
 	sched   *Schedule
 	items   []Item // preloaded
 	lastDue time.Time
+	left    time.Time // when its last batch of the pass left
 	sent    atomic.Int64 // frames accepted, for progress
 }
 
@@ -90,7 +91,7 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 						return err
 					}
 				}
-				return nil
+				return p.flush()
 			})
 		} else {
 			err = st.stream(open, ps)
@@ -139,7 +140,17 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 	}
 	paced := !o.Pacing.Topspeed && o.Pacing.PPS == 0 && o.Pacing.Mbps == 0
 	if paced && !lastDue.IsZero() {
-		rep.EndDriftMS = float64(end.Sub(lastDue).Microseconds()) / 1000
+		// The last frame left when the last pipeline's last batch did.
+		left := end
+		if ps[0].left.After(lastDue) {
+			left = ps[0].left
+			for _, p := range ps[1:] {
+				if p.left.After(left) {
+					left = p.left
+				}
+			}
+		}
+		rep.EndDriftMS = float64(left.Sub(lastDue).Microseconds()) / 1000
 	}
 	if o.Preload && rep.Loops > 1 {
 		// The sources counted one pass; every loop sent them all again.
@@ -152,6 +163,14 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 		rep.Mbps = float64(rep.Bytes) * 8 / rep.Seconds / 1e6
 	}
 	return rep, nil
+}
+
+// flush sends what p has queued at the end of a pass, and notes when.
+func (p *pipeline) flush() error {
+	err := p.s.Flush()
+	p.left = time.Now()
+	p.sent.Store(p.s.Stats.Frames)
+	return err
 }
 
 // send paces one item of shard p and queues it.

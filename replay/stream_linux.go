@@ -17,7 +17,10 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 		defer r.Close()
 		send := func(it *Item) error { return st.send(p, it, false) }
 		if len(ps) == 1 {
-			return p.src.Feed(r, send)
+			if err := p.src.Feed(r, send); err != nil {
+				return err
+			}
+			return p.flush()
 		}
 		p.src.Begin(r.Name(), IsCoalesced(r), send)
 		err = r.Each(func(pk *pcaps.Packet) error {
@@ -32,6 +35,9 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 		if err != nil {
 			return err
 		}
-		return p.src.End()
+		if err := p.src.End(); err != nil {
+			return err
+		}
+		return p.flush()
 	})
 }

@@ -267,7 +267,11 @@ func printReplay(w io.Writer, r *replay.Report) {
 	if r.Resegmented > 0 {
 		fmt.Fprintf(w, ", %d of them frames captured whole on a TSO/GRO host", r.Resegmented)
 	}
-	fmt.Fprintf(w, ") in %d syscalls\n", r.Syscalls)
+	fmt.Fprintf(w, ") in %d syscalls", r.Syscalls)
+	if r.Threads > 1 {
+		fmt.Fprintf(w, " on %d threads", r.Threads)
+	}
+	fmt.Fprintln(w)
 	if r.EndDriftMS != 0 {
 		fmt.Fprintf(w, "Timing: the last send left %.3f ms after its scheduled time\n", r.EndDriftMS)
 	}

@@ -27,7 +27,7 @@ type pipeline struct {
 	sched   *Schedule
 	items   []Item // preloaded
 	lastDue time.Time
-	left    time.Time // when its last batch of the pass left
+	left    time.Time    // when its last batch of the pass left
 	sent    atomic.Int64 // frames accepted, for progress
 }
 

@@ -81,6 +81,10 @@ const MaxBatch = 1024
 // MaxThreads bounds Options.Threads.
 const MaxThreads = 256
 
+// MaxCPU is one above the highest CPU number Options.CPUs may name: what a
+// CPU affinity mask (unix.CPUSet) holds.
+const MaxCPU = 1024
+
 // MSS range for SourceOptions.MSS.
 const maxMSS = 65000
 
@@ -120,7 +124,7 @@ func (o Options) Validate() error {
 		return optionError("Threads", o.Threads, fmt.Sprintf("want 1..%d", MaxThreads))
 	}
 	for _, c := range o.CPUs {
-		if c < 0 || c >= MaxThreads*4 {
+		if c < 0 || c >= MaxCPU {
 			return optionError("CPUs", c, "want a CPU number")
 		}
 	}

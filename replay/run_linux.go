@@ -38,7 +38,6 @@ type runState struct {
 	deadline time.Time
 	queued   atomic.Int64 // frames queued by all shards, for Limit
 	each     func(shard int, it *Item) error
-	cpus     []int
 }
 
 // Run sends every item of the capture through the senders, one pipeline
@@ -61,7 +60,7 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 	for i := range ps {
 		ps[i] = &pipeline{index: i, src: srcs[i], s: senders[i]}
 	}
-	st := &runState{ctx: ctx, o: o, each: each, cpus: o.CPUs}
+	st := &runState{ctx: ctx, o: o, each: each}
 	var first time.Time
 	if o.Preload {
 		free, f, err := preload(open, ps, o.PreloadMax)
@@ -200,7 +199,9 @@ func (st *runState) send(p *pipeline, it *Item, stable bool) error {
 			return err
 		}
 	}
-	st.queued.Add(int64(it.Segs))
+	if st.o.Limit > 0 { // a counter all pipelines write: only when it is needed
+		st.queued.Add(int64(it.Segs))
+	}
 	err := p.s.Queue(it, stable)
 	p.sent.Store(p.s.Stats.Frames)
 	return err
@@ -219,11 +220,11 @@ func (st *runState) parallel(ps []*pipeline, fn func(p *pipeline) error) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if len(st.cpus) > 0 {
+			if cpus := st.o.CPUs; len(cpus) > 0 {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				var set unix.CPUSet
-				set.Set(st.cpus[i%len(st.cpus)])
+				set.Set(cpus[i%len(cpus)])
 				_ = unix.SchedSetaffinity(0, &set) // best effort: an offline CPU is not fatal
 			}
 			errs[i] = fn(p)

@@ -90,8 +90,9 @@ func (b *Balance) Shard(p *pcaps.Packet) int {
 	if !ok {
 		return 0
 	}
-	if s, ok := b.shard[k.Symmetric()]; ok {
+	h := k.Symmetric()
+	if s, ok := b.shard[h]; ok {
 		return s
 	}
-	return int(k.Symmetric() % uint64(b.n))
+	return int(h % uint64(b.n))
 }

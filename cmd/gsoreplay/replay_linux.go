@@ -90,7 +90,7 @@ func parseCPUs(s string) ([]int, error) {
 		if err == nil && isRange {
 			b, err = strconv.Atoi(hi)
 		}
-		if err != nil || a < 0 || b < a || b >= 4*replay.MaxThreads {
+		if err != nil || a < 0 || b < a || b >= replay.MaxCPU {
 			return nil, fmt.Errorf("want CPU numbers and ranges such as 0,2,4-7")
 		}
 		for cpu := a; cpu <= b; cpu++ {

@@ -26,19 +26,15 @@ func BuildTSO(frame []byte, o Offsets, gsoSize int) (VnetHeader, int, error) {
 	if payload <= gsoSize {
 		return VnetHeader{}, 0, fmt.Errorf("payload %d fits one segment of %d", payload, gsoSize)
 	}
-	var addrs []byte
 	if o.V6 {
-		ip := header.IPv6(frame[o.L3:o.L4])
-		ip.SetPayloadLength(LenOrZero(len(frame) - o.L3 - header.IPv6MinimumSize))
-		addrs = ip.Addresses()
+		header.IPv6(frame[o.L3:]).SetPayloadLength(LenOrZero(len(frame) - o.L3 - header.IPv6MinimumSize))
 	} else {
 		ip := header.IPv4(frame[o.L3:o.L4])
 		ip.SetTotalLength(LenOrZero(len(frame) - o.L3))
 		ip.UpdateChecksum()
-		addrs = ip.Addresses()
 	}
-	th := header.TCP(frame[o.L4:])
-	th.SetChecksum(header.Fold(header.PseudoHeaderSum(addrs, header.ProtoTCP, uint32(len(th)))))
+	l4 := frame[o.L4:]
+	SeedChecksum(frame[o.L3:o.L4], o.V6, header.ProtoTCP, l4, uint32(len(l4)))
 	h := VnetHeader{Flags: NeedsCsum, GSOType: TCPv4, GSOSize: uint16(gsoSize), HdrLen: uint16(o.HdrEnd),
 		CsumStart: uint16(o.L4), CsumOffset: header.TCPChecksumOffset}
 	if o.V6 {

@@ -10,7 +10,7 @@ type Arena struct {
 	chunk  int
 	cur    []byte // the unused rest of the newest chunk
 	chunks [][]byte
-	huge   int // chunks that are huge-page backed
+	huge   []bool // chunks[i] is advised huge pages
 	bytes  int64
 }
 
@@ -28,9 +28,7 @@ func (a *Arena) Alloc(n int) []byte {
 		size := max(a.chunk, n)
 		b, huge := alloc(size)
 		a.chunks = append(a.chunks, b)
-		if huge {
-			a.huge++
-		}
+		a.huge = append(a.huge, huge)
 		a.cur = b
 	}
 	b := a.cur[:n:n]
@@ -47,7 +45,7 @@ func (a *Arena) Bytes() int64 { return a.bytes }
 func (a *Arena) Mapped() (total, huge int64) {
 	for i, c := range a.chunks {
 		total += int64(len(c))
-		if i < a.huge {
+		if a.huge[i] {
 			huge += int64(len(c))
 		}
 	}
@@ -59,5 +57,5 @@ func (a *Arena) Free() {
 	for _, c := range a.chunks {
 		release(c)
 	}
-	a.chunks, a.cur, a.huge, a.bytes = nil, nil, 0, 0
+	a.chunks, a.cur, a.huge, a.bytes = nil, nil, nil, 0
 }

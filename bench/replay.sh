@@ -109,9 +109,10 @@ echo "== one pass, small frames that cannot be merged"
 for ((i = 0; i < runs; i++)); do
   measure small-tcpreplay-4.6-xdp "$nsmall" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$small"
   measure small-gsoreplay-K "$nsmall" "$G" replay -i va -t -K -q "$small"
+  measure small-gsoreplay-K-1thread "$nsmall" "$G" replay -i va -t -K --threads 1 -q "$small"
   measure small-af-xdp-path "$nsmall" "$T" xdp -i va "$small"
 done
-for n in small-tcpreplay-4.6-xdp small-gsoreplay-K small-af-xdp-path; do
+for n in small-tcpreplay-4.6-xdp small-gsoreplay-K small-gsoreplay-K-1thread small-af-xdp-path; do
   printf '%-28s %10.0f frames/s\n' "$n" "$(med $n)"
 done
 

@@ -142,7 +142,7 @@ func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 			if c.Retain() {
 				s.item.Release = release
 			}
-			return s.emit(s.fn, rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
+			return s.emit(rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
 		})
 		release = c.Release
 		s.c = c
@@ -155,7 +155,7 @@ func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 // Packet takes the next packet of the pass, the record-th of the capture
 // (for errors).
 func (s *Source) Packet(p *pcaps.Packet, record int64) error {
-	return s.feed(p, record, s.c, s.fn)
+	return s.feed(p, record)
 }
 
 // End ends the pass: what the coalescer holds is sent.
@@ -169,10 +169,11 @@ func (s *Source) End() error {
 	return nil
 }
 
-// feed turns one packet into items: a record of a coalesced file as it is,
-// a TSO/GRO host's oversized frame as a super-packet of its own, any other
-// frame through the coalescer c (or alone when c is nil).
-func (s *Source) feed(p *pcaps.Packet, record int64, c *coalesce.Coalescer, fn func(*Item) error) error {
+// feed turns one packet into items for the pass's fn: a record of a
+// coalesced file as it is, a TSO/GRO host's oversized frame as a
+// super-packet of its own, any other frame through the coalescer (or alone
+// with NoCoalesce).
+func (s *Source) feed(p *pcaps.Packet, record int64) error {
 	s.Stats.Packets++
 	if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
 		s.Stats.Coalesced = true
@@ -196,7 +197,7 @@ func (s *Source) feed(p *pcaps.Packet, record int64, c *coalesce.Coalescer, fn f
 		s.eth = frame
 		h := s.meta.Vnet
 		h.CsumStart, h.HdrLen = shiftOff(h.CsumStart, shift), shiftOff(h.HdrLen, shift)
-		return s.emit(fn, frame, h, s.meta.Segs, p.Timestamp, false, "", record)
+		return s.emit(frame, h, s.meta.Segs, p.Timestamp, false, "", record)
 	}
 	frame, _, ok := toEthernet(s.eth[:0], p)
 	if !ok {
@@ -206,23 +207,23 @@ func (s *Source) feed(p *pcaps.Packet, record int64, c *coalesce.Coalescer, fn f
 	s.eth = frame
 	if h, segs, from, ok := s.oversized(frame, p); ok {
 		// What came before leaves first: flush the coalescer.
-		if c != nil {
-			if err := c.Close(); err != nil {
+		if s.c != nil {
+			if err := s.c.Close(); err != nil {
 				return err
 			}
 		}
 		s.Stats.Built++
-		return s.emit(fn, frame, h, segs, p.Timestamp, true, from, record)
+		return s.emit(frame, h, segs, p.Timestamp, true, from, record)
 	}
 	eth := &s.ethPkt // a field: OnFrame would make a local escape, an allocation per frame
 	*eth = pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
 	if s.OnFrame != nil {
 		s.OnFrame(eth, record)
 	}
-	if c == nil {
-		return s.emit(fn, frame, gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
+	if s.c == nil {
+		return s.emit(frame, gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
 	}
-	return c.Push(eth)
+	return s.c.Push(eth)
 }
 
 func shiftOff(v uint16, shift int) uint16 {
@@ -232,7 +233,7 @@ func shiftOff(v uint16, shift int) uint16 {
 	return uint16(int(v) + shift)
 }
 
-func (s *Source) emit(fn func(*Item) error, frame []byte, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
+func (s *Source) emit(frame []byte, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
 	it := &s.item
 	release := it.Release // set by the coalescer's callback for its records
 	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
@@ -248,7 +249,7 @@ func (s *Source) emit(fn func(*Item) error, frame []byte, h gso.VnetHeader, segs
 			s.Stats.InSupers += int64(segs)
 		}
 	}
-	return fn(it)
+	return s.fn(it)
 }
 
 // wireBytes is what the segments of a super-packet put on the wire: the

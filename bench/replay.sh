@@ -70,7 +70,8 @@ ip -n "$a" link set va up; ip -n "$b" link set vb up
 declare -A fps gbps
 measure() {
   local name=$1 want=$2; shift 2
-  ip netns exec "$b" "$T" watch -i vb -n "$want" >"$work/watch.json" 2>"$work/watch.err" &
+  # -quiet: a sender that stalls (the host is shared) is waited for, not cut off and rated on part of its frames.
+  ip netns exec "$b" "$T" watch -i vb -n "$want" -quiet 10s >"$work/watch.json" 2>"$work/watch.err" &
   local w=$!
   until grep -q watching "$work/watch.err" 2>/dev/null; do sleep 0.01; done
   if ! ip netns exec "$a" "$@" >"$work/$name.log" 2>&1; then

@@ -80,6 +80,7 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 		st.deadline = start.Add(o.Duration)
 	}
 	stopProgress := st.progress(ps)
+	stopped := false // by --limit, --duration or cancellation: not every frame is due
 	for {
 		var err error
 		if o.Preload {
@@ -100,7 +101,11 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 			return rep, err
 		}
 		rep.Loops++
-		if errors.Is(err, errStop) || (o.Loops > 0 && rep.Loops >= o.Loops) {
+		if errors.Is(err, errStop) {
+			stopped = true
+			break
+		}
+		if o.Loops > 0 && rep.Loops >= o.Loops {
 			break
 		}
 		var last time.Duration
@@ -116,6 +121,11 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 		return rep, err
 	}
 	end := time.Now()
+	if !stopped {
+		if err := accounted(ps, o.Preload, rep.Loops); err != nil {
+			return rep, err
+		}
+	}
 	rep.Threads = n
 	rep.Errors = map[string]int64{}
 	var lastDue time.Time
@@ -162,6 +172,26 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 		rep.Mbps = float64(rep.Bytes) * 8 / rep.Seconds / 1e6
 	}
 	return rep, nil
+}
+
+// accounted checks, after passes that nothing stopped, that every frame
+// the sources handed on reached a socket, sent or refused (refusals are
+// reported on their own): a frame lost inside the pipelines is an error,
+// never a shorter report that looks complete. A preload's sources count
+// one pass, sent loops times.
+func accounted(ps []*pipeline, preload bool, loops int) error {
+	var handed, reached int64
+	for _, p := range ps {
+		handed += p.src.Stats.Frames
+		reached += p.s.Stats.Frames + p.s.Stats.FailedFrames
+	}
+	if preload {
+		handed *= int64(loops)
+	}
+	if handed != reached {
+		return fmt.Errorf("replay: the capture's items stand for %d frames, but %d reached the socket (sent or refused): %d lost on the way", handed, reached, handed-reached)
+	}
+	return nil
 }
 
 // flush sends what p has queued at the end of a pass, and notes when.

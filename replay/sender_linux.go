@@ -18,8 +18,10 @@ type SendStats struct {
 	Bytes    int64 // bytes of those frames on the wire
 	Syscalls int64
 	Failed   int64 // items the kernel refused
-	Retried  int64 // sends retried after ENOBUFS
-	Errors   map[string]int64
+	// FailedFrames is the frames the refused items stood for.
+	FailedFrames int64
+	Retried      int64 // sends retried after ENOBUFS
+	Errors       map[string]int64
 }
 
 // Sender writes items to an AF_PACKET socket with PACKET_VNET_HDR, in
@@ -142,6 +144,7 @@ func (s *Sender) Flush() error {
 				return fmt.Errorf("sendmmsg on %s: %w", s.iface, e)
 			}
 			s.Stats.Failed++
+			s.Stats.FailedFrames += int64(s.meta[off].Segs)
 			s.Stats.Errors[unix.ErrnoName(e)]++
 			off++
 			retries = 0

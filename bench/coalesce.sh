@@ -11,7 +11,7 @@
 # capture ip, ethtool, iperf3, tcpdump (testdata/record-kernel-traffic.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=${1:-${TMPDIR:-/tmp}/gsoreplay-bench}
+work=${1:-${TMPDIR:-/tmp}/gsoreplay-bench-coalesce} # not replay.sh's: each records its own capture
 runs=${RUNS:-7}
 min_bytes=$((150 * 1024 * 1024))
 mkdir -p "$work"

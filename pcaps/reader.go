@@ -6,8 +6,10 @@
 // one at a time, in a buffer that is reused: memory stays bounded whatever the
 // size of the file. Frames longer than the file's snap length, as captures from
 // TSO/GRO hosts hold, are read rather than rejected, up to MaxFrame bytes.
-// The parsing of both formats is gopacket's pcapgo; this package adds format
-// detection, the limits, and errors that name the file and the packet.
+// File headers and pcapng blocks are parsed by gopacket's pcapgo; pcap
+// records are read in place from a ring, which a caller may lend (Window)
+// to keep packets without copying them. The package adds format detection,
+// the limits, and errors that name the file and the packet.
 //
 // A Writer writes pcap or pcapng, the latter with one interface description
 // per input interface and an optional comment per packet.
@@ -19,6 +21,7 @@ package pcaps
 
 import (
 	"bufio"
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -78,6 +81,10 @@ type Packet struct {
 	// Vnet is the record's virtio_net_hdr in a vnet file (nil otherwise); a
 	// Writer of vnet files writes it before Data (zeros when nil).
 	Vnet []byte
+	// Offset is the byte offset of the record in a pcap or vnet file (of
+	// the decompressed stream if gzipped; 0 in pcapng): it orders the
+	// packets of a Window.
+	Offset int64
 }
 
 // Interface describes one capture interface. A pcap file has exactly one.
@@ -111,6 +118,10 @@ type Reader struct {
 
 	count  int64 // packets read
 	offset int64 // pcap only: byte offset of the next record
+
+	br   *bufio.Reader // the file, past what pcapgo has read
+	raw  rawPcap       // an uncompressed pcap's record format
+	win  *window       // Window mode
 }
 
 // Open opens a capture file; "-" is standard input.
@@ -167,16 +178,28 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		rd.syncInterfaces()
 	case isPcapMagic(magic) || (magic[0] == 0x1f && magic[1] == 0x8b):
 		rd.format = FormatPcap
-		p, err := pcapgo.NewReader(br)
+		src := br
+		if magic[0] == 0x1f {
+			zr, err := gzip.NewReader(br)
+			if err != nil {
+				return nil, rd.wrapHeader(err)
+			}
+			src = bufio.NewReaderSize(zr, 256<<10)
+		}
+		// pcapgo reads the file header; the records are read in place
+		// (window.go).
+		if m, err := src.Peek(4); err == nil && isPcapMagic(m) {
+			rd.raw = rawPcapOf(m)
+		}
+		p, err := pcapgo.NewReader(src)
 		if err != nil {
 			return nil, rd.wrapHeader(err)
 		}
+		rd.br = src
 		// Frames above the snap length are normal in captures from TSO/GRO
-		// hosts; the bound that matters is ours.
-		snaplen := p.Snaplen()
-		p.SetSnaplen(MaxFrame)
+		// hosts; the bound that matters is ours (MaxFrame).
 		rd.pcap = p
-		rd.ifaces = []Interface{{LinkType: p.LinkType(), SnapLen: snaplen}}
+		rd.ifaces = []Interface{{LinkType: p.LinkType(), SnapLen: p.Snaplen()}}
 		rd.offset = 24
 	default:
 		return nil, fmt.Errorf("%s: magic %02x%02x%02x%02x: %w", name, magic[0], magic[1], magic[2], magic[3], ErrNotCapture)
@@ -284,31 +307,25 @@ func (r *Reader) Next(p *Packet) error {
 	if r.vnet != nil {
 		return r.nextVnet(p)
 	}
-	var (
-		data []byte
-		ci   gopacket.CaptureInfo
-		err  error
-	)
-	p.Comment, p.Vnet = "", nil
 	if r.pcap != nil {
-		data, ci, err = r.pcap.ZeroCopyReadPacketData()
-		if err == nil {
-			p.Interface = 0
-			p.LinkType = r.ifaces[0].LinkType
+		if r.win == nil {
+			// No ring lent: a small one of the reader's own.
+			const chunk = 64 << 10
+			r.window(make([]byte, 2*chunk+MaxFrame+rawRecordHeader), func(int64) error { return nil }, chunk)
 		}
-	} else {
-		var opts pcapgo.NgPacketOptions
-		data, ci, opts, err = r.ng.ZeroCopyReadPacketDataWithOptions()
-		if err == nil {
-			r.syncInterfaces()
-			p.Interface = r.sectionBase + ci.InterfaceIndex
-			if p.Interface >= len(r.ifaces) {
-				return r.errorf(ErrCorrupt, "interface %d not declared", ci.InterfaceIndex)
-			}
-			p.LinkType = r.ifaces[p.Interface].LinkType
-			if len(opts.Comments) > 0 {
-				p.Comment = opts.Comments[0]
-			}
+		return r.nextWindow(p)
+	}
+	p.Comment, p.Vnet = "", nil
+	data, ci, opts, err := r.ng.ZeroCopyReadPacketDataWithOptions()
+	if err == nil {
+		r.syncInterfaces()
+		p.Interface = r.sectionBase + ci.InterfaceIndex
+		if p.Interface >= len(r.ifaces) {
+			return r.errorf(ErrCorrupt, "interface %d not declared", ci.InterfaceIndex)
+		}
+		p.LinkType = r.ifaces[p.Interface].LinkType
+		if len(opts.Comments) > 0 {
+			p.Comment = opts.Comments[0]
 		}
 	}
 	if err != nil {
@@ -334,10 +351,8 @@ func (r *Reader) Next(p *Packet) error {
 	p.Data = data
 	p.Timestamp = ci.Timestamp
 	p.Length = ci.Length
+	p.Offset = 0
 	r.count++
-	if r.pcap != nil {
-		r.offset += 16 + int64(len(data))
-	}
 	return nil
 }
 

@@ -78,7 +78,7 @@ func (r *Reader) nextVnet(p *Packet) error {
 	}
 	*p = Packet{
 		Vnet: b[:r.vnetHdr:r.vnetHdr], Data: b[r.vnetHdr:], Length: size - r.vnetHdr,
-		Timestamp: time.Unix(0, 0).UTC(), LinkType: r.ifaces[0].LinkType,
+		Timestamp: time.Unix(0, 0).UTC(), LinkType: r.ifaces[0].LinkType, Offset: r.offset,
 	}
 	r.count++
 	r.offset += 4 + int64(size)

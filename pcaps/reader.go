@@ -119,9 +119,9 @@ type Reader struct {
 	count  int64 // packets read
 	offset int64 // pcap only: byte offset of the next record
 
-	br   *bufio.Reader // the file, past what pcapgo has read
-	raw  rawPcap       // an uncompressed pcap's record format
-	win  *window       // Window mode
+	br  *bufio.Reader // the file, past what pcapgo has read
+	raw rawPcap       // an uncompressed pcap's record format
+	win *window       // Window mode
 }
 
 // Open opens a capture file; "-" is standard input.

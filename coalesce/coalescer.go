@@ -19,6 +19,14 @@ const smallBuf = 2048
 type Record struct {
 	Packet pcaps.Packet
 	Meta   Meta
+	// Parts, in borrow mode (Coalescer.Borrow), is the rest of a
+	// super-packet after Packet.Data, which then holds only its rebuilt
+	// headers: the payloads as slices of the pushed packets.
+	Parts [][]byte
+	// Borrowed says Packet.Data is a pushed packet's own bytes (borrow
+	// mode): valid as long as the caller keeps that packet, not only until
+	// the callback returns.
+	Borrowed bool
 }
 
 // run is a candidate super-packet: the first packet copied into buf, later
@@ -42,6 +50,11 @@ type run struct {
 	deltas  []int64
 	skips   []int32
 	skipped bool
+	// Borrow mode: buf holds the first packet's headers only; parts are
+	// the payloads in place, and wholes the packets themselves (the first
+	// only, or every fragment of a train).
+	parts  [][]byte
+	wholes [][]byte
 	// A train of IPv4 fragments (UFO): it becomes a super-packet only when
 	// complete; until then its fragments are rebuilt from buf if it fails.
 	frag     bool
@@ -70,6 +83,8 @@ type Coalescer struct {
 	fbuf  []byte // a fragment of a failed train, rebuilt
 	// The record being emitted may be kept by the callback (Retain).
 	retainable, retained bool
+	borrow               bool   // see Borrow
+	scratch              []byte // a train's datagram, gathered (borrow mode)
 }
 
 // New returns a Coalescer. Zero limits take DefaultOptions' values, except
@@ -222,7 +237,10 @@ func (c *Coalescer) newRun(n int) *run {
 	} else {
 		r = &run{}
 	}
-	r.buf = c.getBuf(n)
+	r.buf = nil
+	if n > 0 {
+		r.buf = c.getBuf(n)
+	}
 	return r
 }
 
@@ -258,8 +276,14 @@ func (c *Coalescer) putBuf(b []byte) {
 }
 
 func (c *Coalescer) passThrough(p *pcaps.Packet) *run {
-	r := c.newRun(len(p.Data))
-	r.buf = append(r.buf, p.Data...)
+	var r *run
+	if c.borrow {
+		r = c.newRun(0)
+		r.wholes = append(r.wholes[:0], p.Data)
+	} else {
+		r = c.newRun(len(p.Data))
+		r.buf = append(r.buf, p.Data...)
+	}
 	r.pkt = *p
 	r.pkt.Data = nil
 	r.n = 1
@@ -272,8 +296,16 @@ func (c *Coalescer) enqueue(r *run) { c.queue.push(r) }
 // start opens a run with a mergeable packet, unless the packet alone already
 // ends it.
 func (c *Coalescer) start(f *frame, key *Flow, p *pcaps.Packet, idx int64) {
-	r := c.newRun(c.bigCap())
-	r.buf = append(r.buf, p.Data...)
+	var r *run
+	if c.borrow {
+		r = c.newRun(f.hdrEnd)
+		r.buf = append(r.buf, p.Data[:f.hdrEnd]...)
+		r.parts = append(r.parts[:0], p.Data[f.hdrEnd:])
+		r.wholes = append(r.wholes[:0], p.Data)
+	} else {
+		r = c.newRun(c.bigCap())
+		r.buf = append(r.buf, p.Data...)
+	}
 	r.f = *f
 	r.f.data = nil
 	r.pkt = *p
@@ -351,6 +383,10 @@ func (c *Coalescer) startTrain(r *run, f *frame) Reason {
 // the whole datagram) the one the capture holds.
 func (c *Coalescer) completeTrain(r *run) Reason {
 	f := r.view()
+	if c.borrow {
+		c.scratch = r.gather(c.scratch[:0])
+		f.data = c.scratch
+	}
 	dgram := f.udp()
 	if int(dgram.Length()) != len(dgram) ||
 		dgram.Checksum() != header.TransportChecksum(f.ipv4().Addresses(), header.ProtoUDP, dgram) {
@@ -498,13 +534,20 @@ func (c *Coalescer) checkFragment(r *run, f *frame, p *pcaps.Packet) (why, after
 
 func (c *Coalescer) appendTo(r *run, f *frame, p *pcaps.Packet, idx int64) {
 	pl := f.payload()
-	if need := len(r.buf) + len(pl); need > cap(r.buf) {
+	if c.borrow {
+		r.parts = append(r.parts, pl)
+		if r.frag {
+			r.wholes = append(r.wholes, p.Data)
+		}
+	} else if need := len(r.buf) + len(pl); need > cap(r.buf) {
 		nb := c.getBuf(need)
 		nb = append(nb, r.buf...)
 		c.putBuf(r.buf)
 		r.buf = nb
 	}
-	r.buf = append(r.buf, pl...)
+	if !c.borrow {
+		r.buf = append(r.buf, pl...)
+	}
 	r.ipLen += len(pl)
 	r.n++
 	if r.f.proto == header.ProtoTCP {
@@ -555,6 +598,9 @@ func (c *Coalescer) drain() error {
 		}
 		c.retainable, c.retained = false, false
 		r.buf = nil
+		clear(r.parts) // no reference to the caller's packets stays behind
+		clear(r.wholes)
+		r.parts, r.wholes = r.parts[:0], r.wholes[:0]
 		c.free = append(c.free, r)
 		if err != nil {
 			return err
@@ -568,13 +614,19 @@ func (c *Coalescer) emitRun(r *run) error {
 	rec.Packet = r.pkt
 	rec.Packet.Data = r.buf
 	rec.Meta = Meta{Segs: 1}
+	rec.Parts, rec.Borrowed = nil, false
 	switch {
 	case r.frag && !r.complete && r.n > 1:
 		return c.emitFragments(r)
 	case r.n > 1:
 		c.finish(r, rec)
 	default:
-		rec.Packet.Length = max(r.pkt.Length, len(r.buf))
+		if c.borrow {
+			// One packet as it came: its own bytes, not its headers.
+			rec.Packet.Data, rec.Borrowed = r.wholes[0], true
+			c.retainable = false
+		}
+		rec.Packet.Length = max(r.pkt.Length, len(rec.Packet.Data))
 	}
 	c.stats.Records++
 	return c.emit(rec)
@@ -586,6 +638,9 @@ func (c *Coalescer) emitRun(r *run) error {
 // saw their checksums right), so rebuilding them is exact.
 func (c *Coalescer) emitFragments(r *run) error {
 	c.retainable = false // the fragments share one buffer
+	if c.borrow {
+		return c.emitWholes(r)
+	}
 	b, l3, l4 := r.buf, r.f.l3, r.f.l4
 	dgram := b[l4:]
 	ts := r.pkt.Timestamp
@@ -618,6 +673,13 @@ func (c *Coalescer) emitFragments(r *run) error {
 func (c *Coalescer) finish(r *run, rec *Record) {
 	f := r.view()
 	b, l4 := r.buf, r.buf[r.f.l4:]
+	// Lengths are the whole super-packet's; in borrow mode b holds only
+	// its headers.
+	size, l4Len := len(b), len(l4)
+	if c.borrow {
+		size = r.f.l3 + r.ipLen
+		l4Len = size - r.f.l4
+	}
 	if !f.v6 {
 		ip := f.ipv4()
 		if r.frag {
@@ -626,7 +688,7 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 		ip.SetTotalLength(gso.LenOrZero(r.ipLen))
 		ip.UpdateChecksum()
 	} else {
-		f.ipv6().SetPayloadLength(gso.LenOrZero(len(b) - r.f.l3 - header.IPv6MinimumSize))
+		f.ipv6().SetPayloadLength(gso.LenOrZero(size - r.f.l3 - header.IPv6MinimumSize))
 	}
 	h := gso.VnetHeader{Flags: gso.NeedsCsum, GSOSize: uint16(r.gso), HdrLen: uint16(r.f.hdrEnd), CsumStart: uint16(r.f.l4)}
 	ip := b[r.f.l3:r.f.l4]
@@ -642,7 +704,7 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 		h.CsumOffset = header.TCPChecksumOffset
 		const pshFin = header.TCPFlagPSH | header.TCPFlagFIN
 		header.TCP(l4).SetFlags(r.flags&^pshFin | r.last&pshFin)
-		gso.SeedChecksum(ip, r.f.v6, header.ProtoTCP, l4, uint32(len(l4)))
+		gso.SeedChecksum(ip, r.f.v6, header.ProtoTCP, l4, uint32(l4Len))
 	case r.frag:
 		// The UDP checksum stays the whole datagram's: the kernel recomputes
 		// it over the datagram anyway (udp4_ufo_fragment).
@@ -653,7 +715,7 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 		h.CsumOffset = header.UDPChecksumOffset
 		// The seed must use the very 16-bit value stored in uh->len
 		// (kernel-gso.md §2.6), truncated above 64 KiB.
-		ulen := uint16(len(l4))
+		ulen := uint16(l4Len)
 		header.UDP(l4).SetLength(ulen)
 		gso.SeedChecksum(ip, r.f.v6, header.ProtoUDP, l4, uint32(ulen))
 	}
@@ -663,8 +725,11 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 	if r.skipped {
 		rec.Meta.Skips = r.skips
 	}
-	rec.Packet.Length = len(b)
+	rec.Packet.Length = size
 	rec.Packet.Comment = ""
+	if c.borrow {
+		rec.Parts = r.parts
+	}
 	c.stats.SuperPackets++
 	c.stats.Merged += int64(r.n)
 	c.stats.GSO[h.GSOType&7]++

@@ -1,6 +1,7 @@
 package coalesce
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -45,23 +46,26 @@ func (k Flow) Reverse() Flow {
 
 // Symmetric is a hash of the flow that both directions share: the same for
 // k and k.Reverse(). Pipelines that split a capture by connection use it.
+// It is stable across runs and builds, and cheap: it runs on every packet
+// of a sharded replay.
 func (k Flow) Symmetric() uint64 {
-	a, b := k.src, k.dst
-	pa, pb := uint16(k.ports>>16), uint16(k.ports)
-	if string(a[:]) > string(b[:]) || (a == b && pa > pb) {
-		a, b, pa, pb = b, a, pb, pa
+	le := binary.LittleEndian
+	a0, a1 := le.Uint64(k.src[:8]), le.Uint64(k.src[8:])
+	b0, b1 := le.Uint64(k.dst[:8]), le.Uint64(k.dst[8:])
+	pa, pb := uint64(k.ports>>16), uint64(k.ports&0xffff)
+	if a0 > b0 || a0 == b0 && (a1 > b1 || a1 == b1 && pa > pb) {
+		a0, a1, b0, b1, pa, pb = b0, b1, a0, a1, pb, pa
 	}
-	h := uint64(14695981039346656037) // FNV-1a: stable across runs and builds
-	mix := func(v byte) { h = (h ^ uint64(v)) * 1099511628211 }
-	for i := range a {
-		mix(a[i])
-		mix(b[i])
+	h := uint64(k.proto) | uint64(uint32(k.iface))<<8 | pa<<32 | pb<<48
+	for _, v := range [...]uint64{a0, a1, b0, b1} {
+		h = mix64(h ^ v)
 	}
-	for _, v := range []byte{byte(pa >> 8), byte(pa), byte(pb >> 8), byte(pb), k.proto, byte(k.iface)} {
-		mix(v)
-	}
-	// FNV's low bits are the parity of the input's: finish with a mixer
-	// (splitmix64's) so that h % n spreads flows for any n.
+	return mix64(h)
+}
+
+// mix64 is splitmix64's finalizer: every input bit moves every output bit,
+// so that h % n spreads flows for any n.
+func mix64(h uint64) uint64 {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33

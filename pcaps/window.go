@@ -6,12 +6,15 @@ import (
 	"time"
 )
 
-// WindowChunk is how much a Window reads from the file at a time.
+// WindowChunk is the most a Window reads from the file at a time.
 const WindowChunk = 1 << 20
 
-// MinWindow is the smallest buffer Window takes: room for a chunk and the
-// longest record that may straddle two.
-const MinWindow = 2*WindowChunk + MaxFrame + rawRecordHeader
+// minChunk is the least it reads.
+const minChunk = 4 << 10
+
+// MinWindow is the smallest buffer Window takes: room for the longest
+// record, which may straddle two reads, and two reads.
+const MinWindow = MaxFrame + rawRecordHeader + 2*minChunk
 
 // rawRecordHeader is the size of a pcap record header: seconds, fraction,
 // captured length, original length.
@@ -51,8 +54,9 @@ type window struct {
 	reclaim        func(before int64) error
 }
 
-// Window makes the Reader read an uncompressed pcap file into buf, a ring
-// of at least MinWindow bytes, and hand out Packet.Data as slices of it
+// Window makes the Reader read a pcap file into buf, a ring of at least
+// MinWindow bytes (in reads of half of what the longest record leaves, up
+// to WindowChunk), and hand out Packet.Data as slices of it
 // without copying: a packet's Data then stays valid and unchanged after
 // later calls to Next, until reclaim is called with a bound above its
 // Offset. reclaim is called before the reader overwrites what it handed
@@ -62,13 +66,13 @@ type window struct {
 // before, for pcapng and vnet files, or if a packet was read already.
 // Without Window a pcap Reader uses a small ring of its own.
 func (r *Reader) Window(buf []byte, reclaim func(before int64) error) bool {
-	return r.window(buf, reclaim, WindowChunk)
+	return r.window(buf, reclaim, min(WindowChunk, (len(buf)-MaxFrame-rawRecordHeader)/2))
 }
 
 // window is Window with reads of chunk bytes (tests make many laps with
 // small ones).
 func (r *Reader) window(buf []byte, reclaim func(before int64) error, chunk int) bool {
-	if r.br == nil || r.raw.order == nil || r.count > 0 || r.win != nil || len(buf) < 2*chunk+MaxFrame+rawRecordHeader {
+	if r.br == nil || r.raw.order == nil || r.count > 0 || r.win != nil || chunk < minChunk || len(buf) < 2*chunk+MaxFrame+rawRecordHeader {
 		return false
 	}
 	r.win = &window{buf: buf, base: r.offset, reclaim: reclaim, chunk: chunk}

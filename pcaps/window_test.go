@@ -119,7 +119,7 @@ func readWindow(t *testing.T, data []byte) ([]Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !r.window(make([]byte, 2*512+MaxFrame+rawRecordHeader), func(int64) error { return nil }, 512) {
+	if !r.window(make([]byte, 2*minChunk+MaxFrame+rawRecordHeader), func(int64) error { return nil }, minChunk) {
 		return nil, errWindowRefused
 	}
 	var out []Packet

@@ -37,7 +37,18 @@ type Options struct {
 	Preload bool
 	// PreloadMax bounds the memory a preload takes (default 2 GiB).
 	PreloadMax int64
+	// Window is the ring, in bytes, each pipeline streams a pcap file
+	// through (DefaultWindow if 0, at least pcaps.MinWindow): frames are
+	// sent from it without copying, and a super-packet under way when the
+	// ring comes round is sent as it stands.
+	Window int
 }
+
+// DefaultWindow is Options.Window's default: 16 MiB, in huge pages.
+const DefaultWindow = 16 << 20
+
+// MaxWindow bounds Options.Window.
+const MaxWindow = 1 << 30
 
 // Report is what a replay did, as the kernel and the interface saw it.
 type Report struct {
@@ -122,6 +133,8 @@ func (o Options) Validate() error {
 		return optionError("Duration", o.Duration, "must not be negative")
 	case o.Threads < 0 || o.Threads > MaxThreads:
 		return optionError("Threads", o.Threads, fmt.Sprintf("want 1..%d", MaxThreads))
+	case o.Window != 0 && (o.Window < pcaps.MinWindow || o.Window > MaxWindow):
+		return optionError("Window", o.Window, fmt.Sprintf("want %d..%d bytes", pcaps.MinWindow, MaxWindow))
 	}
 	for _, c := range o.CPUs {
 		if c < 0 || c >= MaxCPU {

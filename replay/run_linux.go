@@ -26,6 +26,8 @@ type pipeline struct {
 	s       *Sender
 	sched   *Schedule
 	items   []Item // preloaded
+	arena   *hugemem.Arena
+	ring    []byte // what a streamed pcap is read into (stream)
 	lastDue time.Time
 	left    time.Time    // when its last batch of the pass left
 	sent    atomic.Int64 // frames accepted, for progress
@@ -61,6 +63,14 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 		ps[i] = &pipeline{index: i, src: srcs[i], s: senders[i]}
 	}
 	st := &runState{ctx: ctx, o: o, each: each}
+	defer func() {
+		for _, p := range ps {
+			if p.arena != nil {
+				p.s.done() // after an error: nothing may point into the ring
+				p.arena.Free()
+			}
+		}
+	}()
 	var first time.Time
 	if o.Preload {
 		free, f, err := preload(open, ps, o.PreloadMax)

@@ -33,7 +33,10 @@ type Sender struct {
 	hdrs  [][gso.VnetHeaderLen]byte
 	bufs  [][]byte // copies of frames that do not outlive Queue's caller
 	meta  []Item   // segs and wire bytes of the queued items
+	// iov holds every queued message's pieces (virtio header, frame,
+	// parts); iovAt[i] is where message i's begin.
 	iov   []unix.Iovec
+	iovAt []int
 	msgs  []unix.Mmsghdr
 	n     int
 	// queued is the frames the queued items stand for.
@@ -71,22 +74,25 @@ func NewSender(iface string, batch int) (*Sender, error) {
 	s.hdrs = make([][gso.VnetHeaderLen]byte, batch)
 	s.bufs = make([][]byte, batch)
 	s.meta = make([]Item, batch)
-	s.iov = make([]unix.Iovec, 2*batch)
+	s.iov = make([]unix.Iovec, 0, 2*batch)
+	s.iovAt = make([]int, batch+1)
 	s.msgs = make([]unix.Mmsghdr, batch)
 	return s, nil
 }
 
 // Queue adds an item to the batch, sending the batch when it is full. The
-// kernel reads the frame in place when stable says it stays valid and
-// unchanged until the batch is sent (preloaded captures) or the item can be
-// kept until then (Item.Release, called after the send); otherwise it is
-// copied into a buffer of the sender's, reused and hot.
+// kernel reads the frame in place when stable (or Item.Stable) says it
+// stays valid and unchanged until the batch is sent (preloaded captures,
+// borrowed packets) or the item can be kept until then (Item.Release,
+// called after the send); otherwise it is copied into a buffer of the
+// sender's, reused and hot. Item.Parts are always read in place: the
+// virtio header, the frame and the parts go as one message's iovecs.
 func (s *Sender) Queue(it *Item, stable bool) error {
 	it.Vnet.Encode(s.hdrs[s.n][:])
 	frame := it.Frame
 	var release func([]byte)
 	switch {
-	case stable:
+	case stable || it.Stable:
 	case it.Release != nil:
 		release = it.Release
 	default:
@@ -94,7 +100,12 @@ func (s *Sender) Queue(it *Item, stable bool) error {
 		frame = s.bufs[s.n]
 	}
 	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release}
+	s.iov = append(s.iov, iovec(s.hdrs[s.n][:]), iovec(frame))
+	for _, p := range it.Parts {
+		s.iov = append(s.iov, iovec(p))
+	}
 	s.n++
+	s.iovAt[s.n] = len(s.iov)
 	s.queued += int64(it.Segs)
 	if s.n == len(s.hdrs) {
 		return s.Flush()
@@ -109,18 +120,11 @@ func (s *Sender) Pending() int64 { return s.Stats.Frames + s.queued }
 // and the rest of the batch still goes.
 func (s *Sender) Flush() error {
 	for i := 0; i < s.n; i++ {
-		// The header and the frame, gathered by the kernel: no copy here.
-		hdr, frame := &s.iov[2*i], &s.iov[2*i+1]
-		*hdr = unix.Iovec{Base: &s.hdrs[i][0]}
-		hdr.SetLen(gso.VnetHeaderLen)
-		*frame = unix.Iovec{}
-		if f := s.meta[i].Frame; len(f) > 0 {
-			frame.Base = &f[0]
-			frame.SetLen(len(f))
-		}
+		// The pieces, gathered by the kernel: no copy here. iov no longer
+		// grows, so pointers into it hold.
 		s.msgs[i] = unix.Mmsghdr{}
-		s.msgs[i].Hdr.Iov = hdr
-		s.msgs[i].Hdr.SetIovlen(2)
+		s.msgs[i].Hdr.Iov = &s.iov[s.iovAt[i]]
+		s.msgs[i].Hdr.SetIovlen(s.iovAt[i+1] - s.iovAt[i])
 	}
 	retries := 0
 	for off := 0; off < s.n; {
@@ -171,7 +175,19 @@ func (s *Sender) done() {
 		}
 		s.meta[i] = Item{}
 	}
+	clear(s.iov) // no pointer to a frame stays behind
+	s.iov = s.iov[:0]
 	s.n, s.queued = 0, 0
+}
+
+// iovec points at b (an empty one for an empty b).
+func iovec(b []byte) unix.Iovec {
+	var v unix.Iovec
+	if len(b) > 0 {
+		v.Base = &b[0]
+		v.SetLen(len(b))
+	}
+	return v
 }
 
 // Close sends what is queued and closes the socket.

@@ -18,10 +18,17 @@ import (
 // Item is one thing to send: a frame and its virtio header, standing for
 // Segs frames on the wire.
 type Item struct {
-	// Frame is an Ethernet frame, valid until the callback returns.
+	// Frame is an Ethernet frame, valid until the callback returns (but
+	// see Release and Stable).
 	Frame []byte
-	Vnet  gso.VnetHeader
-	Segs  int
+	// Parts, when not nil, is the rest of the frame after Frame: the
+	// payloads of a super-packet where the capture holds them (a Source in
+	// borrow mode). They stay valid until the sender's next flush.
+	Parts [][]byte
+	// Stable says Frame too stays valid until the sender's next flush.
+	Stable bool
+	Vnet   gso.VnetHeader
+	Segs   int
 	// Wire is the bytes the Segs frames put on the wire.
 	Wire      int
 	Timestamp time.Time
@@ -81,6 +88,7 @@ type Source struct {
 	lastFlow coalesce.Flow
 	lastFull int
 	Stats    FeedStats
+	borrow   bool // see Borrow
 	// the current pass (Begin)
 	name string
 	fn   func(*Item) error
@@ -99,6 +107,24 @@ func NewSource(o SourceOptions) *Source {
 		o.MTU = 1500
 	}
 	return &Source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
+}
+
+// Borrow switches borrow mode on or off for the passes begun after it. In
+// borrow mode the Source keeps slices of the packets it is given instead
+// of copying them, and its items carry them (Item.Parts, Item.Stable): the
+// caller must keep every packet's Data valid and unchanged until the items
+// made of it are sent, and calls Expire to get packets back. Only for
+// Ethernet captures, whose frames go out as they are read.
+func (s *Source) Borrow(on bool) { s.borrow = on }
+
+// Expire sends on the items that hold packets read before offset (by
+// pcaps.Packet.Offset): after it, and after the sender's flush, those
+// packets may be reused. Only borrow mode needs it.
+func (s *Source) Expire(offset int64) error {
+	if s.c == nil {
+		return nil
+	}
+	return s.c.ExpireBefore(offset)
 }
 
 // NewSources returns n Sources with the same options, one per pipeline.
@@ -139,12 +165,15 @@ func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 		var release func([]byte) // one method value, not one per record
 		c = coalesce.New(s.opts.Coalesce, func(rec *coalesce.Record) error {
 			s.item.Release = nil
-			if c.Retain() {
+			if !rec.Borrowed && c.Retain() {
 				s.item.Release = release
 			}
-			return s.emit(rec.Packet.Data, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
+			return s.emit(rec.Packet.Data, rec.Parts, rec.Borrowed, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
 		})
 		release = c.Release
+		if s.borrow {
+			c.Borrow()
+		}
 		s.c = c
 	}
 	if coalesced {
@@ -197,7 +226,7 @@ func (s *Source) feed(p *pcaps.Packet, record int64) error {
 		s.eth = frame
 		h := s.meta.Vnet
 		h.CsumStart, h.HdrLen = shiftOff(h.CsumStart, shift), shiftOff(h.HdrLen, shift)
-		return s.emit(frame, h, s.meta.Segs, p.Timestamp, false, "", record)
+		return s.emit(frame, nil, s.borrowed(frame, p), h, s.meta.Segs, p.Timestamp, false, "", record)
 	}
 	frame, _, ok := toEthernet(s.eth[:0], p)
 	if !ok {
@@ -213,7 +242,7 @@ func (s *Source) feed(p *pcaps.Packet, record int64) error {
 			}
 		}
 		s.Stats.Built++
-		return s.emit(frame, h, segs, p.Timestamp, true, from, record)
+		return s.emit(frame, nil, s.borrowed(frame, p), h, segs, p.Timestamp, true, from, record)
 	}
 	eth := &s.ethPkt // a field: OnFrame would make a local escape, an allocation per frame
 	*eth = pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
@@ -221,9 +250,18 @@ func (s *Source) feed(p *pcaps.Packet, record int64) error {
 		s.OnFrame(eth, record)
 	}
 	if s.c == nil {
-		return s.emit(frame, gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
+		return s.emit(frame, nil, s.borrowed(frame, p), gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
+	}
+	if s.borrow && !s.borrowed(frame, p) {
+		return fmt.Errorf("%s: record %d: a %v frame in borrow mode (Ethernet only)", s.name, record, p.LinkType)
 	}
 	return s.c.Push(eth)
+}
+
+// borrowed says frame is the packet's own bytes in borrow mode, valid
+// until the caller takes the packet back.
+func (s *Source) borrowed(frame []byte, p *pcaps.Packet) bool {
+	return s.borrow && len(frame) > 0 && len(p.Data) > 0 && &frame[0] == &p.Data[0]
 }
 
 func shiftOff(v uint16, shift int) uint16 {
@@ -233,14 +271,14 @@ func shiftOff(v uint16, shift int) uint16 {
 	return uint16(int(v) + shift)
 }
 
-func (s *Source) emit(frame []byte, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
+func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
 	it := &s.item
 	release := it.Release // set by the coalescer's callback for its records
-	*it = Item{Frame: frame, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
+	*it = Item{Frame: frame, Parts: parts, Stable: stable, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
 	if record == 0 {
 		it.Release = release
 	}
-	it.Wire = wireBytes(frame, h, segs)
+	it.Wire = wireBytes(it.Len(), frame, h, segs)
 	s.Stats.Items++
 	s.Stats.Frames += int64(segs)
 	if segs > 1 || h.GSOType != gso.None {
@@ -252,11 +290,30 @@ func (s *Source) emit(frame []byte, h gso.VnetHeader, segs int, ts time.Time, bu
 	return s.fn(it)
 }
 
+// Len is the frame's length, parts included.
+func (it *Item) Len() int {
+	n := len(it.Frame)
+	for _, p := range it.Parts {
+		n += len(p)
+	}
+	return n
+}
+
+// AppendFrame appends the whole frame, parts included, to dst.
+func (it *Item) AppendFrame(dst []byte) []byte {
+	dst = append(dst, it.Frame...)
+	for _, p := range it.Parts {
+		dst = append(dst, p...)
+	}
+	return dst
+}
+
 // wireBytes is what the segments of a super-packet put on the wire: the
-// frame plus the headers repeated in every segment after the first.
-func wireBytes(frame []byte, h gso.VnetHeader, segs int) int {
+// frame (size bytes, its headers at the front of frame) plus the headers
+// repeated in every segment after the first.
+func wireBytes(size int, frame []byte, h gso.VnetHeader, segs int) int {
 	if segs <= 1 {
-		return len(frame)
+		return size
 	}
 	hdrs := int(h.CsumStart)
 	switch h.GSOType.Base() {
@@ -268,7 +325,7 @@ func wireBytes(frame []byte, h gso.VnetHeader, segs int) int {
 		hdrs += header.UDPSize
 	}
 	// UFO fragments repeat the link and IP headers, up to csum_start.
-	return len(frame) + (segs-1)*hdrs
+	return size + (segs-1)*hdrs
 }
 
 // oversized learns MSS values from SYNs and segment sizes, and turns a TCP

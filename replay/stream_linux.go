@@ -1,13 +1,25 @@
 package replay
 
-import "github.com/gsoreplay/gsoreplay/pcaps"
+import (
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay/hugemem"
+)
 
 // stream runs one pass over the capture, read as it goes. With several
 // shards each pipeline reads the file on its own and keeps the packets
 // Shard gives it: reading (from the page cache) is cheaper than handing
 // packets from one reader to the others, and the pipelines share nothing
-// but the clock. Memory stays bounded per pipeline: one reader's buffer
-// and the coalescer's limits.
+// but the clock.
+//
+// A pcap file is read into a ring of the pipeline's own, in huge pages
+// (pcaps.Reader.Window), and its Source borrows the packets there: a
+// super-packet goes to the kernel as its rebuilt headers and the payloads
+// in place, a lone frame as it lies in the ring; nothing is copied in user
+// space. Before the ring comes round, what holds the packets it will
+// overwrite is sent (Source.Expire, then the sender's flush). Memory stays
+// bounded per pipeline: the ring and the coalescer's limits.
 func (st *runState) stream(open Opener, ps []*pipeline) error {
 	return st.parallel(ps, func(p *pipeline) error {
 		r, err := open()
@@ -15,6 +27,17 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 			return err
 		}
 		defer r.Close()
+		if p.ring == nil {
+			p.arena = hugemem.NewArena(st.window())
+			p.ring = p.arena.Alloc(st.window())
+		}
+		lent := r.Window(p.ring, func(before int64) error {
+			if err := p.src.Expire(before); err != nil {
+				return err
+			}
+			return p.s.Flush()
+		})
+		p.src.Borrow(lent && r.Interfaces()[0].LinkType == layers.LinkTypeEthernet)
 		send := func(it *Item) error { return st.send(p, it, false) }
 		if len(ps) == 1 {
 			if err := p.src.Feed(r, send); err != nil {
@@ -40,4 +63,11 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 		}
 		return p.flush()
 	})
+}
+
+func (st *runState) window() int {
+	if st.o.Window > 0 {
+		return st.o.Window
+	}
+	return DefaultWindow
 }

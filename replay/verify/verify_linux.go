@@ -46,6 +46,8 @@ type Options struct {
 	corrupt func([]compare.Expected)
 	// preload, for tests, sends as replay -K does.
 	preload bool
+	// window, for tests, is the streaming ring's size (replay.Options.Window).
+	window int
 }
 
 // Report is one input's verdict.
@@ -208,7 +210,11 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		if !it.Built && !srcs[shard].Stats.Coalesced {
 			return nil
 		}
-		frames, err := segs[shard].Segment(it.Frame, layers.LinkTypeEthernet, it.Vnet)
+		frame := it.Frame
+		if len(it.Parts) > 0 {
+			frame = it.AppendFrame(nil)
+		}
+		frames, err := segs[shard].Segment(frame, layers.LinkTypeEthernet, it.Vnet)
 		if err != nil {
 			return fmt.Errorf("reference segmentation: %w", err)
 		}
@@ -221,7 +227,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		}
 		return nil
 	}
-	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source, CPUs: o.CPUs, Preload: o.preload}
+	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source, CPUs: o.CPUs, Preload: o.preload, Window: o.window}
 	rep, err := replay.Run(ctx, open, ss, srcs, ro, each)
 	if err != nil {
 		return nil, err

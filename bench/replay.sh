@@ -16,7 +16,11 @@
 # testdata/record-kernel-traffic.sh, concatenated), and 400k small frames
 # that cannot be merged (bench/tool small).
 # The AF_XDP send path (copy mode, one socket: a veth has one queue) is
-# measured for the small frames with bench/tool xdp, not used by gsoreplay.
+# measured for the small frames with bench/tool xdp, not used by gsoreplay;
+# so is a bare AF_PACKET sender of one small frame (bench/tool bare -small),
+# the most any AF_PACKET replayer of such frames could do. Streaming's own
+# work is timed alone: gsoreplay inspect reads, checks and coalesces the
+# capture as a streaming replay does, without sending.
 # Also: sender TSO on (the kernel passes super-packets whole, as to a TSO
 # NIC: Gbit/s at the peer), original timing over 10 s with threads (end
 # drift), and the peak memory of a streaming replay of two file sizes.
@@ -95,13 +99,14 @@ for ((i = 0; i < runs; i++)); do
   measure tcpreplay-4.6-xdp "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$bulk"
   measure gsoreplay-K-1thread "$nbulk" "$G" replay -i va -t -K --threads 1 -q "$bulk"
   measure gsoreplay-K-2threads "$nbulk" "$G" replay -i va -t -K --threads 2 -q "$bulk"
+  measure gsoreplay-stream-1thread "$nbulk" "$G" replay -i va -t --threads 1 -q "$bulk"
   measure gsoreplay-stream-2threads "$nbulk" "$G" replay -i va -t --threads 2 -q "$bulk"
   measure bare-gso-hot-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1
   measure bare-gso-hot-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2
   measure bare-gso-big-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1 -big $(($(stat -c %s "$bulk") >> 20))
   measure bare-gso-big-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2 -big $(($(stat -c %s "$bulk") >> 20))
 done
-for n in tcpreplay-4.4 tcpreplay-4.6-xdp gsoreplay-K-1thread gsoreplay-K-2threads gsoreplay-stream-2threads \
+for n in tcpreplay-4.4 tcpreplay-4.6-xdp gsoreplay-K-1thread gsoreplay-K-2threads gsoreplay-stream-1thread gsoreplay-stream-2threads \
   bare-gso-hot-1thread bare-gso-hot-2threads bare-gso-big-1thread bare-gso-big-2threads; do
   printf '%-28s %10.0f frames/s  %6.2f Gbit/s   (runs: %s)\n' "$n" "$(med $n)" "$(medg $n)" "${fps[$n]}"
 done
@@ -112,10 +117,22 @@ for ((i = 0; i < runs; i++)); do
   measure small-gsoreplay-K "$nsmall" "$G" replay -i va -t -K -q "$small"
   measure small-gsoreplay-K-1thread "$nsmall" "$G" replay -i va -t -K --threads 1 -q "$small"
   measure small-af-xdp-path "$nsmall" "$T" xdp -i va "$small"
+  measure small-bare-af-packet-1thread "$nsmall" "$T" bare -i va -n "$nsmall" -threads 1 -small -batch 32
+  measure small-bare-af-packet-2threads "$nsmall" "$T" bare -i va -n "$nsmall" -threads 2 -small -batch 32
 done
-for n in small-tcpreplay-4.6-xdp small-gsoreplay-K small-gsoreplay-K-1thread small-af-xdp-path; do
+for n in small-tcpreplay-4.6-xdp small-gsoreplay-K small-gsoreplay-K-1thread small-af-xdp-path \
+  small-bare-af-packet-1thread small-bare-af-packet-2threads; do
   printf '%-28s %10.0f frames/s\n' "$n" "$(med $n)"
 done
+
+echo "== streaming's own work: reading, checking and coalescing the bulk capture with no send (gsoreplay inspect, one core)"
+declare -a insp
+for ((i = 0; i < runs; i++)); do
+  insp+=("$( { /usr/bin/time -f %e "$G" inspect "$bulk" >/dev/null; } 2>&1 | tail -1)")
+done
+inspect_s=$(printf '%s ' "${insp[@]}" | median)
+inspect_fps=$(echo "$nbulk / $inspect_s" | bc -l)
+printf '%-28s %10.0f frames/s   (%s s; runs: %s)\n' "inspect-alone" "$inspect_fps" "$inspect_s" "${insp[*]}"
 
 echo "== sender TSO on: super-packets cross the veth whole (a TSO NIC); Gbit/s at the peer"
 offloads on
@@ -155,7 +172,9 @@ check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.4" "$(ratio "$(med gsoreplay
 check "bulk -K: gsoreplay / bare GSO senders, hot buffer (2 threads)" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-hot-2threads)")" ">=" 0.8
 check "bulk -K: gsoreplay / bare GSO senders, capture-sized huge pages" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-big-2threads)")" ">=" 0.8
 check "bulk streaming: gsoreplay (2 threads) / tcpreplay 4.6 xdp -K" "$(ratio "$(med gsoreplay-stream-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 1
+check "bulk streaming, the ceiling: inspect alone / tcpreplay 4.6 xdp" "$(ratio "$inspect_fps" "$(med tcpreplay-4.6-xdp)")" ">=" 1
 check "small: gsoreplay / tcpreplay 4.6 xdp" "$(ratio "$(med small-gsoreplay-K)" "$(med small-tcpreplay-4.6-xdp)")" ">=" 1
+check "small, the ceiling: bare AF_PACKET sender (2 thr) / 4.6 xdp" "$(ratio "$(med small-bare-af-packet-2threads)" "$(med small-tcpreplay-4.6-xdp)")" ">=" 1
 check "TSO on: gsoreplay -K / tcpreplay 4.6 xdp (Gbit/s)" "$(ratio "$(medg tso-gsoreplay-K)" "$(medg tso-tcpreplay-4.6-xdp)")" ">=" 3
 check "scaling: gsoreplay -K 2 threads / 1 thread" "$(ratio "$(med gsoreplay-K-2threads)" "$(med gsoreplay-K-1thread)")" ">=" 1.7
 check "scaling, the ceiling: bare GSO huge pages 2 threads / 1" "$(ratio "$(med bare-gso-big-2threads)" "$(med bare-gso-big-1thread)")" ">=" 1.7

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 	"github.com/gsoreplay/gsoreplay/replay/hugemem"
 	"github.com/gsoreplay/gsoreplay/replay/probe"
 )
@@ -35,9 +36,16 @@ func superPacket() (frame []byte, h gso.VnetHeader, segs int, err error) {
 
 // bare sends n frames' worth of ready-made 64 KiB TCPv4 GSO super-packets
 // from one small, hot buffer, on threads sockets at once (thread i pinned
-// to CPU i): the most a GSO replayer could do, the bench's ceiling.
-func bare(iface string, n int64, threads, batch, bigMiB int) error {
+// to CPU i): the most a GSO replayer could do, the bench's ceiling. With
+// small, it sends n 66-byte frames (TCP ACKs) instead: the most any
+// AF_PACKET sender of frames that cannot be merged could do.
+func bare(iface string, n int64, threads, batch, bigMiB int, small bool) error {
 	frame, h, segs, err := superPacket()
+	if small {
+		p := craft.TCPBulk()
+		p.Payload = nil
+		frame, h, segs = p.Packet().Data, gso.VnetHeader{}, 1
+	}
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,8 @@
 //
 //	tool bare -i IFACE -n N -threads T   sends N frames' worth of ready-made
 //	                           64 KiB TCPv4 GSO frames as fast as sendmmsg takes
-//	                           them, on T sockets and CPUs (the bare GSO sender)
+//	                           them, on T sockets and CPUs (the bare GSO sender);
+//	                           -small: 66-byte frames (the bare AF_PACKET sender)
 //	tool xdp -i IFACE IN       sends the frames of IN, one pass, through an
 //	                           AF_XDP socket (copy mode): that send path, measured
 //	tool watch -i IFACE -n N   counts the frames IFACE receives, from the first
@@ -35,6 +36,7 @@ func main() {
 	quiet := fs.Duration("quiet", time.Second, "watch: end this long after the last frame, when fewer than -n came")
 	threads := fs.Int("threads", 1, "bare: sockets and CPUs")
 	big := fs.Int("big", 0, "bare: send from a buffer of this many MiB in huge pages, not a hot one")
+	smallFrames := fs.Bool("small", false, "bare: send 66-byte frames, not GSO super-packets")
 	batch := fs.Int("batch", 16, "messages per sendmmsg")
 	out := fs.String("o", "", "output pcap")
 	n := fs.Int("n", 100000, "frames")
@@ -43,7 +45,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "bare":
-		err = bare(*iface, int64(*n), *threads, *batch, *big)
+		err = bare(*iface, int64(*n), *threads, *batch, *big, *smallFrames)
 	case "xdp":
 		err = xdp(*iface, fs.Arg(0))
 	case "watch":

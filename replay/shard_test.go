@@ -102,3 +102,91 @@ func coalescePorts(p *pcaps.Packet) (uint16, bool) {
 	}
 	return uint16(tcp.SrcPort), true
 }
+
+// TestSteer: two phases of two heavy connections each, one after the
+// other as in two recordings joined, are split two and two, each phase
+// over both shards (hashing may put three on one), with even work; both
+// directions of a connection go to one shard; two Steers agree on every
+// packet; packets of no connection go to shard 0.
+func TestSteer(t *testing.T) {
+	var pkts []pcaps.Packet
+	for phase := range 2 {
+		for k := range 3000 {
+			for c := range 2 {
+				f := craft.TCPBulk()
+				f.Sport = uint16(30000 + 10*phase + c)
+				if k%4 == 3 {
+					f.Sport, f.Dport, f.Swap, f.Payload = f.Dport, f.Sport, true, nil
+				}
+				pkts = append(pkts, f.Packet())
+			}
+		}
+	}
+	a, b := NewSteer(2), NewSteer(2)
+	conn := map[uint16]int{} // by client port
+	bytes := make([]int, 2)
+	for i := range pkts {
+		p := &pkts[i]
+		s := a.Shard(p)
+		if s != b.Shard(p) {
+			t.Fatalf("packet %d: two Steers disagree", i)
+		}
+		port := portOf(t, p)
+		if prev, ok := conn[port]; ok && prev != s {
+			t.Fatalf("connection %d moved from shard %d to %d", port, prev, s)
+		}
+		conn[port] = s
+		bytes[s] += len(p.Data)
+	}
+	if conn[30000] == conn[30001] || conn[30010] == conn[30011] {
+		t.Errorf("a phase's two connections share a shard: %v", conn)
+	}
+	if bytes[0] != bytes[1] {
+		t.Errorf("uneven: %v bytes", bytes)
+	}
+	arp := pcaps.Packet{Data: make([]byte, 60), LinkType: layers.LinkTypeEthernet}
+	arp.Data[12], arp.Data[13] = 0x08, 0x06
+	if s := a.Shard(&arp); s != 0 {
+		t.Errorf("a packet of no connection went to shard %d", s)
+	}
+}
+
+// portOf is the client port of a TCP packet of craft.TCPBulk's
+// connections, whichever its direction, decoded by gopacket.
+func portOf(t *testing.T, p *pcaps.Packet) uint16 {
+	t.Helper()
+	pk := gopacket.NewPacket(p.Data, layers.LayerTypeEthernet, gopacket.Default)
+	tcp, ok := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if !ok {
+		t.Fatal("not TCP")
+	}
+	return uint16(max(tcp.SrcPort, tcp.DstPort))
+}
+
+// TestSteerSequential: connections that follow one another in time, as
+// in recordings joined end to end, are shared by what they weighed: sizes
+// 4, 3, 3, 2 give 6 and 6 (hashing gives what it gives).
+func TestSteerSequential(t *testing.T) {
+	s := NewSteer(2)
+	bytes := make([]int, 2)
+	for c, size := range []int{4, 3, 3, 2} {
+		shard := -1
+		for k := range size * 3000 {
+			f := craft.TCPBulk()
+			f.Sport = uint16(31000 + c)
+			if k%4 == 3 {
+				f.Sport, f.Dport, f.Swap, f.Payload = f.Dport, f.Sport, true, nil
+			}
+			p := f.Packet()
+			got := s.Shard(&p)
+			if shard >= 0 && got != shard {
+				t.Fatalf("connection %d moved", c)
+			}
+			shard = got
+			bytes[got] += len(p.Data)
+		}
+	}
+	if bytes[0] != bytes[1] {
+		t.Errorf("uneven: %v bytes", bytes)
+	}
+}

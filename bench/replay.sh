@@ -11,7 +11,9 @@
 # ../shared/anchors/tcpreplay-4.6/bin/tcpreplay), both -K; gsoreplay -K with
 # 1 and 2 threads; gsoreplay streaming (no -K); the bare GSO sender of
 # ready-made 64 KiB frames with the same threads, from a hot buffer and from
-# a huge-page buffer as large as the capture (bench/tool bare).
+# a huge-page buffer as large as the capture, and of super-packets of the
+# capture's shape (as many segments as it has frames a send) from a hot
+# buffer (bench/tool bare).
 # Captures: >= 400k frames of real bulk TCP (two recordings of
 # testdata/record-kernel-traffic.sh, concatenated), and 400k small frames
 # that cannot be merged (bench/tool small).
@@ -56,8 +58,12 @@ timed=$work/timed.pcap
 [[ -s $timed ]] || "$T" timed -o "$timed" -s 10
 frames() { "$G" inspect --json "$1" | sed -n 's/^  "packets": \([0-9]*\),$/\1/p' | head -1; }
 nbulk=$(frames "$bulk") nsmall=$(frames "$small")
+# The capture's shape: frames per send once coalesced (its super-packets
+# and the frames that go alone).
+nrec=$("$G" inspect --json "$bulk" | sed -n 's/^    "records": \([0-9]*\),$/\1/p' | head -1)
+shape=$(((nbulk + nrec / 2) / nrec))
 echo "machine: $(nproc) CPUs, $(uname -r), THP $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
-echo "bulk: $bulk, $(stat -c %s "$bulk") bytes, $nbulk frames; small: $nsmall frames of 66 bytes"
+echo "bulk: $bulk, $(stat -c %s "$bulk") bytes, $nbulk frames in $nrec sends ($shape a send); small: $nsmall frames of 66 bytes"
 ((nbulk >= 400000)) || { echo "$0: the bulk capture has fewer than 400k frames" >&2; exit 1; }
 
 a=gsr-bench-a-$$ b=gsr-bench-b-$$
@@ -105,9 +111,12 @@ for ((i = 0; i < runs; i++)); do
   measure bare-gso-hot-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2
   measure bare-gso-big-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1 -big $(($(stat -c %s "$bulk") >> 20))
   measure bare-gso-big-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2 -big $(($(stat -c %s "$bulk") >> 20))
+  measure bare-gso-shape-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1 -segs "$shape" -batch 32
+  measure bare-gso-shape-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2 -segs "$shape" -batch 32
 done
 for n in tcpreplay-4.4 tcpreplay-4.6-xdp gsoreplay-K-1thread gsoreplay-K-2threads gsoreplay-stream-1thread gsoreplay-stream-2threads \
-  bare-gso-hot-1thread bare-gso-hot-2threads bare-gso-big-1thread bare-gso-big-2threads; do
+  bare-gso-hot-1thread bare-gso-hot-2threads bare-gso-big-1thread bare-gso-big-2threads \
+  bare-gso-shape-1thread bare-gso-shape-2threads; do
   printf '%-28s %10.0f frames/s  %6.2f Gbit/s   (runs: %s)\n' "$n" "$(med $n)" "$(medg $n)" "${fps[$n]}"
 done
 
@@ -171,6 +180,8 @@ check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.6 xdp" "$(ratio "$(med gsore
 check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.4" "$(ratio "$(med gsoreplay-K-2threads)" "$(med tcpreplay-4.4)")" ">=" 10
 check "bulk -K: gsoreplay / bare GSO senders, hot buffer (2 threads)" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-hot-2threads)")" ">=" 0.8
 check "bulk -K: gsoreplay / bare GSO senders, capture-sized huge pages" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-big-2threads)")" ">=" 0.8
+check "bulk -K: gsoreplay / bare GSO senders of the capture's shape" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-shape-2threads)")" ">=" 0.8
+check "bulk -K, the ceiling: bare GSO of the capture's shape / 4.6 xdp" "$(ratio "$(med bare-gso-shape-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
 check "bulk streaming: gsoreplay (2 threads) / tcpreplay 4.6 xdp -K" "$(ratio "$(med gsoreplay-stream-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 1
 check "bulk streaming, the ceiling: inspect alone / tcpreplay 4.6 xdp" "$(ratio "$inspect_fps" "$(med tcpreplay-4.6-xdp)")" ">=" 1
 check "small: gsoreplay / tcpreplay 4.6 xdp" "$(ratio "$(med small-gsoreplay-K)" "$(med small-tcpreplay-4.6-xdp)")" ">=" 1
@@ -178,6 +189,7 @@ check "small, the ceiling: bare AF_PACKET sender (2 thr) / 4.6 xdp" "$(ratio "$(
 check "TSO on: gsoreplay -K / tcpreplay 4.6 xdp (Gbit/s)" "$(ratio "$(medg tso-gsoreplay-K)" "$(medg tso-tcpreplay-4.6-xdp)")" ">=" 3
 check "scaling: gsoreplay -K 2 threads / 1 thread" "$(ratio "$(med gsoreplay-K-2threads)" "$(med gsoreplay-K-1thread)")" ">=" 1.7
 check "scaling, the ceiling: bare GSO huge pages 2 threads / 1" "$(ratio "$(med bare-gso-big-2threads)" "$(med bare-gso-big-1thread)")" ">=" 1.7
+check "scaling, the ceiling: bare GSO of the capture's shape 2 / 1" "$(ratio "$(med bare-gso-shape-2threads)" "$(med bare-gso-shape-1thread)")" ">=" 1.7
 check "original timing with 2 threads: end drift over 10 s (ms)" "$drift" "<" 1
 check "streaming memory: RSS growth for a $(($(stat -c %s "$bulk") / $(stat -c %s "$work/rec1.pcap")))x larger file (KB)" "$((rss2 - rss1))" "<" 16384
 exit $pass

@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 	"github.com/gsoreplay/gsoreplay/replay/hugemem"
@@ -38,13 +39,18 @@ func superPacket() (frame []byte, h gso.VnetHeader, segs int, err error) {
 // from one small, hot buffer, on threads sockets at once (thread i pinned
 // to CPU i): the most a GSO replayer could do, the bench's ceiling. With
 // small, it sends n 66-byte frames (TCP ACKs) instead: the most any
-// AF_PACKET sender of frames that cannot be merged could do.
-func bare(iface string, n int64, threads, batch, bigMiB int, small bool) error {
+// AF_PACKET sender of frames that cannot be merged could do. With segs,
+// super-packets of that many full-size segments: a capture's shape.
+func bare(iface string, n int64, threads, batch, bigMiB int, small bool, nsegs int) error {
 	frame, h, segs, err := superPacket()
-	if small {
+	switch {
+	case small:
 		p := craft.TCPBulk()
 		p.Payload = nil
 		frame, h, segs = p.Packet().Data, gso.VnetHeader{}, 1
+	case nsegs > 0:
+		frame, h, err = coalesce.Super(craft.Packets(craft.Flow(craft.TCPBulk(), nsegs, nil)), coalesce.DefaultOptions())
+		segs = nsegs
 	}
 	if err != nil {
 		return err

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-func bare(string, int64, int, int, int, bool) error {
+func bare(string, int64, int, int, int, bool, int) error {
 	return errors.New("bare needs Linux (AF_PACKET)")
 }
 

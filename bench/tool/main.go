@@ -3,7 +3,8 @@
 //	tool bare -i IFACE -n N -threads T   sends N frames' worth of ready-made
 //	                           64 KiB TCPv4 GSO frames as fast as sendmmsg takes
 //	                           them, on T sockets and CPUs (the bare GSO sender);
-//	                           -small: 66-byte frames (the bare AF_PACKET sender)
+//	                           -small: 66-byte frames (the bare AF_PACKET sender);
+//	                           -segs S: super-packets of S segments
 //	tool xdp -i IFACE IN       sends the frames of IN, one pass, through an
 //	                           AF_XDP socket (copy mode): that send path, measured
 //	tool watch -i IFACE -n N   counts the frames IFACE receives, from the first
@@ -37,6 +38,7 @@ func main() {
 	threads := fs.Int("threads", 1, "bare: sockets and CPUs")
 	big := fs.Int("big", 0, "bare: send from a buffer of this many MiB in huge pages, not a hot one")
 	smallFrames := fs.Bool("small", false, "bare: send 66-byte frames, not GSO super-packets")
+	segs := fs.Int("segs", 0, "bare: super-packets of this many full-size segments, not 45")
 	batch := fs.Int("batch", 16, "messages per sendmmsg")
 	out := fs.String("o", "", "output pcap")
 	n := fs.Int("n", 100000, "frames")
@@ -45,7 +47,7 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "bare":
-		err = bare(*iface, int64(*n), *threads, *batch, *big, *smallFrames)
+		err = bare(*iface, int64(*n), *threads, *batch, *big, *smallFrames, *segs)
 	case "xdp":
 		err = xdp(*iface, fs.Arg(0))
 	case "watch":

@@ -36,20 +36,23 @@ func Sum(b []byte, acc uint64) uint64 {
 
 // sumBulk sums a multiple of 32 bytes as 64-bit little-endian words with
 // carry, then folds and swaps: the ones' complement sum does not depend on
-// byte order except for that final swap (RFC 1071 §2B).
+// byte order except for that final swap (RFC 1071 §2B). Two carry chains,
+// over alternate words, run side by side.
 func sumBulk(b []byte) uint16 {
-	var s, c uint64
+	var s, c, t, d uint64
 	for len(b) >= 32 {
 		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b), c)
-		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[8:]), c)
+		t, d = bits.Add64(t, binary.LittleEndian.Uint64(b[8:]), d)
 		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[16:]), c)
-		s, c = bits.Add64(s, binary.LittleEndian.Uint64(b[24:]), c)
+		t, d = bits.Add64(t, binary.LittleEndian.Uint64(b[24:]), d)
 		b = b[32:]
 	}
+	s, c = bits.Add64(s, t, c)
+	s, c = bits.Add64(s, d, c)
 	s, c = bits.Add64(s, c, 0)
 	s += c
-	t := uint64(uint32(s)) + s>>32
-	f := Fold(t)
+	u := uint64(uint32(s)) + s>>32
+	f := Fold(u)
 	return f<<8 | f>>8
 }
 

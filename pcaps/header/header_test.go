@@ -276,6 +276,18 @@ func TestChecksumFastPath(t *testing.T) {
 	}
 }
 
+// FuzzSum: the word-at-a-time sum (two carry chains) equals the RFC 1071
+// sum of 16-bit words, on any bytes.
+func FuzzSum(f *testing.F) {
+	f.Add(bytes.Repeat([]byte{0xff}, 200))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if got, want := header.Fold(header.Sum(b, 0)), slowSum(b); got != want {
+			t.Fatalf("%d bytes: sum %#x, want %#x", len(b), got, want)
+		}
+	})
+}
+
 func BenchmarkChecksum1500(b *testing.B) {
 	buf := craft.Payload(1500, 1)
 	b.SetBytes(1500)

@@ -91,7 +91,11 @@ measure() {
   wait "$w"
   local got
   got=$(sed -n 's/.*"frames":\([0-9]*\).*/\1/p' "$work/watch.json")
-  ((got >= want)) || echo "  ($name: the peer received $got of $want frames)" >&2
+  if ((got < want)); then
+    # What the sender saw: its interface's counters and the host's backlog
+    # drops (gsoreplay --json), the kernel's last words.
+    echo "  ($name: the peer received $got of $want frames; sender: $(grep -o '"iface_[a-z_]*":[0-9a-z"]*\|"host_backlog_drops":[0-9]*' "$work/$name.log" | tr '\n' ' '))" >&2
+  fi
   fps[$name]+="$(sed -n 's/.*"fps":\([0-9.]*\).*/\1/p' "$work/watch.json") "
   gbps[$name]+="$(sed -n 's/.*"gbps":\([0-9.]*\).*/\1/p' "$work/watch.json") "
 }
@@ -103,10 +107,10 @@ echo "== one pass, bulk TCP, top speed ($runs runs each, alternating)"
 for ((i = 0; i < runs; i++)); do
   measure tcpreplay-4.4 "$nbulk" tcpreplay -i va -t -K "$bulk"
   measure tcpreplay-4.6-xdp "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$bulk"
-  measure gsoreplay-K-1thread "$nbulk" "$G" replay -i va -t -K --threads 1 -q "$bulk"
-  measure gsoreplay-K-2threads "$nbulk" "$G" replay -i va -t -K --threads 2 -q "$bulk"
-  measure gsoreplay-stream-1thread "$nbulk" "$G" replay -i va -t --threads 1 -q "$bulk"
-  measure gsoreplay-stream-2threads "$nbulk" "$G" replay -i va -t --threads 2 -q "$bulk"
+  measure gsoreplay-K-1thread "$nbulk" "$G" replay -i va -t -K --threads 1 --json "$bulk"
+  measure gsoreplay-K-2threads "$nbulk" "$G" replay -i va -t -K --threads 2 --json "$bulk"
+  measure gsoreplay-stream-1thread "$nbulk" "$G" replay -i va -t --threads 1 --json "$bulk"
+  measure gsoreplay-stream-2threads "$nbulk" "$G" replay -i va -t --threads 2 --json "$bulk"
   measure bare-gso-hot-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1
   measure bare-gso-hot-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2
   measure bare-gso-big-1thread "$nbulk" "$T" bare -i va -n "$nbulk" -threads 1 -big $(($(stat -c %s "$bulk") >> 20))
@@ -123,8 +127,8 @@ done
 echo "== one pass, small frames that cannot be merged"
 for ((i = 0; i < runs; i++)); do
   measure small-tcpreplay-4.6-xdp "$nsmall" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$small"
-  measure small-gsoreplay-K "$nsmall" "$G" replay -i va -t -K -q "$small"
-  measure small-gsoreplay-K-1thread "$nsmall" "$G" replay -i va -t -K --threads 1 -q "$small"
+  measure small-gsoreplay-K "$nsmall" "$G" replay -i va -t -K --json "$small"
+  measure small-gsoreplay-K-1thread "$nsmall" "$G" replay -i va -t -K --threads 1 --json "$small"
   measure small-af-xdp-path "$nsmall" "$T" xdp -i va "$small"
   measure small-bare-af-packet-1thread "$nsmall" "$T" bare -i va -n "$nsmall" -threads 1 -small -batch 32
   measure small-bare-af-packet-2threads "$nsmall" "$T" bare -i va -n "$nsmall" -threads 2 -small -batch 32
@@ -148,8 +152,8 @@ offloads on
 nsup=$("$G" inspect --json "$bulk" | sed -n 's/^    "records": \([0-9]*\),$/\1/p' | head -1)
 for ((i = 0; i < runs; i++)); do
   measure tso-tcpreplay-4.6-xdp "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$bulk"
-  measure tso-gsoreplay-K "$nsup" "$G" replay -i va -t -K -q "$bulk"
-  measure tso-gsoreplay-stream "$nsup" "$G" replay -i va -t -q "$bulk"
+  measure tso-gsoreplay-K "$nsup" "$G" replay -i va -t -K --json "$bulk"
+  measure tso-gsoreplay-stream "$nsup" "$G" replay -i va -t --json "$bulk"
 done
 offloads off
 for n in tso-tcpreplay-4.6-xdp tso-gsoreplay-K tso-gsoreplay-stream; do

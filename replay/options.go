@@ -78,6 +78,9 @@ type Report struct {
 	// device takes GSO frames as they are, like a veth or a NIC with TSO),
 	// or "short" (frames are missing: see IfaceTxDropped).
 	IfaceCheck string `json:"iface_check"`
+	// HostBacklogDrops is what this host's receive backlogs dropped during
+	// the replay (all devices): on a veth or tap, frames its peer lost.
+	HostBacklogDrops uint64 `json:"host_backlog_drops"`
 	// EndDriftMS is how much later than scheduled the last item left
 	// (original timing and multiplier only).
 	EndDriftMS float64 `json:"end_drift_ms"`

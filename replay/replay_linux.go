@@ -94,8 +94,10 @@ func Replay(ctx context.Context, name string, open Opener, iface string, o Optio
 	if link, err := h.LinkByName(iface); err == nil && o.Source.MTU == 0 {
 		o.Source.MTU = link.Attrs().MTU
 	}
+	backlog := lab.SoftnetDrops()
 	rep, err := Run(ctx, open, senders, NewSources(o.Source, len(senders)), o, nil)
 	rep.File, rep.Interface = name, iface
+	rep.HostBacklogDrops = lab.SoftnetDrops() - backlog
 	if err != nil {
 		return &rep, err
 	}

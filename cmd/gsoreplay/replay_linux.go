@@ -233,6 +233,8 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 				}
 			} else if !c.Bool("quiet") || rep.Failed > 0 || rep.IfaceCheck == "short" {
 				printReplay(c.App.Writer, rep)
+			} else if rep.HostBacklogDrops > 0 {
+				fmt.Fprintf(c.App.ErrWriter, "gsoreplay: warning: %d frames dropped by %s\n", rep.HostBacklogDrops, backlogWhy)
 			}
 			switch {
 			case ctx.Err() != nil:
@@ -287,7 +289,14 @@ func printReplay(w io.Writer, r *replay.Report) {
 	}
 	check := map[string]string{"ok": "matches", "whole": "counted the super-packets whole (the device takes GSO frames: TSO on?)", "short": "MISSING FRAMES"}[r.IfaceCheck]
 	fmt.Fprintf(w, "\tInterface tx counters:     %d packets, %d bytes, %d dropped: %s\n", r.IfaceTxPackets, r.IfaceTxBytes, r.IfaceTxDropped, check)
+	if r.HostBacklogDrops > 0 {
+		fmt.Fprintf(w, "\tHost backlog drops:        %d (%s)\n", r.HostBacklogDrops, backlogWhy)
+	}
 }
+
+// backlogWhy explains Report.HostBacklogDrops.
+const backlogWhy = "this host's receive backlogs overflowed during the replay: on a veth or tap, frames its peer lost; see net.core.netdev_max_backlog"
+
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

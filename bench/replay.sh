@@ -9,7 +9,8 @@
 # Senders: tcpreplay (Debian 4.4, PACKET_TX_RING) and tcpreplay 4.6 with
 # AF_XDP (--xdp --xdp-batch-size=64; $TCPREPLAY46, default
 # ../shared/anchors/tcpreplay-4.6/bin/tcpreplay), both -K; gsoreplay -K with
-# 1 and 2 threads; gsoreplay streaming (no -K); the bare GSO sender of
+# 1 and 2 threads; gsoreplay streaming (no -K: 1 pipeline, the default on
+# 2 CPUs, and 2); the bare GSO sender of
 # ready-made 64 KiB frames with the same threads, from a hot buffer and from
 # a huge-page buffer as large as the capture, and of super-packets of the
 # capture's shape (as many segments as it has frames a send) from a hot
@@ -186,7 +187,8 @@ check "bulk -K: gsoreplay / bare GSO senders, hot buffer (2 threads)" "$(ratio "
 check "bulk -K: gsoreplay / bare GSO senders, capture-sized huge pages" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-big-2threads)")" ">=" 0.8
 check "bulk -K: gsoreplay / bare GSO senders of the capture's shape" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-shape-2threads)")" ">=" 0.8
 check "bulk -K, the ceiling: bare GSO of the capture's shape / 4.6 xdp" "$(ratio "$(med bare-gso-shape-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
-check "bulk streaming: gsoreplay (2 threads) / tcpreplay 4.6 xdp -K" "$(ratio "$(med gsoreplay-stream-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 1
+check "bulk streaming: gsoreplay (default: 1 pipeline) / 4.6 xdp -K" "$(ratio "$(med gsoreplay-stream-1thread)" "$(med tcpreplay-4.6-xdp)")" ">=" 1
+check "bulk streaming: gsoreplay 2 pipelines / 4.6 xdp -K" "$(ratio "$(med gsoreplay-stream-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 1
 check "bulk streaming, the ceiling: inspect alone / tcpreplay 4.6 xdp" "$(ratio "$inspect_fps" "$(med tcpreplay-4.6-xdp)")" ">=" 1
 check "small: gsoreplay / tcpreplay 4.6 xdp" "$(ratio "$(med small-gsoreplay-K)" "$(med small-tcpreplay-4.6-xdp)")" ">=" 1
 check "small, the ceiling: bare AF_PACKET sender (2 thr) / 4.6 xdp" "$(ratio "$(med small-bare-af-packet-2threads)" "$(med small-tcpreplay-4.6-xdp)")" ">=" 1

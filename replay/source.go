@@ -184,7 +184,13 @@ func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 // Packet takes the next packet of the pass, the record-th of the capture
 // (for errors).
 func (s *Source) Packet(p *pcaps.Packet, record int64) error {
-	return s.feed(p, record)
+	return s.feed(p, record, nil)
+}
+
+// PacketClassified is Packet for an Ethernet packet that cl classified
+// (coalesce.Classified.Classify) on another core, p.Data unchanged since.
+func (s *Source) PacketClassified(p *pcaps.Packet, record int64, cl *coalesce.Classified) error {
+	return s.feed(p, record, cl)
 }
 
 // End ends the pass: what the coalescer holds is sent.
@@ -202,7 +208,7 @@ func (s *Source) End() error {
 // coalesced file as it is, a TSO/GRO host's oversized frame as a
 // super-packet of its own, any other frame through the coalescer (or alone
 // with NoCoalesce).
-func (s *Source) feed(p *pcaps.Packet, record int64) error {
+func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) error {
 	s.Stats.Packets++
 	if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
 		s.Stats.Coalesced = true
@@ -254,6 +260,9 @@ func (s *Source) feed(p *pcaps.Packet, record int64) error {
 	}
 	if s.borrow && !s.borrowed(frame, p) {
 		return fmt.Errorf("%s: record %d: a %v frame in borrow mode (Ethernet only)", s.name, record, p.LinkType)
+	}
+	if cl != nil && p.LinkType == layers.LinkTypeEthernet {
+		return s.c.PushClassified(eth, cl)
 	}
 	return s.c.Push(eth)
 }

@@ -18,12 +18,12 @@ import (
 // and the pipelines share nothing but the clock.
 //
 // A pcap file is read into a ring of the pipeline's own, in huge pages
-// (pcaps.Reader.Window), and its Source borrows the packets there: a
-// super-packet goes to the kernel as its rebuilt headers and the payloads
-// in place, a lone frame as it lies in the ring; nothing is copied in user
-// space. Before the ring comes round, what holds the packets it will
-// overwrite is sent (Source.Expire, then the sender's flush). Memory stays
-// bounded per pipeline: the ring and the coalescer's limits.
+// (pcaps.Reader.Window), in a stage of its own (staged), and its Source
+// borrows the packets there: a super-packet goes to the kernel as its
+// rebuilt headers and the payloads in place, a lone frame as it lies in
+// the ring; nothing is copied in user space. pcapng and vnet files are
+// read and sent in one stage, from the reader's buffer, copied. Memory
+// stays bounded per pipeline: the ring and the coalescer's limits.
 func (st *runState) stream(open Opener, ps []*pipeline) error {
 	return st.parallel(ps, func(p *pipeline) error {
 		r, err := open()
@@ -31,17 +31,14 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 			return err
 		}
 		defer r.Close()
-		if p.ring == nil {
-			p.arena = hugemem.NewArena(st.window())
-			p.ring = p.arena.Alloc(st.window())
-		}
-		lent := r.Window(p.ring, func(before int64) error {
-			if err := p.src.Expire(before); err != nil {
-				return err
+		if r.Format() == pcaps.FormatPcap {
+			if p.ring == nil {
+				p.arena = hugemem.NewArena(st.window())
+				p.ring = p.arena.Alloc(st.window())
 			}
-			return p.s.Flush()
-		})
-		p.src.Borrow(lent && r.Interfaces()[0].LinkType == layers.LinkTypeEthernet)
+			return st.staged(p, r, len(ps), r.Interfaces()[0].LinkType == layers.LinkTypeEthernet)
+		}
+		p.src.Borrow(false)
 		send := func(it *Item) error { return st.send(p, it, false) }
 		if len(ps) == 1 {
 			if err := p.src.Feed(r, send); err != nil {

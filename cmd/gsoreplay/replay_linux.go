@@ -59,7 +59,7 @@ func sourceFrom(c *cli.Context) (replay.SourceOptions, error) {
 // threadFlags choose the pipelines of replay and verify.
 func threadFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "threads", DefaultText: "one per CPU the process may use", Usage: "`N` pipelines (read, coalesce, send) that share the capture by connection, each with its own socket; 1 keeps the capture's global order, more keep the order within each connection"},
+		&cli.IntFlag{Name: "threads", DefaultText: "with -K one per CPU the process may use, else one per two", Usage: "`N` pipelines (read, coalesce, send) that share the capture by connection, each with its own socket; 1 keeps the capture's global order, more keep the order within each connection"},
 		&cli.StringFlag{Name: "cpus", Usage: "pin the pipelines to the CPUs in `LIST` (0,2 or 0-3); --threads defaults to their number"},
 	}
 }
@@ -159,9 +159,10 @@ drift), --multiplier, --pps, --mbps or --topspeed. The report counts frames on t
 wire and checks them against the interface's own tx counters; refused sends are
 counted by errno (a frame above the MTU that is not GSO: EMSGSIZE), never fatal.
 
---threads N runs N pipelines (default: one per CPU the process may use), each
-reading, coalescing and sending its share of the connections on a socket of its
-own: both directions of a connection go to one pipeline, so the order within
+--threads N runs N pipelines (default: with -K one per CPU the process may use;
+streaming, one per two, as a streaming pipeline reads and checks the capture in
+a stage of its own, on another CPU), each reading, coalescing and sending its
+share of the connections on a socket of its own: both directions of a connection go to one pipeline, so the order within
 each connection is exact; frames of no connection (ARP, fragments) keep their
 order in the first. --threads 1 keeps the capture's global order. Pacing runs on
 one clock for all (--pps and --mbps count the frames of all pipelines together).
@@ -296,7 +297,6 @@ func printReplay(w io.Writer, r *replay.Report) {
 
 // backlogWhy explains Report.HostBacklogDrops.
 const backlogWhy = "this host's receive backlogs overflowed during the replay: on a veth or tap, frames its peer lost; see net.core.netdev_max_backlog"
-
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

@@ -297,7 +297,7 @@ func TestVerifyWindowLaps(t *testing.T) {
 			t.Fatal(err)
 		}
 		if rep.Verdict != VerdictExact || rep.Exact != len(pkts) || rep.SuperPackets == 0 || rep.Reordered != 0 {
-			t.Errorf("%d threads: verdict %s, %d of %d exact, %d super-packets", threads, rep.Verdict, rep.Exact, len(pkts), rep.SuperPackets)
+			t.Errorf("%d threads: verdict %s, %d of %d exact, %d super-packets: %+v", threads, rep.Verdict, rep.Exact, len(pkts), rep.SuperPackets, *rep)
 		}
 	}
 }

@@ -212,8 +212,13 @@ func (p *pipeline) flush() error {
 	return err
 }
 
-// send paces one item of shard p and queues it.
+// send paces one item of shard p, shows it to each and queues it.
 func (st *runState) send(p *pipeline, it *Item, stable bool) error {
+	return st.queue(p, it, stable, true)
+}
+
+// queue is send, showing the item to each only if asked.
+func (st *runState) queue(p *pipeline, it *Item, stable, show bool) error {
 	if err := st.ctx.Err(); err != nil {
 		return errStop
 	}
@@ -234,7 +239,7 @@ func (st *runState) send(p *pipeline, it *Item, stable bool) error {
 		}
 		p.lastDue = due
 	}
-	if st.each != nil {
+	if st.each != nil && show {
 		if err := st.each(p.index, it); err != nil {
 			return err
 		}

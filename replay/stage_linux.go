@@ -11,163 +11,244 @@ import (
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
-// stageBatch is how many packets the reading stage hands on at a time.
-const stageBatch = 256
+// Sizes of what the making stage hands the sending stage at a time: items,
+// the payload slices of their super-packets, and the bytes of frames it
+// copies (rebuilt headers, frames that are not the capture's own).
+const (
+	stageItems = 128
+	stageParts = 4096
+	stageBytes = 256 << 10
+)
 
 // stageQueue is how many batches may wait: a few MiB of bulk TCP, well
 // under half a ring.
 const stageQueue = 8
 
-// stageMsg is one packet (the record-th of the capture) with what the
-// reading stage learnt of it, or a mark: let go of the ring before expire.
+// stageBatch is what the making stage hands on: items ready to send, and
+// marks: once everything before a mark is sent, the sending stage says so
+// (released), and the ring before the mark's offset may be overwritten.
+type stageBatch struct {
+	msgs  []stageMsg
+	parts [][]byte // Item.Parts point into it
+	bytes []byte   // Item.Frame points into it when the frame is copied
+}
+
 type stageMsg struct {
-	pkt    pcaps.Packet
-	cl     coalesce.Classified
-	record int64
-	expire int64 // a mark when not 0
-	begin  bool  // the capture's first packet: the clock starts at its time
-	sorted bool  // cl holds the packet's classification
+	item  Item
+	mark  int64     // a mark when not 0
+	begin time.Time // the clock starts at the capture's first packet
 }
 
 // staged runs one pipeline's pass over a pcap in two stages on two
-// goroutines: the reading stage reads the file into the pipeline's ring,
-// keeps the packets its Steer gives the pipeline and classifies them
-// (parsing, checksums: coalesce.Classified), and the sending stage
-// coalesces what it is handed, borrowing the packets in place, and sends.
-// Both stages of a pipeline run at once, on two cores where there are.
-// The ring comes round only once the sending stage has let go of what it
-// will overwrite: the reading stage marks its queue, every eighth of a
-// ring, with the offset half a ring behind, and the sending stage, meeting
-// a mark, expires its runs before it, flushes its sender and says so; the
-// reading stage waits for that before overwriting, so it is never more
-// than half a ring ahead.
+// goroutines. The making stage reads the file into the pipeline's ring,
+// keeps the packets its Steer gives the pipeline, classifies them (headers,
+// checksums) and coalesces them, borrowing the packets in place (Source in
+// borrow mode); the sending stage paces the items and sends them. Both run
+// at once, on two cores where there are: measured on the bench capture,
+// each takes about half of the pass.
+//
+// The ring comes round only once what lies in the part it will overwrite
+// is sent: every eighth of a ring the making stage expires the runs that
+// began half a ring behind (Source.Expire) and marks the queue; the sending
+// stage, meeting a mark, flushes its sender and says how far it got. Before
+// it overwrites, the making stage waits for that, so it is never more than
+// half a ring ahead.
 func (st *runState) staged(p *pipeline, r *pcaps.Reader, n int, borrow bool) error {
 	ctx, cancel := context.WithCancel(st.ctx)
 	defer cancel()
-	q := make(chan []stageMsg, stageQueue)
-	free := make(chan []stageMsg, stageQueue+2)
-	var released atomic.Int64
-	wake := make(chan struct{}, 1)
+	m := &maker{st: st, shard: p.index, ctx: ctx, q: make(chan *stageBatch, stageQueue), free: make(chan *stageBatch, stageQueue+2), wake: make(chan struct{}, 1)}
 	p.src.Borrow(borrow)
-	readErr := make(chan error, 1)
+	makeErr := make(chan error, 1)
 	go func() {
-		defer close(q)
-		err := stageRead(ctx, r, p, n, borrow, q, free, &released, wake)
+		defer close(m.q)
+		err := m.run(r, p, n)
 		if err != nil {
 			cancel()
 		}
-		readErr <- err
+		makeErr <- err
 	}()
-	send := func(it *Item) error { return st.send(p, it, false) }
-	p.src.Begin(r.Name(), IsCoalesced(r), send)
 	var err error
-	for batch := range q {
+	for b := range m.q {
 		if err == nil {
-			if err = p.stageIn(batch, &released, wake); err != nil {
-				cancel() // the reading stage stops; the queue drains
+			err = st.sendBatch(p, b, &m.released, m.wake)
+			// What was queued goes (a stop sends what it let through), and
+			// nothing may point into the batch given back.
+			if ferr := p.s.Flush(); err == nil {
+				err = ferr
+			}
+			if err != nil {
+				cancel() // the making stage stops; the queue drains
 			}
 		}
-		clear(batch) // no reference into the ring stays behind
+		b.reset()
 		select {
-		case free <- batch[:0]:
+		case m.free <- b:
 		default:
 		}
 	}
-	if rerr := <-readErr; err == nil && rerr != nil {
-		return rerr
+	if merr := <-makeErr; err == nil && merr != nil {
+		return merr
 	}
 	if err != nil {
-		return err
-	}
-	if err := p.src.End(); err != nil {
 		return err
 	}
 	return p.flush()
 }
 
-// stageIn sends one batch from the reading stage.
-func (p *pipeline) stageIn(batch []stageMsg, released *atomic.Int64, wake chan struct{}) error {
-	for i := range batch {
-		m := &batch[i]
-		if m.begin {
-			p.sched.Begin(m.pkt.Timestamp)
-		}
-		if m.expire == 0 {
-			if m.record == 0 {
-				continue // only the start of the clock
-			}
-			var err error
-			if m.sorted {
-				err = p.src.PacketClassified(&m.pkt, m.record, &m.cl)
-			} else {
-				err = p.src.Packet(&m.pkt, m.record)
-			}
-			if err != nil {
+// sendBatch sends one batch from the making stage.
+func (st *runState) sendBatch(p *pipeline, b *stageBatch, released *atomic.Int64, wake chan struct{}) error {
+	for i := range b.msgs {
+		m := &b.msgs[i]
+		switch {
+		case !m.begin.IsZero():
+			p.sched.Begin(m.begin)
+		case m.mark != 0:
+			if err := p.s.Flush(); err != nil {
 				return err
 			}
-			continue
-		}
-		if err := p.src.Expire(m.expire); err != nil {
-			return err
-		}
-		if err := p.s.Flush(); err != nil {
-			return err
-		}
-		p.sent.Store(p.s.Stats.Frames)
-		if m.expire > released.Load() { // periodic and urgent marks interleave
-			released.Store(m.expire)
-		}
-		select {
-		case wake <- struct{}{}:
+			p.sent.Store(p.s.Stats.Frames)
+			if m.mark > released.Load() { // periodic and urgent marks interleave
+				released.Store(m.mark)
+			}
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
 		default:
+			if err := st.queue(p, &m.item, true, false); err != nil { // each saw it made
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// stageRead is the reading stage.
-func stageRead(ctx context.Context, r *pcaps.Reader, p *pipeline, n int, borrow bool, q, free chan []stageMsg, released *atomic.Int64, wake chan struct{}) error {
-	batch := make([]stageMsg, 0, stageBatch)
-	hand := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		select {
-		case q <- batch:
-		case <-ctx.Done():
-			return errStop
-		}
-		select {
-		case batch = <-free:
-		default:
-			batch = make([]stageMsg, 0, stageBatch)
-		}
+func (b *stageBatch) reset() {
+	clear(b.msgs) // no reference into the ring stays behind
+	clear(b.parts)
+	b.msgs, b.parts, b.bytes = b.msgs[:0], b.parts[:0], b.bytes[:0]
+}
+
+// maker is the making stage.
+type maker struct {
+	st       *runState
+	shard    int
+	ctx      context.Context
+	q, free  chan *stageBatch
+	b        *stageBatch
+	released atomic.Int64
+	wake     chan struct{}
+}
+
+// hand passes the batch on, if it holds anything.
+func (m *maker) hand() error {
+	if m.b == nil || len(m.b.msgs) == 0 {
 		return nil
 	}
-	add := func(m stageMsg) error {
-		batch = append(batch, m)
-		if len(batch) >= stageBatch {
-			return hand()
-		}
-		return nil
+	select {
+	case m.q <- m.b:
+	case <-m.ctx.Done():
+		return errStop
 	}
+	m.b = nil
+	return nil
+}
+
+// batch is the batch being filled, with room for an item of parts parts
+// and a copy of bytes bytes.
+func (m *maker) batch(parts, bytes int) (*stageBatch, error) {
+	if b := m.b; b != nil && len(b.msgs) < cap(b.msgs) && len(b.parts)+parts <= cap(b.parts) && len(b.bytes)+bytes <= cap(b.bytes) {
+		return b, nil
+	}
+	if err := m.hand(); err != nil {
+		return nil, err
+	}
+	select {
+	case m.b = <-m.free:
+	default:
+		m.b = &stageBatch{msgs: make([]stageMsg, 0, stageItems), parts: make([][]byte, 0, max(stageParts, parts)), bytes: make([]byte, 0, max(stageBytes, bytes))}
+	}
+	if cap(m.b.parts) < parts || cap(m.b.bytes) < bytes {
+		m.b = &stageBatch{msgs: make([]stageMsg, 0, stageItems), parts: make([][]byte, 0, max(stageParts, parts)), bytes: make([]byte, 0, max(stageBytes, bytes))}
+	}
+	return m.b, nil
+}
+
+// item queues one item of the Source: its payload slices and any frame
+// that is not the capture's own are copied into the batch, so that the
+// Source may go on.
+func (m *maker) item(it *Item) error {
+	if m.st.each != nil {
+		// Here, in the capture's order, with what the Source saw of it.
+		if err := m.st.each(m.shard, it); err != nil {
+			return err
+		}
+	}
+	copyFrame := !it.Stable
+	n := 0
+	if copyFrame {
+		n = len(it.Frame)
+	}
+	b, err := m.batch(len(it.Parts), n)
+	if err != nil {
+		return err
+	}
+	c := *it
+	if copyFrame {
+		at := len(b.bytes)
+		b.bytes = append(b.bytes, it.Frame...)
+		c.Frame = b.bytes[at:len(b.bytes):len(b.bytes)]
+		if it.Release != nil {
+			it.Release(it.Frame) // back to the coalescer at once
+		}
+	}
+	c.Release, c.Stable = nil, true // the batch's, until the sending stage gives it back
+	if len(it.Parts) > 0 {
+		at := len(b.parts)
+		b.parts = append(b.parts, it.Parts...)
+		c.Parts = b.parts[at:len(b.parts):len(b.parts)]
+	}
+	b.msgs = append(b.msgs, stageMsg{item: c})
+	return nil
+}
+
+// send queues a message that is no item.
+func (m *maker) send(msg stageMsg) error {
+	b, err := m.batch(0, 0)
+	if err != nil {
+		return err
+	}
+	b.msgs = append(b.msgs, msg)
+	return nil
+}
+
+// mark expires what began before offset and marks the queue there.
+func (m *maker) mark(p *pipeline, offset int64) error {
+	if err := p.src.Expire(offset); err != nil {
+		return err
+	}
+	return m.send(stageMsg{mark: offset})
+}
+
+// run is the making stage's pass over the capture.
+func (m *maker) run(r *pcaps.Reader, p *pipeline, n int) error {
 	ring := len(p.ring)
-	mark, half := int64(ring/8), int64(ring/2)
-	next := mark
+	every, half := int64(ring/8), int64(ring/2)
+	next := every
 	reclaim := func(before int64) error {
-		if released.Load() >= before {
+		if m.released.Load() >= before {
 			return nil // the marks on the way did it
 		}
-		if err := add(stageMsg{expire: before}); err != nil {
+		if err := m.mark(p, before); err != nil {
 			return err
 		}
-		if err := hand(); err != nil {
+		if err := m.hand(); err != nil {
 			return err
 		}
-		for released.Load() < before {
+		for m.released.Load() < before {
 			select {
-			case <-wake:
-			case <-ctx.Done():
+			case <-m.wake:
+			case <-m.ctx.Done():
 				return errStop
 			case <-time.After(time.Millisecond):
 			}
@@ -177,8 +258,11 @@ func stageRead(ctx context.Context, r *pcaps.Reader, p *pipeline, n int, borrow 
 	if !r.Window(p.ring, reclaim) {
 		return fmt.Errorf("%s: the reader takes no ring", r.Name())
 	}
+	p.src.Begin(r.Name(), IsCoalesced(r), m.item)
 	steer := NewSteer(n)
 	var pk pcaps.Packet
+	var cl coalesce.Classified
+	classify := p.src.borrow // Ethernet frames, classified as the coalescer takes them
 	for {
 		err := r.Next(&pk)
 		if err == io.EOF {
@@ -187,29 +271,31 @@ func stageRead(ctx context.Context, r *pcaps.Reader, p *pipeline, n int, borrow 
 			return err
 		}
 		if r.Count() == 1 {
-			if err := add(stageMsg{pkt: pcaps.Packet{Timestamp: pk.Timestamp}, begin: true}); err != nil {
+			if err := m.send(stageMsg{begin: pk.Timestamp}); err != nil {
 				return err
 			}
 		}
 		if pk.Offset >= next && pk.Offset > half {
-			if err := add(stageMsg{expire: pk.Offset - half}); err != nil {
+			if err := m.mark(p, pk.Offset-half); err != nil {
 				return err
 			}
-			next = pk.Offset + mark
+			next = pk.Offset + every
 		}
 		if steer.Shard(&pk) != p.index {
 			continue
 		}
-		batch = append(batch, stageMsg{pkt: pk, record: r.Count(), sorted: borrow})
-		if borrow { // an Ethernet frame, as the coalescer will take it
-			m := &batch[len(batch)-1]
-			m.cl.Classify(&m.pkt)
+		if classify {
+			cl.Classify(&pk)
+			err = p.src.PacketClassified(&pk, r.Count(), &cl)
+		} else {
+			err = p.src.Packet(&pk, r.Count())
 		}
-		if len(batch) >= stageBatch {
-			if err := hand(); err != nil {
-				return err
-			}
+		if err != nil {
+			return err
 		}
 	}
-	return hand()
+	if err := p.src.End(); err != nil {
+		return err
+	}
+	return m.hand()
 }

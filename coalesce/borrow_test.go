@@ -2,13 +2,11 @@ package coalesce_test
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/pcaps"
@@ -29,22 +27,7 @@ func borrowAll(t testing.TB, pkts []pcaps.Packet, opts coalesce.Options, expire 
 		in[i] = p
 	}
 	var out collected
-	c := coalesce.New(opts, func(r *coalesce.Record) error {
-		p := r.Packet
-		p.Data = append([]byte(nil), p.Data...)
-		for _, part := range r.Parts {
-			p.Data = append(p.Data, part...)
-		}
-		if len(p.Data) != p.Length && len(r.Parts) > 0 {
-			return fmt.Errorf("record of %d bytes says length %d", len(p.Data), p.Length)
-		}
-		m := r.Meta
-		m.Deltas = append([]int64(nil), m.Deltas...)
-		m.Skips = append([]int32(nil), m.Skips...)
-		out.recs = append(out.recs, p)
-		out.metas = append(out.metas, m)
-		return nil
-	})
+	c := coalesce.New(opts, out.keep)
 	c.Borrow()
 	freed := 0
 	for i := range in {
@@ -140,11 +123,7 @@ func FuzzBorrow(f *testing.F) {
 	f.Add([]byte{16, 1, 40, 0, 15, 0, 1, 0, 16, 0x12, 20, 0, 16, 0x80, 30, 2, 15, 0, 1, 1, 16, 0x42, 9, 0, 16, 4, 9, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pk := fuzzPackets(data)
-		for _, o := range []coalesce.Options{
-			coalesce.DefaultOptions(),
-			{Order: coalesce.Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond},
-			{Order: coalesce.PerFlow, MaxSegments: 3, MaxHeld: 4, MaxFlows: 1},
-		} {
+		for _, o := range fuzzOptions {
 			borrowAgrees(t, pk, o)
 		}
 	})

@@ -111,6 +111,14 @@ func fuzzTrain(base pkt, id uint16, v byte, size int) []pcaps.Packet {
 	return fr
 }
 
+// fuzzOptions are the coalescer settings the fuzz targets try: the
+// defaults, and small limits so that every flush path runs.
+var fuzzOptions = []coalesce.Options{
+	coalesce.DefaultOptions(),
+	{Order: coalesce.Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond},
+	{Order: coalesce.PerFlow, MaxSegments: 3, MaxHeld: 4, MaxFlows: 1},
+}
+
 // FuzzRoundTrip: segment(coalesce(x)) == x for generated captures, in both
 // orders and with small limits so that every flush path runs.
 func FuzzRoundTrip(f *testing.F) {
@@ -120,11 +128,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte{16, 1, 40, 0, 15, 0, 1, 0, 16, 0x12, 20, 0, 16, 0x80, 30, 2, 15, 0, 1, 1, 16, 0x42, 9, 0, 16, 4, 9, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pk := fuzzPackets(data)
-		for _, o := range []coalesce.Options{
-			coalesce.DefaultOptions(),
-			{Order: coalesce.Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond},
-			{Order: coalesce.PerFlow, MaxSegments: 3, MaxHeld: 4, MaxFlows: 1},
-		} {
+		for _, o := range fuzzOptions {
 			restoreAll(t, pk, coalesceAll(t, pk, o))
 		}
 	})

@@ -3,6 +3,7 @@ package coalesce_test
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 
@@ -25,16 +26,7 @@ type collected struct {
 func coalesceAll(t testing.TB, pkts []pcaps.Packet, opts coalesce.Options) collected {
 	t.Helper()
 	var out collected
-	c := coalesce.New(opts, func(r *coalesce.Record) error {
-		p := r.Packet
-		p.Data = append([]byte(nil), p.Data...)
-		m := r.Meta
-		m.Deltas = append([]int64(nil), m.Deltas...)
-		m.Skips = append([]int32(nil), m.Skips...)
-		out.recs = append(out.recs, p)
-		out.metas = append(out.metas, m)
-		return nil
-	})
+	c := coalesce.New(opts, out.keep)
 	for i := range pkts {
 		if err := c.Push(&pkts[i]); err != nil {
 			t.Fatal(err)
@@ -45,6 +37,24 @@ func coalesceAll(t testing.TB, pkts []pcaps.Packet, opts coalesce.Options) colle
 	}
 	out.stats = c.Stats()
 	return out
+}
+
+// keep copies a record, its frame gathered from its parts (borrow mode).
+func (out *collected) keep(r *coalesce.Record) error {
+	p := r.Packet
+	p.Data = append([]byte(nil), p.Data...)
+	for _, part := range r.Parts {
+		p.Data = append(p.Data, part...)
+	}
+	if len(p.Data) != p.Length && len(r.Parts) > 0 {
+		return fmt.Errorf("record of %d bytes says length %d", len(p.Data), p.Length)
+	}
+	m := r.Meta
+	m.Deltas = append([]int64(nil), m.Deltas...)
+	m.Skips = append([]int32(nil), m.Skips...)
+	out.recs = append(out.recs, p)
+	out.metas = append(out.metas, m)
+	return nil
 }
 
 // restoreAll undoes coalesceAll through the comment syntax and checks that

@@ -120,7 +120,7 @@ type Reader struct {
 	offset int64 // pcap only: byte offset of the next record
 
 	br  *bufio.Reader // the file, past what pcapgo has read
-	raw rawPcap       // an uncompressed pcap's record format
+	raw rawPcap       // how the pcap's records are written
 	win *window       // Window mode
 }
 
@@ -187,10 +187,16 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 			src = bufio.NewReaderSize(zr, 256<<10)
 		}
 		// pcapgo reads the file header; the records are read in place
-		// (window.go).
-		if m, err := src.Peek(4); err == nil && isPcapMagic(m) {
-			rd.raw = rawPcapOf(m)
+		// (window.go), which needs the magic (pcapgo would also take a
+		// second gzip layer, which the records' reader does not).
+		m, err := src.Peek(4)
+		switch {
+		case err != nil:
+			return nil, rd.wrapHeader(io.ErrUnexpectedEOF)
+		case !isPcapMagic(m):
+			return nil, fmt.Errorf("%s: gzipped, magic %02x%02x%02x%02x inside: %w", name, m[0], m[1], m[2], m[3], ErrNotCapture)
 		}
+		rd.raw = rawPcapOf(m)
 		p, err := pcapgo.NewReader(src)
 		if err != nil {
 			return nil, rd.wrapHeader(err)

@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -271,6 +272,34 @@ func TestWindowRefused(t *testing.T) {
 			if err := r.Next(&p); err != nil || len(p.Data) != []int{16, 6}[i] {
 				t.Fatalf("%s: packet %d: %d bytes, %v", tc.name, i+1, len(p.Data), err)
 			}
+		}
+	}
+}
+
+// TestGzipInside: a gzipped file must hold a pcap: twice gzipped, or
+// gzipped text, or a gzipped pcap cut inside its header, is an error that
+// names the file, never a reader that cannot read.
+func TestGzipInside(t *testing.T) {
+	gz := func(b []byte) []byte {
+		var out bytes.Buffer
+		zw := gzip.NewWriter(&out)
+		zw.Write(b)
+		zw.Close()
+		return out.Bytes()
+	}
+	plain := pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, []byte("0123456789abcdef"))
+	for _, tc := range []struct {
+		name  string
+		data  []byte
+		class error
+	}{
+		{"twice", gz(gz(plain)), ErrNotCapture},
+		{"text", gz([]byte("hello, not a capture")), ErrNotCapture},
+		{"cut", gz(plain[:3]), ErrTruncated},
+	} {
+		_, err := NewReader(bytes.NewReader(tc.data), "test.pcap.gz")
+		if !errors.Is(err, tc.class) || !strings.Contains(err.Error(), "test.pcap.gz") {
+			t.Errorf("%s: %v, want %v naming the file", tc.name, err, tc.class)
 		}
 	}
 }

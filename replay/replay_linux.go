@@ -55,9 +55,9 @@ func CloseSenders(ss []*Sender) error {
 // ThreadCount is the number of pipelines o asks for: Threads, else one per
 // CPU of CPUs, else one per CPU the process may run on with Preload, and
 // one per two such CPUs when streaming — a streaming pipeline keeps two
-// busy, reading, classifying and coalescing in one stage, sending in the
-// other (measured: one such pipeline on two CPUs streams as fast as two,
-// and keeps the capture's global order).
+// busy, reading, coalescing and sending in stages of their own (measured:
+// one such pipeline on two CPUs streams faster than two, and keeps the
+// capture's global order).
 func (o Options) ThreadCount() int {
 	switch {
 	case o.Threads > 0:

@@ -160,8 +160,8 @@ wire and checks them against the interface's own tx counters; refused sends are
 counted by errno (a frame above the MTU that is not GSO: EMSGSIZE), never fatal.
 
 --threads N runs N pipelines (default: with -K one per CPU the process may use;
-streaming, one per two, as a streaming pipeline reads, checks and coalesces the
-capture in a stage of its own, on another CPU than its sends), each reading, coalescing and sending its
+streaming, one per two, as a streaming pipeline reads, coalesces and sends in
+stages of their own, which keep two CPUs busy), each reading, coalescing and sending its
 share of the connections on a socket of its own: both directions of a connection go to one pipeline, so the order within
 each connection is exact; frames of no connection (ARP, fragments) keep their
 order in the first. --threads 1 keeps the capture's global order. Pacing runs on

@@ -20,8 +20,9 @@ const (
 	stageBytes = 256 << 10
 )
 
-// stageQueue is how many batches may wait: a few MiB of bulk TCP, well
-// under half a ring.
+// stageQueue is how many batches may wait between two stages. What bounds
+// how far ahead the reading stage runs is the ring and its marks, not the
+// queues.
 const stageQueue = 8
 
 // stageBatch is what the making stage hands on: items ready to send, and

@@ -133,6 +133,7 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	advise(f)
 	r, err := NewReader(f, path)
 	if err != nil {
 		f.Close()

@@ -2,6 +2,7 @@ package coalesce_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -127,4 +128,39 @@ func FuzzBorrow(f *testing.F) {
 			borrowAgrees(t, pk, o)
 		}
 	})
+}
+
+// TestClassifiedTCPView: for every packet of the corpus and the fixtures
+// that Classify finds a mergeable TCP segment, its TCPView is what ViewTCP
+// reads of the frame.
+func TestClassifiedTCPView(t *testing.T) {
+	seen := 0
+	for _, path := range corpusFiles(t) {
+		r, err := pcaps.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cl coalesce.Classified
+		err = r.Each(func(p *pcaps.Packet) error {
+			cl.Classify(p)
+			got, ok := cl.TCPView(p.Data)
+			if !ok {
+				return nil
+			}
+			want, wok := coalesce.ViewTCP(p.Data, p.LinkType, p.Interface)
+			if !wok || got != want {
+				return fmt.Errorf("%s: record %d: TCPView %+v, ViewTCP %+v (%v)", path, r.Count(), got, want, wok)
+			}
+			seen++
+			return nil
+		})
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no mergeable TCP segment seen")
+	}
+	t.Logf("%d segments", seen)
 }

@@ -18,6 +18,20 @@ type TCPView struct {
 	Payload int
 }
 
+// TCPView is, for a TCP segment cl found mergeable, the view ViewTCP
+// would read of frame (the packet cl classified), without walking its
+// headers again; ok is false for any other packet. Such a segment has no
+// SYN, hence no MSS.
+func (cl *Classified) TCPView(frame []byte) (v TCPView, ok bool) {
+	f := &cl.f
+	if cl.refusal != ReasonNone || f.proto != header.ProtoTCP || f.frag != fragNone || f.hdrEnd > len(frame) {
+		return v, false
+	}
+	v.Offsets = gso.Offsets{L3: f.l3, L4: f.l4, HdrEnd: f.hdrEnd, V6: f.v6}
+	v.Flow, v.Flags, v.Payload = cl.key, header.TCP(frame[f.l4:f.hdrEnd]).Flags(), len(frame)-f.hdrEnd
+	return v, true
+}
+
 // ViewTCP reads the headers of a TCP frame without trusting its lengths.
 func ViewTCP(frame []byte, lt layers.LinkType, iface int) (TCPView, bool) {
 	var v TCPView

@@ -240,7 +240,7 @@ func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 		return nil
 	}
 	s.eth = frame
-	if h, segs, from, ok := s.oversized(frame, p); ok {
+	if h, segs, from, ok := s.oversized(frame, p, cl); ok {
 		// What came before leaves first: flush the coalescer.
 		if s.c != nil {
 			if err := s.c.Close(); err != nil {
@@ -340,10 +340,17 @@ func wireBytes(size int, frame []byte, h gso.VnetHeader, segs int) int {
 // oversized learns MSS values from SYNs and segment sizes, and turns a TCP
 // frame above the MTU (a TSO/GRO host's capture) into a super-packet, in
 // place. It returns its header, segment count and where gso_size came from.
-func (s *Source) oversized(frame []byte, p *pcaps.Packet) (h gso.VnetHeader, segs int, from string, ok bool) {
-	v, ok := coalesce.ViewTCP(frame, layers.LinkTypeEthernet, p.Interface)
+// A packet classified already (cl, on another core) is not read again when
+// it is a mergeable TCP segment.
+func (s *Source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classified) (h gso.VnetHeader, segs int, from string, ok bool) {
+	var v coalesce.TCPView
+	if cl != nil && p.LinkType == layers.LinkTypeEthernet {
+		v, ok = cl.TCPView(frame)
+	}
 	if !ok {
-		return h, 0, "", false
+		if v, ok = coalesce.ViewTCP(frame, layers.LinkTypeEthernet, p.Interface); !ok {
+			return h, 0, "", false
+		}
 	}
 	if v.Flags&header.TCPFlagSYN != 0 && v.MSS > 0 {
 		s.mss[v.Flow] = v.MSS

@@ -159,16 +159,18 @@ drift), --multiplier, --pps, --mbps or --topspeed. The report counts frames on t
 wire and checks them against the interface's own tx counters; refused sends are
 counted by errno (a frame above the MTU that is not GSO: EMSGSIZE), never fatal.
 
---threads N runs N pipelines (default: with -K one per CPU the process may use;
-streaming, one per two, as a streaming pipeline reads, coalesces and sends in
-stages of their own, which keep two CPUs busy), each reading, coalescing and sending its
-share of the connections on a socket of its own: both directions of a connection go to one pipeline, so the order within
-each connection is exact; frames of no connection (ARP, fragments) keep their
-order in the first. --threads 1 keeps the capture's global order. Pacing runs on
-one clock for all (--pps and --mbps count the frames of all pipelines together).
--K holds the capture in huge pages (transparent huge pages, "madvise"), which the
-kernel copies from about 8x faster than from ordinary memory on virtual machines,
-and spreads the connections evenly over the pipelines by their size.
+--threads N runs N pipelines, each reading, coalescing and sending its share of
+the connections on a socket of its own. Default: with -K one per CPU the process
+may use; streaming, one per two, as a streaming pipeline reads, coalesces and
+sends in stages of their own, which keep two CPUs busy. Both directions of a
+connection go to one pipeline, so the order within each connection is exact;
+frames of no connection (ARP, fragments) keep their order in the first.
+--threads 1 keeps the capture's global order. Pacing runs on one clock for all
+(--pps and --mbps count the frames of all pipelines together). Streaming, each
+new connection goes to the pipeline with the least work so far; -K spreads the
+connections by their size, and holds the capture in huge pages (transparent huge
+pages, "madvise"), which the kernel copies from about 8x faster than from
+ordinary memory on virtual machines.
 
   gsoreplay replay -i eth1 capture.pcap
   gsoreplay replay -i eth1 --topspeed -K --loop 0 --duration 30s capture.pcap

@@ -33,6 +33,9 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
+// readBuffer is the Reader's buffer over the file.
+const readBuffer = 256 << 10
+
 // MaxFrame is the longest frame a Reader accepts. BIG TCP super-frames reach
 // 512 KiB; anything longer is taken for a corrupt length field.
 const MaxFrame = 1 << 20
@@ -146,7 +149,7 @@ func Open(path string) (*Reader, error) {
 // NewReader detects the format of r from its first bytes and reads its file
 // header. name is used in errors.
 func NewReader(r io.Reader, name string) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 256<<10)
+	br := bufio.NewReaderSize(r, readBuffer)
 	magic, err := br.Peek(4)
 	if err != nil {
 		if len(magic) == 0 {
@@ -185,7 +188,7 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 			if err != nil {
 				return nil, rd.wrapHeader(err)
 			}
-			src = bufio.NewReaderSize(zr, 256<<10)
+			src = bufio.NewReaderSize(zr, readBuffer)
 		}
 		// pcapgo reads the file header; the records are read in place
 		// (window.go), which needs the magic (pcapgo would also take a
@@ -316,9 +319,10 @@ func (r *Reader) Next(p *Packet) error {
 	}
 	if r.pcap != nil {
 		if r.win == nil {
-			// No ring lent: a small one of the reader's own.
-			const chunk = 64 << 10
-			r.window(make([]byte, 2*chunk+MaxFrame+rawRecordHeader), func(int64) error { return nil }, chunk)
+			// No ring lent: a small one of the reader's own, read in
+			// chunks as large as the buffer below it, which bufio then
+			// hands to the file whole instead of copying them once more.
+			r.window(make([]byte, 2*readBuffer+MaxFrame+rawRecordHeader), func(int64) error { return nil }, readBuffer)
 		}
 		return r.nextWindow(p)
 	}

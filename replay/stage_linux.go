@@ -84,10 +84,7 @@ func (st *runState) staged(p *pipeline, r *pcaps.Reader, n int, borrow bool) err
 			}
 		}
 		b.reset()
-		select {
-		case m.free <- b:
-		default:
-		}
+		giveBack(m.free, b)
 	}
 	if merr := <-makeErr; err == nil && merr != nil {
 		return merr
@@ -149,10 +146,8 @@ func (m *maker) hand() error {
 	if m.b == nil || len(m.b.msgs) == 0 {
 		return nil
 	}
-	select {
-	case m.q <- m.b:
-	case <-m.ctx.Done():
-		return errStop
+	if err := pass(m.ctx, m.q, m.b); err != nil {
+		return err
 	}
 	m.b = nil
 	return nil
@@ -167,13 +162,11 @@ func (m *maker) batch(parts, bytes int) (*stageBatch, error) {
 	if err := m.hand(); err != nil {
 		return nil, err
 	}
-	select {
-	case m.b = <-m.free:
-	default:
-		m.b = &stageBatch{msgs: make([]stageMsg, 0, stageItems), parts: make([][]byte, 0, max(stageParts, parts)), bytes: make([]byte, 0, max(stageBytes, bytes))}
+	fresh := func() *stageBatch {
+		return &stageBatch{msgs: make([]stageMsg, 0, stageItems), parts: make([][]byte, 0, max(stageParts, parts)), bytes: make([]byte, 0, max(stageBytes, bytes))}
 	}
-	if cap(m.b.parts) < parts || cap(m.b.bytes) < bytes {
-		m.b = &stageBatch{msgs: make([]stageMsg, 0, stageItems), parts: make([][]byte, 0, max(stageParts, parts)), bytes: make([]byte, 0, max(stageBytes, bytes))}
+	if m.b = reuse(m.free, fresh); cap(m.b.parts) < parts || cap(m.b.bytes) < bytes {
+		m.b = fresh() // an item larger than a batch holds
 	}
 	return m.b, nil
 }
@@ -257,16 +250,10 @@ func (m *maker) read(r *pcaps.Reader, p *pipeline, n int, q, free chan []readMsg
 		if len(batch) == 0 {
 			return nil
 		}
-		select {
-		case q <- batch:
-		case <-m.ctx.Done():
-			return errStop
+		if err := pass(m.ctx, q, batch); err != nil {
+			return err
 		}
-		select {
-		case batch = <-free:
-		default:
-			batch = make([]readMsg, 0, readBatch)
-		}
+		batch = reuse(free, func() []readMsg { return make([]readMsg, 0, readBatch) })
 		return nil
 	}
 	add := func(msg readMsg) error {
@@ -368,10 +355,7 @@ func (m *maker) run(r *pcaps.Reader, p *pipeline, n int) error {
 				}
 			}
 			clear(batch)
-			select {
-			case free <- batch[:0]:
-			default:
-			}
+			giveBack(free, batch[:0])
 		}
 		return nil
 	}()
@@ -389,4 +373,33 @@ func (m *maker) run(r *pcaps.Reader, p *pipeline, n int) error {
 		return err
 	}
 	return m.hand()
+}
+
+// pass hands a batch on to the next stage, unless the pass is stopping.
+func pass[T any](ctx context.Context, q chan<- T, b T) error {
+	select {
+	case q <- b:
+		return nil
+	case <-ctx.Done():
+		return errStop
+	}
+}
+
+// reuse takes a batch the next stage gave back, or makes one.
+func reuse[T any](free <-chan T, fresh func() T) T {
+	select {
+	case b := <-free:
+		return b
+	default:
+		return fresh()
+	}
+}
+
+// giveBack returns a batch for reuse; one more than the stages keep
+// in flight is left to the collector.
+func giveBack[T any](free chan<- T, b T) {
+	select {
+	case free <- b:
+	default:
+	}
 }

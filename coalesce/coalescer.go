@@ -55,6 +55,10 @@ type run struct {
 	// only, or every fragment of a train).
 	parts  [][]byte
 	wholes [][]byte
+	// whole: buf holds the pushed packet's bytes, Block and all, and pkt
+	// points into it (a packet or block passed through in copy mode).
+	whole bool
+	opts  []byte // the first packet's pcapng options (Packet.Options)
 	// A train of IPv4 fragments (UFO): it becomes a super-packet only when
 	// complete; until then its fragments are rebuilt from buf if it fails.
 	frag     bool
@@ -134,7 +138,17 @@ type Classified struct {
 func (cl *Classified) Classify(p *pcaps.Packet) {
 	cl.key = Flow{iface: int32(p.Interface)}
 	cl.refusal, cl.keyed = parse(&cl.f, p.Data, p.Length, p.LinkType, &cl.key)
-	if cl.refusal == ReasonNone && p.Comment != "" {
+	if cl.refusal != ReasonNone {
+		return
+	}
+	switch {
+	case p.Verbatim:
+		cl.refusal = ReasonKeptBlock
+	case p.Length < len(p.Data):
+		cl.refusal = ReasonOverWire
+	case p.Comment != "" && p.Options == nil:
+		// Nowhere to keep it: a pcapng packet's comment is one of its
+		// Options, which a super-packet keeps.
 		cl.refusal = ReasonComment
 	}
 }
@@ -144,6 +158,9 @@ func (cl *Classified) Classify(p *pcaps.Packet) {
 func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {
 	idx := c.index
 	c.index++
+	if p.IsBlock() {
+		return c.pushBlock(p)
+	}
 	c.stats.Packets++
 	c.stats.Bytes += int64(len(p.Data))
 
@@ -201,6 +218,21 @@ func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {
 	} else {
 		c.start(&cl.f, &cl.key, p, idx)
 	}
+	return c.limit()
+}
+
+// pushBlock passes a pcapng block that holds no packet through in its
+// place. It is one more record between packets: it ends a strict run or a
+// fragment train as any other packet would.
+func (c *Coalescer) pushBlock(p *pcaps.Packet) error {
+	c.stats.Blocks++
+	if t := c.train; t != nil {
+		c.closeRun(t, ReasonInterleaved)
+	}
+	if b := c.queue.back(); c.opts.Order == Strict && b != nil && b.open {
+		c.closeRun(b, ReasonInterleaved)
+	}
+	c.enqueue(c.passThrough(p))
 	return c.limit()
 }
 
@@ -280,12 +312,15 @@ func (c *Coalescer) passThrough(p *pcaps.Packet) *run {
 	if c.borrow {
 		r = c.newRun(0)
 		r.wholes = append(r.wholes[:0], p.Data)
+		r.pkt = *p
+		r.pkt.Data = nil
 	} else {
-		r = c.newRun(len(p.Data))
-		r.buf = append(r.buf, p.Data...)
+		r = c.newRun(p.Size())
+		r.buf = r.buf[:p.Size()]
+		r.pkt = *p
+		r.pkt.CopyInto(r.buf)
+		r.whole = true
 	}
-	r.pkt = *p
-	r.pkt.Data = nil
 	r.n = 1
 	r.open = false
 	return r
@@ -309,8 +344,12 @@ func (c *Coalescer) start(f *frame, key *Flow, p *pcaps.Packet, idx int64) {
 	r.f = *f
 	r.f.data = nil
 	r.pkt = *p
-	r.pkt.Data = nil
-	r.pkt.Comment = ""
+	r.pkt.Data, r.pkt.Block = nil, nil
+	r.opts = append(r.opts[:0], p.Options...)
+	if p.Options != nil {
+		r.pkt.Options = r.opts
+	}
+	r.whole = false
 	r.key = *key
 	r.n = 1
 	r.gso = f.payloadLen()
@@ -408,6 +447,9 @@ func (c *Coalescer) maxSegs(f *frame) int {
 // It returns the refusal, or ReasonNone and the reason the run must end
 // right after this packet.
 func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason) {
+	if !bytes.Equal(r.pkt.Options, p.Options) {
+		return ReasonPacketOpts, ReasonNone
+	}
 	if r.frag {
 		return c.checkFragment(r, f, p)
 	}
@@ -597,7 +639,7 @@ func (c *Coalescer) drain() error {
 			c.putBuf(r.buf)
 		}
 		c.retainable, c.retained = false, false
-		r.buf = nil
+		r.buf, r.whole = nil, false
 		clear(r.parts) // no reference to the caller's packets stays behind
 		clear(r.wholes)
 		r.parts, r.wholes = r.parts[:0], r.wholes[:0]
@@ -612,9 +654,16 @@ func (c *Coalescer) drain() error {
 func (c *Coalescer) emitRun(r *run) error {
 	rec := &c.rec
 	rec.Packet = r.pkt
-	rec.Packet.Data = r.buf
 	rec.Meta = Meta{Segs: 1}
 	rec.Parts, rec.Borrowed = nil, false
+	if r.whole {
+		// Passed through with its block: r.pkt points into buf already.
+		if !rec.Packet.IsBlock() {
+			c.stats.Records++
+		}
+		return c.emit(rec)
+	}
+	rec.Packet.Data = r.buf
 	switch {
 	case r.frag && !r.complete && r.n > 1:
 		return c.emitFragments(r)
@@ -626,7 +675,9 @@ func (c *Coalescer) emitRun(r *run) error {
 			rec.Packet.Data, rec.Borrowed = r.wholes[0], true
 			c.retainable = false
 		}
-		rec.Packet.Length = max(r.pkt.Length, len(rec.Packet.Data))
+		if rec.Packet.Length == 0 {
+			rec.Packet.Length = len(rec.Packet.Data)
+		}
 	}
 	c.stats.Records++
 	return c.emit(rec)

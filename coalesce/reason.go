@@ -23,13 +23,16 @@ const (
 	ReasonTCPFlags      // SYN, RST or URG set
 	ReasonNoPayload     // no payload (pure ACK, empty datagram)
 	ReasonSmallGSO      // payload below 8 bytes cannot set a TCP gso_size
-	ReasonComment       // the packet has a comment, which a super-packet cannot keep
+	ReasonComment       // the packet has a comment and no pcapng options to keep it in
+	ReasonKeptBlock     // pcapng: only its block gives the packet back (Packet.Verbatim)
+	ReasonOverWire      // captured length above the original length
 
 	// Why a run ended (a flush). A run of one packet is written unchanged.
 	ReasonEnd         // end of the capture
 	ReasonInterleaved // strict order: another packet came in between
 	ReasonFlowPacket  // an unmergeable packet of the same flow came
 	ReasonL2Header    // link-layer header differs (MACs, VLAN tags)
+	ReasonPacketOpts  // pcapng packet options differ (comments, flags, hashes, ...)
 	ReasonTOS         // IPv4 TOS / IPv6 traffic class differs
 	ReasonTTL         // TTL / hop limit differs
 	ReasonDF          // IPv4 flags (DF) differ
@@ -78,10 +81,13 @@ var reasonNames = [numReasons]string{
 	ReasonNoPayload:     "no payload",
 	ReasonSmallGSO:      "payload below 8 bytes",
 	ReasonComment:       "packet comment",
+	ReasonKeptBlock:     "pcapng block kept as written (simple/obsolete packet block, odd padding or timestamp)",
+	ReasonOverWire:      "captured length above the original length",
 	ReasonEnd:           "end of capture",
 	ReasonInterleaved:   "other packet in between (strict order)",
 	ReasonFlowPacket:    "unmergeable packet of the same flow",
 	ReasonL2Header:      "link-layer header differs",
+	ReasonPacketOpts:    "pcapng packet options differ",
 	ReasonTOS:           "TOS/traffic class differs",
 	ReasonTTL:           "TTL/hop limit differs",
 	ReasonDF:            "IPv4 flags (DF) differ",
@@ -119,7 +125,8 @@ func (r Reason) String() string {
 var reasonKeys = [numReasons]string{
 	"none", "link_type", "not_ip", "truncated", "malformed", "ip_length", "padding", "fragment",
 	"ipv4_checksum", "ipv6_ext_header", "not_tcp_udp", "l4_checksum", "udp_zero_checksum", "tcp_flags",
-	"no_payload", "small_gso", "comment", "end", "interleaved", "flow_packet", "l2_header", "tos", "ttl", "df",
+	"no_payload", "small_gso", "comment", "kept_block", "over_wire", "end", "interleaved", "flow_packet",
+	"l2_header", "packet_options", "tos", "ttl", "df",
 	"ip_options", "flow_label", "ip_id", "seq", "ack", "window", "tcp_options", "tcp_header",
 	"flags_differ", "cwr", "psh_fin", "larger", "short", "max_bytes", "max_segments", "max_span", "held",
 	"frag_order", "frag_size", "datagram_checksum", "datagram",

@@ -8,11 +8,15 @@ import (
 
 // Stats counts what the coalescer did.
 type Stats struct {
-	Packets      int64 // packets in
-	Bytes        int64 // bytes in
-	Records      int64 // records out
-	SuperPackets int64
-	Merged       int64 // packets inside super-packets
+	Packets int64 // packets in
+	Blocks  int64 // pcapng blocks holding no packet, passed through in their places
+	// NoCopyDropped counts pcapng custom blocks of the do-not-copy type,
+	// which a file written from another must leave out.
+	NoCopyDropped int64
+	Bytes         int64 // bytes in
+	Records       int64 // records out
+	SuperPackets  int64
+	Merged        int64 // packets inside super-packets
 	// Refused counts packets that could not be part of a super-packet.
 	Refused [numReasons]int64
 	// Flushes counts why each run of mergeable packets ended (a run of one is
@@ -36,6 +40,8 @@ type Summary struct {
 	Packets       int64            `json:"packets"`
 	Bytes         int64            `json:"bytes"`
 	Records       int64            `json:"records"`
+	Blocks        int64            `json:"pcapng_blocks,omitempty"`
+	NoCopyDropped int64            `json:"no_copy_blocks_dropped,omitempty"`
 	SuperPackets  int64            `json:"super_packets"`
 	Coalesced     int64            `json:"coalesced_packets"`
 	PassedThrough int64            `json:"passed_through"`
@@ -54,6 +60,7 @@ type Summary struct {
 func (st *Stats) Summary(o Options, d time.Duration) Summary {
 	s := Summary{
 		Packets: st.Packets, Bytes: st.Bytes, Records: st.Records, SuperPackets: st.SuperPackets,
+		Blocks: st.Blocks, NoCopyDropped: st.NoCopyDropped,
 		Coalesced: st.Merged, PassedThrough: st.Records - st.SuperPackets,
 		GSO: map[string]int64{}, Segments: map[string]int64{}, Refused: map[string]int64{}, Flushes: map[string]int64{},
 		Order: o.Order.String(), Seconds: d.Seconds(),

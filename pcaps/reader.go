@@ -6,10 +6,13 @@
 // one at a time, in a buffer that is reused: memory stays bounded whatever the
 // size of the file. Frames longer than the file's snap length, as captures from
 // TSO/GRO hosts hold, are read rather than rejected, up to MaxFrame bytes.
-// File headers and pcapng blocks are parsed by gopacket's pcapgo; pcap
-// records are read in place from a ring, which a caller may lend (Window)
-// to keep packets without copying them. The package adds format detection,
-// the limits, and errors that name the file and the packet.
+// pcap file headers are parsed by gopacket's pcapgo, pcap records in place
+// from a ring, which a caller may lend (Window) to keep packets without
+// copying them; pcapng blocks by pcaps/pcapng, which keeps them as written,
+// so that a packet carries its block and options (Packet.Block,
+// Packet.Options) and, with KeepBlocks, every other block comes out in its
+// place too. The package adds format detection, the limits, and errors
+// that name the file and the packet.
 //
 // A Writer writes pcap or pcapng, the latter with one interface description
 // per input interface and an optional comment per packet.
@@ -88,7 +91,26 @@ type Packet struct {
 	// the decompressed stream if gzipped; 0 in pcapng): it orders the
 	// packets of a Window.
 	Offset int64
+	// Block, in a pcapng file, is the whole block the record is, as written
+	// (its section's byte order): Data and Options are slices of it. With
+	// Reader.KeepBlocks, blocks that hold no packet come as records too, with
+	// Data nil and Interface -1. A Writer mirroring a pcapng file writes
+	// Block as it is for those and for Verbatim packets: clear it when
+	// changing a packet.
+	Block []byte
+	// Options are a pcapng packet block's options as written (comments,
+	// flags, hashes, ...; nil elsewhere). A Writer mirroring a pcapng file
+	// writes them after the packet.
+	Options []byte
+	// Verbatim says that only Block gives the record back exactly: a Simple
+	// or obsolete Packet Block, padding that is not zero, a timestamp that
+	// nanoseconds do not give back in the interface's units. Such a packet
+	// is never merged.
+	Verbatim bool
 }
+
+// IsBlock reports whether the record is a pcapng block that holds no packet.
+func (p *Packet) IsBlock() bool { return p.Data == nil && p.Block != nil }
 
 // Interface describes one capture interface. A pcap file has exactly one.
 type Interface struct {
@@ -105,19 +127,17 @@ type Reader struct {
 	closer io.Closer
 
 	pcap *pcapgo.Reader
-	ng   *pcapgo.NgReader
+	ng   *ngState
+	odd  Metadata // pcap: oddities read
 
 	vnet    *bufio.Reader
 	vnetHdr int    // virtio header bytes per record
 	buf     []byte // vnet: the current record
 
+	// Every interface of the file; a pcapng file's sections number theirs
+	// from 0, which map to global indices here, so that a file with several
+	// sections still has one interface list.
 	ifaces []Interface
-	// pcapng: interfaces of the current section map to global indices, so a
-	// file with several sections still has one interface list.
-	section      int
-	seenSection  int
-	sectionBase  int
-	sectionCount int
 
 	count  int64 // packets read
 	offset int64 // pcap only: byte offset of the next record
@@ -169,17 +189,9 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		}
 	case magic[0] == 0x0a && magic[1] == 0x0d && magic[2] == 0x0d && magic[3] == 0x0a:
 		rd.format = FormatPcapNG
-		opts := pcapgo.NgReaderOptions{
-			WantMixedLinkType:  true,
-			SkipUnknownVersion: true,
-			SectionEndCallback: func([]pcapgo.NgInterface, pcapgo.NgSectionInfo) { rd.section++ },
+		if err := rd.openNg(br); err != nil {
+			return nil, err
 		}
-		ng, err := pcapgo.NewNgReader(br, opts)
-		if err != nil {
-			return nil, rd.wrapHeader(err)
-		}
-		rd.ng = ng
-		rd.syncInterfaces()
 	case isPcapMagic(magic) || (magic[0] == 0x1f && magic[1] == 0x8b):
 		rd.format = FormatPcap
 		src := br
@@ -249,7 +261,7 @@ func (r *Reader) Interfaces() []Interface { return r.ifaces }
 // SectionComment is the pcapng section header's comment ("" for pcap).
 func (r *Reader) SectionComment() string {
 	if r.ng != nil {
-		return r.ng.SectionInfo().Comment
+		return r.ng.comment
 	}
 	return ""
 }
@@ -277,21 +289,6 @@ func (r *Reader) Close() error {
 		return r.closer.Close()
 	}
 	return nil
-}
-
-func (r *Reader) syncInterfaces() {
-	if r.section != r.seenSection {
-		r.seenSection = r.section
-		r.sectionBase = len(r.ifaces)
-		r.sectionCount = 0
-	}
-	for n := r.ng.NInterfaces(); r.sectionCount < n; r.sectionCount++ {
-		in, err := r.ng.Interface(r.sectionCount)
-		if err != nil {
-			break
-		}
-		r.ifaces = append(r.ifaces, Interface{LinkType: in.LinkType, Name: in.Name, Description: in.Description, SnapLen: in.SnapLength})
-	}
 }
 
 // Each reads every packet to the end of the file, handing each to fn in
@@ -326,45 +323,7 @@ func (r *Reader) Next(p *Packet) error {
 		}
 		return r.nextWindow(p)
 	}
-	p.Comment, p.Vnet = "", nil
-	data, ci, opts, err := r.ng.ZeroCopyReadPacketDataWithOptions()
-	if err == nil {
-		r.syncInterfaces()
-		p.Interface = r.sectionBase + ci.InterfaceIndex
-		if p.Interface >= len(r.ifaces) {
-			return r.errorf(ErrCorrupt, "interface %d not declared", ci.InterfaceIndex)
-		}
-		p.LinkType = r.ifaces[p.Interface].LinkType
-		if len(opts.Comments) > 0 {
-			p.Comment = opts.Comments[0]
-		}
-	}
-	if err != nil {
-		if err == io.EOF {
-			return io.EOF
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return r.errorf(ErrTruncated, "%v", err)
-		}
-		return r.errorf(ErrCorrupt, "%v", err)
-	}
-	if len(data) > MaxFrame {
-		return r.errorf(ErrTooLarge, "%d bytes > %d", len(data), MaxFrame)
-	}
-	if ci.Length < len(data) {
-		ci.Length = len(data)
-	}
-	if ci.Timestamp.IsZero() {
-		// Simple Packet Blocks have no timestamp; the epoch survives a
-		// round trip through any writer, Go's zero time does not.
-		ci.Timestamp = time.Unix(0, 0).UTC()
-	}
-	p.Data = data
-	p.Timestamp = ci.Timestamp
-	p.Length = ci.Length
-	p.Offset = 0
-	r.count++
-	return nil
+	return r.nextNg(p)
 }
 
 func (r *Reader) errorf(class error, format string, args ...any) error {

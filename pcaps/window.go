@@ -133,11 +133,13 @@ func (r *Reader) nextWindow(p *Packet) error {
 	o := r.raw.order
 	sec, frac := o.Uint32(h[0:4]), o.Uint32(h[4:8])
 	caplen, length := o.Uint32(h[8:12]), o.Uint32(h[12:16])
-	switch {
-	case caplen > MaxFrame:
+	if caplen > MaxFrame {
 		return r.errorf(ErrCorrupt, "capture length exceeds snap length: %d > %d", caplen, MaxFrame)
-	case caplen > length:
-		return r.errorf(ErrCorrupt, "capture length exceeds original packet length: %d > %d", caplen, length)
+	}
+	if caplen > length {
+		// tcpdump and Wireshark read such a record (with a warning): so do
+		// we, counted, and the writers give it back as it was.
+		r.odd.CapturedOverOriginal++
 	}
 	if ok, err = r.fill(rawRecordHeader + int(caplen)); err != nil {
 		return r.readError(err)

@@ -203,7 +203,7 @@ func TestWindowAgreesWithPcapgo(t *testing.T) {
 	binary.LittleEndian.PutUint32(badUsec[24+4:], 0xfffffff0) // usec out of range: pcapgo's 32-bit product
 	frames := windowFrames(300, 2)
 	cases := map[string][]byte{
-		"good": good, "huge": huge, "longer than the wire": longer, "usec out of range": badUsec,
+		"good": good, "huge": huge, "usec out of range": badUsec,
 		"header cut": good[:20], "record header cut": good[:24+10], "record cut": good[:len(good)-3],
 		"le-usec":  pcapFile(binary.LittleEndian, false, 100, layers.LinkTypeLinuxSLL, frames...),
 		"be-nsec":  pcapFile(binary.BigEndian, true, 65535, layers.LinkTypeRaw, frames...),
@@ -229,6 +229,18 @@ func TestWindowAgreesWithPcapgo(t *testing.T) {
 	}
 	for name, data := range cases {
 		agree(t, name, data)
+	}
+
+	// pcapgo refuses a record longer than the wire; tcpdump and Wireshark
+	// read it, and so do we, counted.
+	pkts, _, err := readAll(t, longer)
+	if err != nil || len(pkts) != 2 || len(pkts[0].Data) != 16 || pkts[0].Length != 3 {
+		t.Fatalf("captured above original: %d packets, err %v", len(pkts), err)
+	}
+	r, _ := NewReader(bytes.NewReader(longer), "longer")
+	r.Each(func(*Packet) error { return nil })
+	if n := r.Metadata().CapturedOverOriginal; n != 1 {
+		t.Fatalf("CapturedOverOriginal = %d, want 1", n)
 	}
 }
 

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/gsoreplay/gsoreplay/pcaps/pcapng"
 )
 
 // WriterOptions choose the output format.
@@ -42,12 +43,21 @@ type Writer struct {
 	ifaces  []Interface
 	written int // interface descriptions written
 	buf     [32]byte
+
+	// pcapng, mirroring a file read with KeepBlocks: its sections and
+	// interfaces come as blocks, and packets are encoded in the current
+	// section's byte order and each interface's timestamp units.
+	mirror bool
+	order  binary.ByteOrder
+	base   int                 // global index of the section's first interface
+	nIf    int                 // interfaces described so far, all sections
+	res    []pcapng.Resolution // the section's interfaces
 }
 
 // NewWriter returns a Writer on w. Call Flush at the end.
 func NewWriter(w io.Writer, opts WriterOptions) *Writer {
 	bw := bufio.NewWriterSize(w, 256<<10)
-	wr := &Writer{opts: opts, w: bw}
+	wr := &Writer{opts: opts, w: bw, order: binary.LittleEndian}
 	if opts.Format == FormatPcap {
 		if opts.Nanosecond {
 			wr.pcap = pcapgo.NewWriterNanos(bw)
@@ -87,7 +97,17 @@ func (w *Writer) writeHeader(lt layers.LinkType) error {
 
 // Write writes one packet; comment, if not empty, becomes its pcapng comment
 // (pcap has nowhere to put it and refuses).
+//
+// pcapng records of a Reader with KeepBlocks make the Writer mirror that
+// file: when the first record is a section header block, every block
+// record (Packet.IsBlock) is written as it is, and so is a packet's Block
+// when no comment is added; other packets are encoded in the section's byte
+// order and their interface's timestamp units, with their Options after the
+// comment.
 func (w *Writer) Write(p *Packet, comment []byte) error {
+	if p.IsBlock() {
+		return w.writeBlock(p.Block)
+	}
 	if !w.header {
 		if err := w.writeHeader(p.LinkType); err != nil {
 			return err
@@ -106,8 +126,25 @@ func (w *Writer) Write(p *Packet, comment []byte) error {
 		if lt := w.lt; p.LinkType != lt {
 			return fmt.Errorf("pcap holds one link type (%s), packet has %s: write pcapng", lt, p.LinkType)
 		}
-		ci := gopacket.CaptureInfo{Timestamp: p.Timestamp, CaptureLength: len(p.Data), Length: max(p.Length, len(p.Data))}
-		return w.pcap.WritePacket(ci, p.Data)
+		return w.writePcapRecord(p)
+	}
+	if w.mirror {
+		if p.Block != nil && len(comment) == 0 {
+			_, err := w.w.Write(p.Block)
+			return err
+		}
+		if p.Verbatim {
+			return fmt.Errorf("packet kept only as its block cannot take a comment")
+		}
+		local := p.Interface - w.base
+		if local < 0 || local >= len(w.res) {
+			return fmt.Errorf("packet refers to interface %d, the section describes %d from %d", p.Interface, len(w.res), w.base)
+		}
+		units, ok := w.res[local].Units(p.Timestamp.UnixNano())
+		if !ok {
+			return fmt.Errorf("timestamp %v does not fit interface %d's units", p.Timestamp, p.Interface)
+		}
+		return w.writeEPB(p, uint32(local), units, comment)
 	}
 	if p.Interface < 0 || p.Interface >= len(w.ifaces) {
 		return fmt.Errorf("packet refers to interface %d, %d declared", p.Interface, len(w.ifaces))
@@ -118,7 +155,76 @@ func (w *Writer) Write(p *Packet, comment []byte) error {
 		}
 		w.written++
 	}
-	return w.writeEPB(p, comment)
+	return w.writeEPB(p, uint32(p.Interface), uint64(p.Timestamp.UnixNano()), comment)
+}
+
+// writeBlock writes a pcapng block as it is and follows the sections and
+// interfaces it declares.
+func (w *Writer) writeBlock(raw []byte) error {
+	if w.opts.Format != FormatPcapNG {
+		return nil // pcap and vnet files have no place for it
+	}
+	if len(raw) < pcapng.MinBlock {
+		return fmt.Errorf("pcapng block of %d bytes", len(raw))
+	}
+	isSection := binary.LittleEndian.Uint32(raw[0:4]) == pcapng.TypeSectionHeader
+	if !w.header {
+		if !isSection {
+			return fmt.Errorf("a mirrored pcapng file must begin with a section header block")
+		}
+		w.header, w.mirror = true, true
+	}
+	if !w.mirror {
+		return fmt.Errorf("pcapng block after packets written without one: mirror a file from its section header on")
+	}
+	if isSection {
+		if len(raw) < 28 {
+			return fmt.Errorf("section header block of %d bytes", len(raw))
+		}
+		w.order = binary.BigEndian
+		if binary.LittleEndian.Uint32(raw[8:12]) == pcapng.ByteOrderMagic {
+			w.order = binary.LittleEndian
+		}
+		w.base, w.res = w.nIf, w.res[:0]
+	}
+	b := pcapng.Block{Bytes: raw, Order: w.order}
+	if b.Type() == pcapng.TypeInterfaceDescription {
+		if _, err := b.Options(); err != nil {
+			return err
+		}
+		w.res = append(w.res, pcapng.ResolutionOf(pcapng.InterfaceDescription{Block: b}))
+		w.nIf++
+	}
+	_, err := w.w.Write(raw)
+	return err
+}
+
+// origLen is the original length a record states: the packet's, as read
+// even when below the captured length; the data's for a packet built
+// without one.
+func origLen(p *Packet) int {
+	if p.Length <= 0 {
+		return len(p.Data)
+	}
+	return p.Length
+}
+
+func (w *Writer) writePcapRecord(p *Packet) error {
+	if len(p.Data) > 0xFFFFFFFF-16 {
+		return fmt.Errorf("frame of %d bytes", len(p.Data))
+	}
+	t := p.Timestamp
+	frac := t.Nanosecond()
+	if !w.opts.Nanosecond {
+		frac /= 1000
+	}
+	binary.LittleEndian.PutUint32(w.buf[0:4], uint32(t.Unix()))
+	binary.LittleEndian.PutUint32(w.buf[4:8], uint32(frac))
+	binary.LittleEndian.PutUint32(w.buf[8:12], uint32(len(p.Data)))
+	binary.LittleEndian.PutUint32(w.buf[12:16], uint32(origLen(p)))
+	w.w.Write(w.buf[:16])
+	_, err := w.w.Write(p.Data)
+	return err
 }
 
 func (w *Writer) linkType() layers.LinkType {
@@ -159,8 +265,8 @@ func (w *Writer) putOpt(code uint16, v []byte) {
 	if len(v) == 0 {
 		return
 	}
-	binary.LittleEndian.PutUint16(w.buf[0:2], code)
-	binary.LittleEndian.PutUint16(w.buf[2:4], uint16(len(v)))
+	w.order.PutUint16(w.buf[0:2], code)
+	w.order.PutUint16(w.buf[2:4], uint16(len(v)))
 	w.w.Write(w.buf[:4])
 	w.w.Write(v)
 	w.pad(len(v))
@@ -174,7 +280,7 @@ func (w *Writer) pad(n int) {
 // putU32 returns bufio's sticky error, so the block's last write reports any
 // failure of the writes before it.
 func (w *Writer) putU32(v uint32) error {
-	binary.LittleEndian.PutUint32(w.buf[:4], v)
+	w.order.PutUint32(w.buf[:4], v)
 	_, err := w.w.Write(w.buf[:4])
 	return err
 }
@@ -235,24 +341,39 @@ func (w *Writer) writeInterface(in Interface) error {
 	return w.putU32(uint32(n))
 }
 
-func (w *Writer) writeEPB(p *Packet, comment []byte) error {
+// writeEPB writes an Enhanced Packet Block: the comment, then the packet's
+// Options as they are. A generated file (not a mirror) ends its options
+// with opt_endofopt; a mirrored packet's options end as they were written.
+func (w *Writer) writeEPB(p *Packet, iface uint32, ts uint64, comment []byte) error {
 	if len(comment) > 0xFFFF {
 		return fmt.Errorf("packet comment of %d bytes exceeds pcapng's 65535", len(comment))
 	}
-	n := 32 + (len(p.Data)+3)&^3 + optsLen(comment)
-	ts := uint64(p.Timestamp.UnixNano())
+	opts := len(p.Options)
+	if len(comment) > 0 {
+		opts += optLen(comment)
+		if !w.mirror {
+			opts += 4
+		}
+	}
+	n := 32 + (len(p.Data)+3)&^3 + opts
+	if n > 0xFFFFFFFF-3 {
+		return fmt.Errorf("packet block of %d bytes", n)
+	}
 	w.putU32(blockEPB)
 	w.putU32(uint32(n))
-	w.putU32(uint32(p.Interface))
+	w.putU32(iface)
 	w.putU32(uint32(ts >> 32))
 	w.putU32(uint32(ts))
 	w.putU32(uint32(len(p.Data)))
-	w.putU32(uint32(max(p.Length, len(p.Data))))
+	w.putU32(uint32(origLen(p)))
 	w.w.Write(p.Data)
 	w.pad(len(p.Data))
 	if len(comment) > 0 {
 		w.putOpt(optComment, comment)
-		w.putU32(optEnd)
+		if !w.mirror {
+			w.putU32(optEnd)
+		}
 	}
+	w.w.Write(p.Options)
 	return w.putU32(uint32(n))
 }

@@ -1,14 +1,15 @@
 package capfile
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/pcapng"
 )
 
 // Restore limits: how far ahead of the next packet a segment may be placed,
@@ -22,14 +23,12 @@ const (
 // ErrIncomplete reports a coalesced file whose records leave holes.
 var ErrIncomplete = errors.New("coalesced file is inconsistent")
 
+// slot is a record waiting for its place: a copy of the packet (or pcapng
+// block) in buf.
 type slot struct {
-	full    bool
-	data    []byte
-	ts      time.Time
-	length  int
-	iface   int
-	lt      layers.LinkType
-	comment string
+	full bool
+	pkt  pcaps.Packet
+	buf  []byte
 }
 
 // Restorer undoes a Coalescer: it segments each super-packet with the
@@ -71,13 +70,16 @@ func (r *Restorer) Add(p *pcaps.Packet) error {
 			r.next++
 			return r.emit(p)
 		}
-		if err := r.place(r.next, p, p.Data, p.Timestamp, p.Length, p.Comment); err != nil {
+		if err := r.place(r.next, p); err != nil {
 			return err
 		}
 		return r.flush()
 	}
 	r.Supers++
 	m := &r.meta
+	// The segments' pcapng options: the super-packet's after the virtio
+	// header's comment, which the coalescer put first.
+	opts := withoutComment(p.Options, p.Comment)
 	segs, err := r.seg.Segment(p.Data, p.LinkType, m.Vnet)
 	if err != nil {
 		return err
@@ -92,7 +94,7 @@ func (r *Restorer) Add(p *pcaps.Packet) error {
 			if k > 0 {
 				ts = ts.Add(time.Duration(m.Deltas[k-1]))
 			}
-			r.out = pcaps.Packet{Data: seg, Timestamp: ts, Length: len(seg), Interface: p.Interface, LinkType: p.LinkType}
+			r.out = pcaps.Packet{Data: seg, Timestamp: ts, Length: len(seg), Interface: p.Interface, LinkType: p.LinkType, Options: opts}
 			r.next++
 			if err := r.emit(&r.out); err != nil {
 				return err
@@ -109,7 +111,8 @@ func (r *Restorer) Add(p *pcaps.Packet) error {
 				pos += int64(m.Skips[k-1])
 			}
 		}
-		if err := r.place(pos, p, seg, ts, len(seg), ""); err != nil {
+		r.out = pcaps.Packet{Data: seg, Timestamp: ts, Length: len(seg), Interface: p.Interface, LinkType: p.LinkType, Options: opts}
+		if err := r.place(pos, &r.out); err != nil {
 			return err
 		}
 	}
@@ -140,7 +143,7 @@ func (r *Restorer) addVnet(p *pcaps.Packet) error {
 	return nil
 }
 
-func (r *Restorer) place(pos int64, p *pcaps.Packet, data []byte, ts time.Time, length int, comment string) error {
+func (r *Restorer) place(pos int64, p *pcaps.Packet) error {
 	ahead := pos - r.next
 	if ahead >= maxReorder {
 		return fmt.Errorf("%w: a segment belongs %d packets ahead (at most %d)", ErrIncomplete, ahead, maxReorder)
@@ -152,15 +155,32 @@ func (r *Restorer) place(pos int64, p *pcaps.Packet, data []byte, ts time.Time, 
 	if s.full {
 		return fmt.Errorf("%w: two records claim packet %d", ErrIncomplete, pos+1)
 	}
-	if r.bytes+len(data) > maxPendingBytes {
+	n := p.Size()
+	if r.bytes+n > maxPendingBytes {
 		return fmt.Errorf("%w: more than %d MiB wait to be reordered", ErrIncomplete, maxPendingBytes>>20)
 	}
 	s.full = true
-	s.data = append(s.data[:0], data...)
-	s.ts, s.length, s.iface, s.lt, s.comment = ts, length, p.Interface, p.LinkType, comment
+	s.buf = append(s.buf[:0], make([]byte, n)...)
+	s.pkt = *p
+	s.pkt.CopyInto(s.buf)
 	r.pending++
-	r.bytes += len(data)
+	r.bytes += n
 	return nil
+}
+
+// withoutComment is a super-packet's pcapng options without the first,
+// the comment c, or nil when the options do not begin with it.
+func withoutComment(opts []byte, c string) []byte {
+	n := 4 + (len(c)+3)&^3
+	if len(opts) < n || string(opts[4:4+len(c)]) != c {
+		return nil
+	}
+	le := opts[0] == 1 && opts[1] == 0 && int(opts[2])|int(opts[3])<<8 == len(c)
+	be := opts[0] == 0 && opts[1] == 1 && int(opts[3])|int(opts[2])<<8 == len(c)
+	if !le && !be {
+		return nil
+	}
+	return opts[n:]
 }
 
 func (r *Restorer) growSlots() {
@@ -178,10 +198,10 @@ func (r *Restorer) flush() error {
 		if !s.full {
 			return nil
 		}
-		r.out = pcaps.Packet{Data: s.data, Timestamp: s.ts, Length: s.length, Interface: s.iface, LinkType: s.lt, Comment: s.comment}
+		r.out = s.pkt
 		s.full = false
 		r.pending--
-		r.bytes -= len(s.data)
+		r.bytes -= len(s.buf)
 		r.next++
 		if err := r.emit(&r.out); err != nil {
 			return err
@@ -202,13 +222,31 @@ func (r *Restorer) Close() error {
 }
 
 // Restore segments a coalesced capture r back into the original
-// packets, written to w.
+// packets, written to w. A coalesced pcapng capture into pcapng comes back
+// whole: every block, each section header as it was.
 func Restore(r *pcaps.Reader, w *pcaps.Writer, progress func(int64)) (*Restorer, error) {
+	origin, _ := ParseOrigin(r.SectionComment())
+	mirror := origin.Format == pcaps.FormatPcapNG && r.Format() == pcaps.FormatPcapNG
+	if mirror {
+		r.KeepBlocks()
+	}
+	var section []byte
 	rs := NewRestorer(func(p *pcaps.Packet) error {
-		w.DeclareInterfaces(r.Interfaces())
 		var comment []byte
-		if p.Comment != "" {
-			comment = []byte(p.Comment)
+		switch {
+		case mirror && p.IsBlock() && binary.LittleEndian.Uint32(p.Block[0:4]) == pcapng.TypeSectionHeader:
+			var err error
+			if section, err = unmarkSection(section[:0], p.Block); err != nil {
+				return fmt.Errorf("%s: %w", r.Name(), err)
+			}
+			p.Block = section
+		case mirror:
+			// Comments are among the packet's options.
+		default:
+			w.DeclareInterfaces(r.Interfaces())
+			if p.Comment != "" {
+				comment = []byte(p.Comment)
+			}
 		}
 		if err := w.Write(p, comment); err != nil {
 			return fmt.Errorf("writing: %w", err)

@@ -1,6 +1,7 @@
 package capfile
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/pcapng"
 )
 
 // ErrAlreadyCoalesced is returned when the input of Coalesce already holds
@@ -21,6 +23,13 @@ var ErrAlreadyCoalesced = errors.New("input is already coalesced (vnet comments 
 // of per-flow merges no longer between other flows' packets).
 // progress, if not nil, is called now and then with the packets read.
 //
+// A pcapng capture into pcapng keeps all of itself: every block in its
+// place, each section header marked with the Origin comment, packets passed
+// through as their very blocks, super-packets as Enhanced Packet Blocks
+// with the virtio header's comment before their segments' options. Custom
+// blocks of the do-not-copy type are dropped, as the pcapng specification
+// requires, and counted (Stats.NoCopyDropped).
+//
 // Reading and classifying packets (the checksums are the cost) runs on one
 // goroutine and merging and writing on another, handed over in batches of
 // about a MiB, so that two cores share the work; memory stays bounded by the
@@ -29,10 +38,32 @@ func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress 
 	if r.Format() == pcaps.FormatVnet {
 		return nil, fmt.Errorf("%s: %w", r.Name(), ErrAlreadyCoalesced)
 	}
-	var comment []byte
+	var comment, section []byte
 	var hdr [gso.VnetHeaderLen]byte
 	vnet := w.Format() == pcaps.FormatVnet
+	mirror := r.Format() == pcaps.FormatPcapNG && w.Format() == pcaps.FormatPcapNG
+	if mirror {
+		r.KeepBlocks()
+	}
 	c := coalesce.New(opts, func(rec *coalesce.Record) error {
+		if mirror {
+			p := &rec.Packet
+			comment = comment[:0]
+			switch {
+			case p.IsBlock() && binary.LittleEndian.Uint32(p.Block[0:4]) == pcapng.TypeSectionHeader:
+				var err error
+				if section, err = markSection(section[:0], p.Block); err != nil {
+					return fmt.Errorf("%s: %w", r.Name(), err)
+				}
+				p.Block = section
+			case rec.Meta.Segs > 1:
+				comment = coalesce.AppendComment(comment, &rec.Meta)
+			}
+			if err := w.Write(p, comment); err != nil {
+				return fmt.Errorf("writing: %w", err)
+			}
+			return nil
+		}
 		if vnet {
 			rec.Meta.Vnet.Encode(hdr[:])
 			rec.Packet.Vnet = hdr[:]
@@ -62,8 +93,19 @@ func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress 
 	go readBatches(r, full, free, done)
 	defer close(done)
 	var read int64
+	st := c.Stats()
+	var order binary.ByteOrder // of the current pcapng section
 	for b := range full {
 		for i := range b.pkts {
+			if p := &b.pkts[i]; p.IsBlock() {
+				if s, err := sectionOf(p.Block); err == nil && s.Type() == pcapng.TypeSectionHeader {
+					order = s.Order
+				}
+				if order != nil && order.Uint32(p.Block[0:4]) == pcapng.TypeCustomNoCopy {
+					st.NoCopyDropped++
+					continue
+				}
+			}
 			if err := c.PushClassified(&b.pkts[i], &b.cls[i]); err != nil {
 				return c.Stats(), err
 			}
@@ -126,13 +168,13 @@ func readBatches(r *pcaps.Reader, full chan<- *batch, free <-chan *batch, done <
 				b.err, b.last = err, true
 				break
 			}
-			start := len(b.arena)
-			if start+len(p.Data) > cap(b.arena) {
-				// Frames above the arena's room go to their own memory.
-				p.Data = append([]byte(nil), p.Data...)
+			start, n := len(b.arena), p.Size()
+			if start+n > cap(b.arena) {
+				// Records above the arena's room go to their own memory.
+				p.CopyInto(make([]byte, n))
 			} else {
-				b.arena = append(b.arena, p.Data...)
-				p.Data = b.arena[start:len(b.arena):len(b.arena)]
+				b.arena = b.arena[:start+n]
+				p.CopyInto(b.arena[start:])
 			}
 			b.pkts = append(b.pkts, p)
 			b.cls = append(b.cls, coalesce.Classified{})

@@ -1,0 +1,306 @@
+package pcaps
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/gsoreplay/gsoreplay/pcaps/pcapng"
+)
+
+// ngState is a pcapng Reader's: the block reader, the interfaces of the
+// current section, and the blocks read ahead by NewReader.
+type ngState struct {
+	br *pcapng.Reader
+	// The current section: its first interface's global index, each of
+	// its interfaces' resolution, its first comment.
+	base    int
+	res     []pcapng.Resolution
+	snap    []uint32
+	comment string
+	// Blocks NewReader read to learn the first interfaces, handed out
+	// before any other (copies, so that reading on does not overwrite them).
+	ahead [][]byte
+	order binary.ByteOrder
+	keep  bool  // KeepBlocks
+	block int64 // blocks read
+	// What the file holds besides packets, counted (Metadata).
+	meta Metadata
+}
+
+// maxAhead bounds what NewReader reads past the section header to learn the
+// interfaces before the first packet.
+const maxAhead = 4 << 20
+
+// Metadata counts what a pcapng file holds besides packets, and the oddities
+// of records that are read but not as tools usually write them.
+type Metadata struct {
+	Sections   int64 `json:"sections"`
+	Interfaces int64 `json:"interfaces"`
+	// Blocks by kind: name resolution, interface statistics, decryption
+	// secrets, custom (copyable / do-not-copy), other types.
+	NameResolution      int64 `json:"name_resolution,omitempty"`
+	InterfaceStatistics int64 `json:"interface_statistics,omitempty"`
+	DecryptionSecrets   int64 `json:"decryption_secrets,omitempty"`
+	Custom              int64 `json:"custom,omitempty"`
+	CustomNoCopy        int64 `json:"custom_no_copy,omitempty"`
+	Unknown             int64 `json:"unknown_blocks,omitempty"`
+	// Packet blocks other than Enhanced, and packets with options.
+	SimplePackets   int64 `json:"simple_packet_blocks,omitempty"`
+	ObsoletePackets int64 `json:"obsolete_packet_blocks,omitempty"`
+	PacketOptions   int64 `json:"packets_with_options,omitempty"`
+	// Oddities read anyway (pcap and pcapng): a captured length above the
+	// original length; pcapng padding that is not zero; a timestamp that
+	// nanoseconds cannot give back in the interface's units.
+	CapturedOverOriginal int64 `json:"captured_over_original,omitempty"`
+	OddPadding           int64 `json:"nonzero_padding,omitempty"`
+	InexactTimestamps    int64 `json:"inexact_timestamps,omitempty"`
+}
+
+// Metadata is what the file held besides packets so far.
+func (r *Reader) Metadata() Metadata {
+	if r.ng == nil {
+		return r.odd
+	}
+	m := r.ng.meta
+	m.CapturedOverOriginal += r.odd.CapturedOverOriginal
+	return m
+}
+
+// KeepBlocks makes Next hand out, besides packets, every block of a pcapng
+// file that holds none — section headers, interface descriptions, name
+// resolution, statistics, decryption secrets, custom and unknown blocks —
+// as records with Data nil and Block set, in file order: what a Writer needs
+// to give the file back as it was. Call it before the first Next; it does
+// nothing for other formats.
+func (r *Reader) KeepBlocks() {
+	if r.ng != nil {
+		r.ng.keep = true
+	}
+}
+
+func (r *Reader) openNg(br io.Reader) error {
+	r.ng = &ngState{br: pcapng.NewReader(br)}
+	r.ng.br.Max = MaxFrame + maxAhead
+	// Read the section header and the blocks after it up to the first
+	// packet, so that Interfaces and SectionComment are known at once.
+	size := 0
+	for {
+		b, err := r.ng.br.Next()
+		if err == io.EOF && len(r.ng.ahead) > 0 {
+			break
+		}
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return r.ngError(err, true)
+		}
+		if !b.IsPacket() {
+			if err := r.ngMeta(b); err != nil {
+				return err
+			}
+		}
+		r.ng.ahead = append(r.ng.ahead, append([]byte(nil), b.Bytes...))
+		size += len(b.Bytes)
+		if b.Type() != pcapng.TypeSectionHeader && b.Type() != pcapng.TypeInterfaceDescription || size > maxAhead {
+			break
+		}
+	}
+	return nil
+}
+
+// ngMeta takes in a block that holds no packet: sections and interfaces
+// change the state, the rest is counted.
+func (r *Reader) ngMeta(b pcapng.Block) error {
+	s := r.ng
+	switch b.Type() {
+	case pcapng.TypeSectionHeader:
+		s.meta.Sections++
+		s.base, s.res, s.snap, s.comment = len(r.ifaces), s.res[:0], s.snap[:0], ""
+		o, err := b.Options()
+		if err != nil {
+			return r.ngError(err, false)
+		}
+		if v, ok := o.First(pcapng.OptComment); ok {
+			s.comment = string(v)
+		}
+	case pcapng.TypeInterfaceDescription:
+		s.meta.Interfaces++
+		o, err := b.Options()
+		if err != nil {
+			return r.ngError(err, false)
+		}
+		d := pcapng.InterfaceDescription{Block: b}
+		in := Interface{LinkType: layers.LinkType(d.LinkType()), SnapLen: d.SnapLen()}
+		if v, ok := o.First(optIfName); ok {
+			in.Name = string(v)
+		}
+		if v, ok := o.First(optIfDesc); ok {
+			in.Description = string(v)
+		}
+		r.ifaces = append(r.ifaces, in)
+		s.res = append(s.res, pcapng.ResolutionOf(d))
+		s.snap = append(s.snap, d.SnapLen())
+	case pcapng.TypeNameResolution:
+		s.meta.NameResolution++
+	case pcapng.TypeInterfaceStatistics:
+		s.meta.InterfaceStatistics++
+	case pcapng.TypeDecryptionSecrets:
+		s.meta.DecryptionSecrets++
+	case pcapng.TypeCustom:
+		s.meta.Custom++
+	case pcapng.TypeCustomNoCopy:
+		s.meta.CustomNoCopy++
+	default:
+		s.meta.Unknown++
+	}
+	return nil
+}
+
+// nextNg is Next for pcapng.
+func (r *Reader) nextNg(p *Packet) error {
+	s := r.ng
+	for {
+		var b pcapng.Block
+		if len(s.ahead) > 0 {
+			// Read ahead by NewReader and taken in already.
+			raw := s.ahead[0]
+			s.ahead = s.ahead[1:]
+			b = pcapng.Block{Bytes: raw, Order: s.orderOf(raw)}
+			if !b.IsPacket() {
+				s.block++
+				if s.keep {
+					*p = Packet{Block: raw, Interface: -1}
+					return nil
+				}
+				continue
+			}
+		} else {
+			var err error
+			if b, err = s.br.Next(); err == io.EOF {
+				return io.EOF
+			} else if err != nil {
+				return r.ngError(err, false)
+			}
+			s.order = b.Order
+			if !b.IsPacket() {
+				s.block++
+				if err := r.ngMeta(b); err != nil {
+					return err
+				}
+				if s.keep {
+					*p = Packet{Block: b.Bytes, Interface: -1}
+					return nil
+				}
+				continue
+			}
+		}
+		s.block++
+		return r.ngPacket(b, p)
+	}
+}
+
+// orderOf gives a read-ahead block its section's byte order: the section
+// header carries its own; the blocks after it share it.
+func (s *ngState) orderOf(raw []byte) binary.ByteOrder {
+	if binary.LittleEndian.Uint32(raw[0:4]) == pcapng.TypeSectionHeader {
+		if binary.LittleEndian.Uint32(raw[8:12]) == pcapng.ByteOrderMagic {
+			s.order = binary.LittleEndian
+		} else {
+			s.order = binary.BigEndian
+		}
+	}
+	return s.order
+}
+
+func (r *Reader) ngPacket(b pcapng.Block, p *Packet) error {
+	s := r.ng
+	local := 0
+	if b.Type() != pcapng.TypeSimplePacket {
+		// The interface field comes first in both other packet blocks.
+		if len(b.Bytes) >= 16 {
+			local = int(b.Order.Uint32(b.Bytes[8:12]))
+			if b.Type() == pcapng.TypeObsoletePacket {
+				local = int(b.Order.Uint16(b.Bytes[8:10]))
+			}
+		}
+	}
+	if local < 0 || local >= len(s.res) {
+		return r.errorf(ErrCorrupt, "interface %d not declared", local)
+	}
+	pk, err := b.Packet(s.snap[local])
+	if err != nil {
+		return r.ngError(err, false)
+	}
+	if len(pk.Data) > MaxFrame {
+		return r.errorf(ErrTooLarge, "%d bytes > %d", len(pk.Data), MaxFrame)
+	}
+	*p = Packet{
+		Data:      pk.Data,
+		Length:    int(pk.Length),
+		Interface: s.base + local,
+		LinkType:  r.ifaces[s.base+local].LinkType,
+		Block:     b.Bytes,
+		Options:   pk.Options.Bytes,
+		// Simple Packet Blocks have no timestamp; the epoch survives a
+		// round trip through any writer, Go's zero time does not.
+		Timestamp: time.Unix(0, 0).UTC(),
+	}
+	switch b.Type() {
+	case pcapng.TypeSimplePacket:
+		s.meta.SimplePackets++
+		p.Verbatim = true
+	case pcapng.TypeObsoletePacket:
+		s.meta.ObsoletePackets++
+		p.Verbatim = true
+	}
+	if pk.HasTimestamp {
+		ns, exact := s.res[local].Nanoseconds(pk.Timestamp)
+		if !exact {
+			s.meta.InexactTimestamps++
+			p.Verbatim = true
+		}
+		p.Timestamp = time.Unix(0, ns).UTC()
+	}
+	for _, x := range pk.Padding {
+		if x != 0 {
+			s.meta.OddPadding++
+			p.Verbatim = true
+			break
+		}
+	}
+	if len(pk.Options.Bytes) > 0 {
+		s.meta.PacketOptions++
+		if v, ok := pk.Options.First(pcapng.OptComment); ok {
+			p.Comment = string(v)
+		}
+	}
+	if p.Length < len(p.Data) {
+		s.meta.CapturedOverOriginal++
+	}
+	r.count++
+	return nil
+}
+
+// ngError names the file and the place of a block reader's error.
+func (r *Reader) ngError(err error, header bool) error {
+	class := ErrCorrupt
+	switch {
+	case errors.Is(err, pcapng.ErrTruncated), errors.Is(err, io.ErrUnexpectedEOF):
+		class = ErrTruncated
+	case errors.Is(err, pcapng.ErrTooLong):
+		class = ErrTooLarge
+	case header:
+		class = ErrNotCapture
+	}
+	where := "file header"
+	if !header {
+		where = fmt.Sprintf("block %d", r.ng.block+1)
+	}
+	return fmt.Errorf("%s: %s: %v: %w", r.name, where, err, class)
+}

@@ -223,13 +223,20 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		var p Packet
+		var over int64
 		for i := 0; i < 10000; i++ {
 			if err := r.Next(&p); err != nil {
-				return
+				break
 			}
-			if len(p.Data) > MaxFrame || p.Length < len(p.Data) || p.Interface >= len(r.Interfaces()) {
+			if len(p.Data) > MaxFrame || p.Interface < 0 || p.Interface >= len(r.Interfaces()) {
 				t.Fatalf("packet %d: %d bytes, length %d, interface %d", i, len(p.Data), p.Length, p.Interface)
 			}
+			if p.Length < len(p.Data) {
+				over++ // read, and counted as an oddity
+			}
+		}
+		if n := r.Metadata().CapturedOverOriginal; n != over {
+			t.Fatalf("%d packets captured beyond their length, %d counted", over, n)
 		}
 	})
 }

@@ -136,11 +136,7 @@ func (r *Reader) nextWindow(p *Packet) error {
 	if caplen > MaxFrame {
 		return r.errorf(ErrCorrupt, "capture length exceeds snap length: %d > %d", caplen, MaxFrame)
 	}
-	if caplen > length {
-		// tcpdump and Wireshark read such a record (with a warning): so do
-		// we, counted, and the writers give it back as it was.
-		r.odd.CapturedOverOriginal++
-	}
+
 	if ok, err = r.fill(rawRecordHeader + int(caplen)); err != nil {
 		return r.readError(err)
 	} else if !ok {
@@ -156,6 +152,11 @@ func (r *Reader) nextWindow(p *Packet) error {
 		Length:    int(length),
 		LinkType:  r.ifaces[0].LinkType,
 		Offset:    r.offset,
+	}
+	if caplen > length {
+		// tcpdump and Wireshark read such a record (with a warning): so do
+		// we, counted, and the writers give it back as it was.
+		r.odd.CapturedOverOriginal++
 	}
 	w.start = at + int(caplen)
 	r.count++

@@ -171,7 +171,18 @@ func agree(t *testing.T, name string, data []byte) {
 		pkts []Packet
 		err  error
 	}{{"own ring", own, oerr}, {"lent ring", lent, lerr}} {
+		// pcapgo stops at a record captured beyond its original length;
+		// tcpdump, Wireshark and we read on: only what comes before it is
+		// compared, and the reader must have read that record.
+		overWire := werr != nil && strings.Contains(werr.Error(), "exceeds original packet length")
 		switch {
+		case overWire && len(got.pkts) == len(want) && errors.Is(got.err, ErrTruncated):
+			// The record is cut short as well: that is the error.
+		case overWire:
+			if len(got.pkts) <= len(want) || got.pkts[len(want)].Length >= len(got.pkts[len(want)].Data) {
+				t.Fatalf("%s, %s: the record beyond its length not read (%d packets, %v)", name, got.mode, len(got.pkts), got.err)
+			}
+			got.pkts = got.pkts[:len(want)]
 		case (werr != nil) != (got.err != nil) && !(werr == nil && errors.Is(got.err, ErrTruncated)):
 			t.Fatalf("%s, %s: error %v, pcapgo says %v", name, got.mode, got.err, werr)
 		case len(got.pkts) != len(want):

@@ -67,6 +67,7 @@ func printInspect(w io.Writer, rep *inspect.Report, o coalesce.Options) {
 	}
 	fmt.Fprintf(tw, "flows\t%d%s (one direction each)\n", rep.Flows, approx)
 	fmt.Fprintf(tw, "frames\tlargest %d bytes, %d truncated by the capture\n", rep.Largest, rep.Truncated)
+	printMetadata(tw, &rep.Metadata)
 	if ci := rep.Coalesced; ci != nil {
 		fmt.Fprintf(tw, "coalesced file\t%d super-packets carry %d segments (%s)\n", ci.SuperPackets, ci.Segments, counts(ci.GSO))
 		tw.Flush()
@@ -97,6 +98,73 @@ func printInspect(w io.Writer, rep *inspect.Report, o coalesce.Options) {
 	tw.Flush()
 	printReasons(w, "not mergeable (packets)", s.Refused)
 	printReasons(w, "runs ended by", s.Flushes)
+}
+
+// printMetadata shows what the file carries besides packets, when it
+// carries anything: sections, interfaces, other blocks, packet options, and
+// the oddities read.
+func printMetadata(w io.Writer, m *inspect.Metadata) {
+	for i, s := range m.Sections {
+		var parts []string
+		for _, c := range s.Comments {
+			parts = append(parts, fmt.Sprintf("comment %q", c))
+		}
+		for _, kv := range [][2]string{{"hardware", s.Hardware}, {"os", s.OS}, {"application", s.Application}} {
+			if kv[1] != "" {
+				parts = append(parts, fmt.Sprintf("%s %q", kv[0], kv[1]))
+			}
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "no options")
+		}
+		fmt.Fprintf(w, "section %d\t%s\n", i+1, strings.Join(parts, ", "))
+	}
+	for i, in := range m.Interfaces {
+		parts := []string{"timestamps in " + in.Resolution}
+		for _, kv := range [][2]string{{"name", in.Name}, {"description", in.Description}, {"os", in.OS}, {"filter", in.Filter}} {
+			if kv[1] != "" {
+				parts = append(parts, fmt.Sprintf("%s %q", kv[0], kv[1]))
+			}
+		}
+		for _, c := range in.Comments {
+			parts = append(parts, fmt.Sprintf("comment %q", c))
+		}
+		fmt.Fprintf(w, "interface %d\t%s\n", i, strings.Join(parts, ", "))
+	}
+	var blocks []string
+	for _, kv := range []struct {
+		name string
+		n    int64
+	}{
+		{"name resolution", m.NameResolution}, {"interface statistics", m.InterfaceStatistics},
+		{"decryption secrets", m.DecryptionSecrets}, {"custom", m.Custom}, {"custom do-not-copy", m.CustomNoCopy},
+		{"unknown type", m.Unknown}, {"simple packet", m.SimplePackets}, {"obsolete packet", m.ObsoletePackets},
+	} {
+		if kv.n > 0 {
+			blocks = append(blocks, fmt.Sprintf("%s %d", kv.name, kv.n))
+		}
+	}
+	if len(blocks) > 0 {
+		fmt.Fprintf(w, "other blocks\t%s\n", strings.Join(blocks, ", "))
+	}
+	if m.PacketOptions > 0 {
+		fmt.Fprintf(w, "packet options\t%d packets carry options (comments, flags, hashes, ...)\n", m.PacketOptions)
+	}
+	var odd []string
+	for _, kv := range []struct {
+		name string
+		n    int64
+	}{
+		{"captured length above the original", m.CapturedOverOriginal}, {"padding not zero", m.OddPadding},
+		{"timestamp finer than nanoseconds", m.InexactTimestamps},
+	} {
+		if kv.n > 0 {
+			odd = append(odd, fmt.Sprintf("%s %d", kv.name, kv.n))
+		}
+	}
+	if len(odd) > 0 {
+		fmt.Fprintf(w, "oddities\t%s (read, passed through unchanged)\n", strings.Join(odd, ", "))
+	}
 }
 
 func printReasons(w io.Writer, title string, m map[string]int64) {

@@ -40,6 +40,9 @@ type Report struct {
 	FlowsExact bool             `json:"flows_exact"`
 	Largest    int              `json:"largest_frame"`
 	Truncated  int64            `json:"truncated_frames"`
+	// What the file carries besides packets (pcapng blocks and options)
+	// and the oddities read.
+	Metadata Metadata `json:"metadata"`
 	// A coalesced file: its super-packets.
 	Coalesced *Coalesced `json:"coalesced,omitempty"`
 	// A raw capture: what coalescing it does.
@@ -62,7 +65,12 @@ func Capture(r *pcaps.Reader, opts coalesce.Options) (*Report, error) {
 	var seg gso.Segmenter
 	var ci Coalesced
 	var first, last time.Time
+	r.KeepBlocks()
 	err := r.Each(func(p *pcaps.Packet) error {
+		if p.IsBlock() {
+			rep.Metadata.addBlock(p.Block)
+			return c.Push(p)
+		}
 		if rep.Packets == 0 {
 			first = p.Timestamp
 		}
@@ -123,6 +131,7 @@ func Capture(r *pcaps.Reader, opts coalesce.Options) (*Report, error) {
 	if err := c.Close(); err != nil {
 		return nil, err
 	}
+	rep.Metadata.Metadata = r.Metadata()
 	rep.Flows = int64(len(flows))
 	rep.Seconds = last.Sub(first).Seconds()
 	for _, in := range r.Interfaces() {

@@ -132,3 +132,27 @@ func TestCopyInto(t *testing.T) {
 		t.Fatalf("stale block: %q %q %q", q.Data, q.Options, q.Block)
 	}
 }
+
+// BenchmarkReaderPcapng reads a pcapng fixture from memory (160 packets
+// with options): allocations are per file, not per block.
+func BenchmarkReaderPcapng(b *testing.B) {
+	data, err := os.ReadFile("../testdata/ng-direction.pcapng")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	var p Packet
+	n := 0
+	for range b.N {
+		r, err := NewReader(bytes.NewReader(data), "bench")
+		if err != nil {
+			b.Fatal(err)
+		}
+		n = 0
+		for r.Next(&p) == nil {
+			n++
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}

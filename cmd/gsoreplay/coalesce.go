@@ -68,6 +68,17 @@ datagram, adjacent in the capture, becomes the datagram with gso=udp (UFO).
 Packets that cannot be merged losslessly pass through unchanged; "gsoreplay
 inspect" says why.
 
+A pcapng capture keeps everything: its sections (the origin comment goes first
+in each section header), interfaces, name resolution, statistics, decryption
+secrets, custom and unknown blocks, in their places, and every packet's options
+(flags, comments, hashes...). Segments merge only when their options are the
+same; the super-packet carries them once, after its vnet comment, and segment
+gives them back to each. Custom blocks of the do-not-copy type are dropped, as
+the pcapng specification requires, and counted. Odd records that tcpdump and
+Wireshark read (captured length above the original length, Simple and obsolete
+Packet Blocks, padding that is not zero, timestamps finer than nanoseconds)
+pass through as they were.
+
 --format vnet writes raw records instead, what a tap opened with IFF_VNET_HDR
 (Ethernet) or a tun (raw IP) takes one write() at a time: after a 16-byte file
 header ("GSOVNET1", header size 10, link type), each record is a 4-byte
@@ -135,8 +146,15 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 			case c.Bool("json"):
 				return writeJSON(c.App.Writer, sum)
 			case !c.Bool("quiet"):
-				fmt.Fprintf(c.App.ErrWriter, "%d packets -> %d records: %d super-packets hold %d packets (%.1f%%), %d passed through\n",
+				fmt.Fprintf(c.App.ErrWriter, "%d packets -> %d records: %d super-packets hold %d packets (%.1f%%), %d passed through",
 					st.Packets, st.Records, st.SuperPackets, st.Merged, sum.MergedPercent, st.Records-st.SuperPackets)
+				if st.Blocks > 0 {
+					fmt.Fprintf(c.App.ErrWriter, "; %d other pcapng blocks kept", st.Blocks)
+				}
+				if st.NoCopyDropped > 0 {
+					fmt.Fprintf(c.App.ErrWriter, "; %d do-not-copy custom blocks dropped (as pcapng requires)", st.NoCopyDropped)
+				}
+				fmt.Fprintln(c.App.ErrWriter)
 			}
 			return nil
 		},

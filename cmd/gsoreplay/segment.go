@@ -18,8 +18,10 @@ func segmentCommand() *cli.Command {
 		Description: `Reads a capture written by "gsoreplay coalesce" and cuts every super-packet as
 Linux's software GSO does (tcp_gso_segment, __udp_gso_segment): IPv4 ID+k, TCP seq,
 FIN/PSH only on the last segment, CWR only on the first, lengths and full
-checksums. Segments get their original timestamps and places, so the output
-equals the capture that was coalesced, frame for frame.
+checksums. Segments get their original timestamps, places and pcapng options, so
+the output is the capture that was coalesced, byte for byte: a pcap with its
+header, or a pcapng with every section, interface, block and option as written
+(custom blocks of the do-not-copy type excepted: coalesce dropped them).
 
 --format auto writes what the original was (pcap with its snap length and
 timestamp resolution, or pcapng); pcap, pcapng force one.
@@ -71,7 +73,11 @@ timestamp resolution, or pcapng); pcap, pcapng force one.
 				return err
 			}
 			if !c.Bool("quiet") {
-				fmt.Fprintf(c.App.ErrWriter, "%d records (%d super-packets) -> %d packets\n", rs.Records, rs.Supers, rs.Emitted())
+				fmt.Fprintf(c.App.ErrWriter, "%d records (%d super-packets) -> %d packets", rs.Records-rs.Blocks, rs.Supers, rs.Emitted()-rs.Blocks)
+				if rs.Blocks > 0 {
+					fmt.Fprintf(c.App.ErrWriter, ", %d other pcapng blocks in their places", rs.Blocks)
+				}
+				fmt.Fprintln(c.App.ErrWriter)
 			}
 			return nil
 		},

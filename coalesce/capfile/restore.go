@@ -47,6 +47,7 @@ type Restorer struct {
 	out     pcaps.Packet
 	Records int64 // records read
 	Supers  int64 // super-packets among them
+	Blocks  int64 // pcapng blocks holding no packet among them
 }
 
 // NewRestorer returns a Restorer that hands packets to emit.
@@ -58,6 +59,9 @@ func NewRestorer(emit func(*pcaps.Packet) error) *Restorer {
 // may hold a virtio header, or a record of a vnet file (p.Vnet).
 func (r *Restorer) Add(p *pcaps.Packet) error {
 	r.Records++
+	if p.IsBlock() {
+		r.Blocks++
+	}
 	if p.Vnet != nil {
 		return r.addVnet(p)
 	}
@@ -210,7 +214,8 @@ func (r *Restorer) flush() error {
 	return nil
 }
 
-// Emitted is the number of packets handed to emit so far.
+// Emitted is the number of records handed to emit so far: packets, and
+// pcapng blocks holding none (Blocks).
 func (r *Restorer) Emitted() int64 { return r.next }
 
 // Close reports segments still waiting for packets that never came.

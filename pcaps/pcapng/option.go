@@ -49,16 +49,18 @@ func (o Options) Each(fn func(code uint16, value []byte) error) error {
 func (o Options) First(code uint16) ([]byte, bool) {
 	var v []byte
 	found := false
-	stop := errors.New("found")
 	o.Each(func(c uint16, value []byte) error {
 		if c == code {
 			v, found = value, true
-			return stop
+			return errFound
 		}
 		return nil
 	})
 	return v, found
 }
+
+// errFound stops Each; one value, so that First allocates nothing.
+var errFound = errors.New("found")
 
 // FirstLen is the length in bytes of the first option, padding included (0
 // when the list is empty or begins with opt_endofopt).

@@ -32,6 +32,7 @@ type Reader struct {
 	order  binary.ByteOrder
 	offset int64 // of the next block
 	start  int64 // of the block last returned
+	head   [12]byte
 	// Max bounds a block's length (MaxBlock unless set).
 	Max int
 }
@@ -49,7 +50,7 @@ func (r *Reader) Order() binary.ByteOrder { return r.order }
 // stream, and otherwise errors that wrap the ones above with the offset.
 func (r *Reader) Next() (Block, error) {
 	r.start = r.offset
-	var head [12]byte
+	head := &r.head
 	n, err := io.ReadFull(r.r, head[:8])
 	if err == io.EOF {
 		return Block{}, io.EOF

@@ -5,8 +5,14 @@
 # moving the bytes). Prints medians, peak memory and the ratios with their
 # targets: coalesce <= 0.5x editcap, <= 3x cat, peak RSS < 64 MiB.
 #
+# With BASELINE=REV (a git revision) it also builds that revision and times
+# both binaries alternately on the capture and on its pcapng form (editcap),
+# printing new/baseline ratios of time and peak memory: how a change moved
+# coalescing speed and memory.
+#
 # Usage (root, for the namespaces that record the capture):
 #   bench/coalesce.sh [WORKDIR]       WORKDIR keeps the capture between runs
+#   BASELINE=HEAD~3 bench/coalesce.sh [WORKDIR]
 # Needs: go, editcap (wireshark-common or tshark), GNU time, and for the
 # capture ip, ethtool, iperf3, tcpdump (testdata/record-kernel-traffic.sh).
 set -euo pipefail
@@ -43,10 +49,22 @@ measure() { # name, command...
   times[$name]+="$t "
   rss[$name]=$m
 }
+if [[ -n ${BASELINE:-} ]]; then
+  rm -rf "$work/baseline-tree"
+  git worktree add -q --detach "$work/baseline-tree" "$BASELINE"
+  (cd "$work/baseline-tree" && go build -o "$work/gsoreplay-baseline" ./cmd/gsoreplay)
+  git worktree remove --force "$work/baseline-tree"
+  [[ -s $work/bulk.pcapng ]] || editcap -F pcapng "$cap" "$work/bulk.pcapng"
+fi
 for ((i = 0; i < runs; i++)); do
   measure cat sh -c "cat '$cap' > '$work/out.cat'"
   measure editcap editcap -F pcapng "$cap" "$work/out.pcapng"
   measure coalesce "$work/gsoreplay" coalesce -q -o "$work/out.super.pcapng" "$cap"
+  if [[ -n ${BASELINE:-} ]]; then
+    measure baseline "$work/gsoreplay-baseline" coalesce -q -o "$work/out.super.pcapng" "$cap"
+    measure ng "$work/gsoreplay" coalesce -q -o "$work/out.super.pcapng" "$work/bulk.pcapng"
+    measure ng-baseline "$work/gsoreplay-baseline" coalesce -q -o "$work/out.super.pcapng" "$work/bulk.pcapng"
+  fi
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 c=$(median <<<"${times[cat]}"); e=$(median <<<"${times[editcap]}"); g=$(median <<<"${times[coalesce]}")
@@ -62,4 +80,12 @@ check() { # label, value, op, limit
 check "coalesce / editcap (time ratio)" "$(awk -v a="$g" -v b="$e" 'BEGIN {print a/b}')" "<=" 0.5
 check "coalesce / cat (time ratio)" "$(awk -v a="$g" -v b="$c" 'BEGIN {print a/b}')" "<=" 3
 check "coalesce peak RSS (MiB)" "$(awk -v k="${rss[coalesce]}" 'BEGIN {print k/1024}')" "<" 64
+if [[ -n ${BASELINE:-} ]]; then
+  for pair in "pcap coalesce baseline" "pcapng ng ng-baseline"; do
+    read -r label new old <<<"$pair"
+    tn=$(median <<<"${times[$new]}"); to=$(median <<<"${times[$old]}")
+    printf '%-7s now %5ss %6s KB, %s %5ss %6s KB: time x%.2f, memory x%.2f\n' "$label" "$tn" "${rss[$new]}" "$BASELINE" "$to" "${rss[$old]}" \
+      "$(awk -v a="$tn" -v b="$to" 'BEGIN {print a/b}')" "$(awk -v a="${rss[$new]}" -v b="${rss[$old]}" 'BEGIN {print a/b}')"
+  done
+fi
 exit $status

@@ -302,5 +302,12 @@ func (r *Reader) ngError(err error, header bool) error {
 	if !header {
 		where = fmt.Sprintf("block %d", r.ng.block+1)
 	}
-	return fmt.Errorf("%s: %s: %v: %w", r.name, where, err, class)
+	return fmt.Errorf("%s: %s: %w", r.name, where, classed{err, class})
 }
+
+// classed is a block reader's error that also is one of this package's
+// classes (errors.Is), without saying so twice in its text.
+type classed struct{ err, class error }
+
+func (c classed) Error() string   { return c.err.Error() }
+func (c classed) Unwrap() []error { return []error{c.err, c.class} }

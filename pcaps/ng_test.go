@@ -2,9 +2,11 @@ package pcaps
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
@@ -155,4 +157,34 @@ func BenchmarkReaderPcapng(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// TestNgErrors: a cut or corrupt pcapng file gets one line naming the
+// file, the block and its byte offset, in the class callers test for.
+func TestNgErrors(t *testing.T) {
+	data, err := os.ReadFile("../testdata/ng-tls.pcapng")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := append([]byte(nil), data...)
+	bad[len(bad)-1] ^= 0xFF // the last block's trailing length
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"cut.pcapng", data[:5000], ErrTruncated},
+		{"bad.pcapng", bad, ErrCorrupt},
+		{"header.pcapng", data[:20], ErrTruncated},
+	} {
+		var err error
+		r, err := NewReader(bytes.NewReader(tc.data), tc.name)
+		if err == nil {
+			err = r.Each(func(*Packet) error { return nil })
+		}
+		if !errors.Is(err, tc.want) || !strings.HasPrefix(err.Error(), tc.name+": ") ||
+			!strings.Contains(err.Error(), "byte offset") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want %v with the file and the byte offset on one line", tc.name, err, tc.want)
+		}
+	}
 }

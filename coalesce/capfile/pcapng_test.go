@@ -77,8 +77,9 @@ func (g *ng) epb(iface uint32, ts uint64, data []byte, orig uint32, pad byte, op
 
 // oddPcapng holds every block type and oddity the round trip must keep:
 // a big-endian section with its length given, 2^-20 s and picosecond
-// interfaces, a flow of mergeable segments with identical flags and no
-// opt_endofopt, a picosecond timestamp, padding that is not zero, a frame
+// interfaces, a flow of mergeable segments with identical flags, queue and
+// verdict and no opt_endofopt, some with their own packet id, hash and drop
+// count, a picosecond timestamp, padding that is not zero, a frame
 // captured beyond its original length, a Simple and an obsolete Packet
 // Block, name resolution, statistics, secrets, custom blocks of both kinds
 // and an unknown type; then a little-endian section.
@@ -97,10 +98,21 @@ func oddPcapng(t testing.TB, segs, payload int) (file []byte, noCopy int) {
 	be.section(0, body)
 	be.iface(1, 0, be.end(be.opt(be.opt(nil, 2, []byte("eth-2^-20")), 9, []byte{0x80 | 20})))
 	be.iface(1, 262144, be.end(be.opt(nil, 9, []byte{12})))
-	flags := be.opt(nil, 2, []byte{0, 0, 0, 1}) // epb_flags: inbound, no opt_endofopt
+	// The flow's segments share epb_flags (inbound), epb_queue and
+	// epb_verdict, with no opt_endofopt; every third has its own
+	// epb_packetid, epb_hash and epb_dropcount, which end a run.
+	shared := be.opt(nil, 2, []byte{0, 0, 0, 1})
+	shared = be.opt(shared, 6, be.o.AppendUint32(nil, 3))                       // epb_queue
+	shared = be.opt(shared, 7, append([]byte{2}, be.o.AppendUint64(nil, 1)...)) // epb_verdict, eBPF TC
 	for i, p := range flow {
 		ts := uint64(1_700_000_000)<<20 + uint64(i)*11
-		be.epb(0, ts, p.Data, uint32(len(p.Data)), 0, flags)
+		opts := shared
+		if i%3 == 2 {
+			opts = be.opt(append([]byte(nil), shared...), 5, be.o.AppendUint64(nil, uint64(1000+i))) // epb_packetid
+			opts = be.opt(opts, 3, append([]byte{2}, be.o.AppendUint32(nil, uint32(0xC0FFEE+i))...)) // epb_hash, CRC32
+			opts = be.end(be.opt(opts, 4, be.o.AppendUint64(nil, uint64(i))))                        // epb_dropcount
+		}
+		be.epb(0, ts, p.Data, uint32(len(p.Data)), 0, opts)
 	}
 	be.epb(1, 123_456_789_012_345, flow[0].Data, uint32(len(flow[0].Data)), 0, nil) // picoseconds
 	odd := append([]byte(nil), flow[1].Data[:61]...)
@@ -205,6 +217,9 @@ func TestOddPcapngRoundTrip(t *testing.T) {
 			if st.Refused[r] == 0 {
 				t.Errorf("%s: nothing refused as %q", order, r)
 			}
+		}
+		if st.Flushes[coalesce.ReasonPacketOpts] < 3 {
+			t.Errorf("%s: %d runs ended on different packet options, want 3 or more", order, st.Flushes[coalesce.ReasonPacketOpts])
 		}
 		// The coalesced file is a pcapng pcapgo reads, the super-packets
 		// with the flags of their segments.

@@ -11,6 +11,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
@@ -59,6 +60,10 @@ type SourceOptions struct {
 	// MTU of the egress interface (default 1500): frames above it are
 	// candidates for resegmentation.
 	MTU int
+	// Rewrite, when set, edits every item on its way out as tcprewrite
+	// would each frame (coalesce/rewrite): a super-packet once, after the
+	// merge decisions were made on the original frames.
+	Rewrite *rewrite.Options
 }
 
 // FeedStats counts what a Source did.
@@ -93,6 +98,7 @@ type Source struct {
 	name string
 	fn   func(*Item) error
 	c    *coalesce.Coalescer
+	rw *rewrite.Rewriter // SourceOptions.Rewrite's
 	// OnFrame, if set, sees every frame of a raw capture that is coalesced
 	// or sent alone, as an Ethernet frame, with its record number (not the
 	// TSO/GRO host frames sent as super-packets of their own): the frames
@@ -106,8 +112,18 @@ func NewSource(o SourceOptions) *Source {
 	if o.MTU == 0 {
 		o.MTU = 1500
 	}
-	return &Source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
+	s := &Source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
+	if o.Rewrite != nil {
+		// Options were validated where they were parsed; a Source cannot
+		// fail here, and a bad combination edits nothing.
+		s.rw, _ = rewrite.New(*o.Rewrite)
+	}
+	return s
 }
+
+// Rewriter is the Source's rewriter (nil without SourceOptions.Rewrite):
+// its Stats say what the maps matched.
+func (s *Source) Rewriter() *rewrite.Rewriter { return s.rw }
 
 // Borrow switches borrow mode on or off for the passes begun after it. In
 // borrow mode the Source keeps slices of the packets it is given instead
@@ -283,10 +299,26 @@ func shiftOff(v uint16, shift int) uint16 {
 func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
 	it := &s.item
 	release := it.Release // set by the coalescer's callback for its records
-	*it = Item{Frame: frame, Parts: parts, Stable: stable, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
-	if record == 0 {
-		it.Release = release
+	if record != 0 {
+		release = nil
 	}
+	if s.rw != nil {
+		// Edited into the rewriter's buffer: the original goes back now,
+		// and the edited frame is valid during the callback only.
+		orig := frame
+		if segs > 1 || h.GSOType != gso.None {
+			frame, _ = s.rw.Super(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Primary)
+		} else {
+			frame, _ = s.rw.Frame(frame, layers.LinkTypeEthernet, len(frame), rewrite.Primary)
+		}
+		if release != nil {
+			release(orig)
+			release = nil
+		}
+		stable = false
+	}
+	*it = Item{Frame: frame, Parts: parts, Stable: stable, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
+	it.Release = release
 	it.Wire = wireBytes(it.Len(), frame, h, segs)
 	s.Stats.Items++
 	s.Stats.Frames += int64(segs)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -95,9 +96,13 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 			&cli.StringFlag{Name: "format", Value: "pcapng", Usage: "pcapng (virtio headers in packet comments, timing kept) or vnet (raw virtio_net_hdr + frame records for a tap or a virtio harness)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on standard output (needs -o FILE)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary"},
-		}, limitFlags()...),
+		}, append(limitFlags(), rewriteFlags()...)...),
 		Action: func(c *cli.Context) error {
 			in, opts, err := inputAndOptions(c)
+			if err != nil {
+				return err
+			}
+			ro, err := rewriteFrom(c)
 			if err != nil {
 				return err
 			}
@@ -133,7 +138,13 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 			}
 			pw := pcaps.NewWriter(w, wo)
 			start := time.Now()
-			st, err := capfile.Coalesce(r, pw, opts, nil)
+			var edits []func(*coalesce.Record)
+			var rw *rewrite.Rewriter
+			if ro != nil {
+				rw, _ = rewrite.New(*ro) // validated by rewriteFrom
+				edits = append(edits, func(rec *coalesce.Record) { rw.Record(rec, rewrite.Primary) })
+			}
+			st, err := capfile.Coalesce(r, pw, opts, nil, edits...)
 			if cerr := commit(err == nil); err == nil {
 				err = cerr
 			}
@@ -141,6 +152,9 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 				return err
 			}
 			done()
+			if rw != nil {
+				unmatched(c, ro, rw.Stats)
+			}
 			sum := st.Summary(opts, time.Since(start))
 			switch {
 			case c.Bool("json"):

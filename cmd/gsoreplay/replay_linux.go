@@ -53,6 +53,9 @@ func sourceFrom(c *cli.Context) (replay.SourceOptions, error) {
 		return replay.SourceOptions{}, err
 	}
 	so := replay.SourceOptions{Coalesce: o, NoCoalesce: c.Bool("no-coalesce"), MSS: c.Int("mss")}
+	if so.Rewrite, err = rewriteFrom(c); err != nil {
+		return so, err
+	}
 	return so, flagError(c, so.Validate())
 }
 
@@ -101,10 +104,10 @@ func parseCPUs(s string) ([]int, error) {
 }
 
 func sourceFlags() []cli.Flag {
-	return append([]cli.Flag{
+	return append(append([]cli.Flag{
 		&cli.IntFlag{Name: "mss", Usage: "gso_size for frames captured whole on a TSO/GRO host (default: the flow's SYN MSS option, else its full-size segments, else the egress MTU)"},
 		&cli.BoolFlag{Name: "no-coalesce", Usage: "send a raw capture frame by frame (still batched), without merging"},
-	}, limitFlags()...)
+	}, limitFlags()...), rewriteFlags()...)
 }
 
 // opener reopens the input for every loop.

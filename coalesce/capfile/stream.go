@@ -34,7 +34,10 @@ var ErrAlreadyCoalesced = errors.New("input is already coalesced (vnet comments 
 // goroutine and merging and writing on another, handed over in batches of
 // about a MiB, so that two cores share the work; memory stays bounded by the
 // few batches in flight.
-func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress func(int64)) (*coalesce.Stats, error) {
+//
+// edit, if given, changes each record on its way out (a rewrite.Rewriter's
+// Record): merge decisions stay with the original frames.
+func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress func(int64), edit ...func(*coalesce.Record)) (*coalesce.Stats, error) {
 	if r.Format() == pcaps.FormatVnet {
 		return nil, fmt.Errorf("%s: %w", r.Name(), ErrAlreadyCoalesced)
 	}
@@ -46,6 +49,9 @@ func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress 
 		r.KeepBlocks()
 	}
 	c := coalesce.New(opts, func(rec *coalesce.Record) error {
+		for _, e := range edit {
+			e(rec)
+		}
 		if mirror {
 			p := &rec.Packet
 			comment = comment[:0]

@@ -432,24 +432,40 @@ func (rw *Rewriter) Record(rec *coalesce.Record, dir Dir) {
 }
 
 func (rw *Rewriter) super(rec *coalesce.Record, dir Dir) {
-	rw.Stats.Frames++
 	p := &rec.Packet
-	h := &rec.Meta.Vnet
-	hdrLen := min(int(h.HdrLen), len(p.Data))
-	out := rw.link(rw.buf, p.Data[:hdrLen], p.LinkType, dir)
+	out, delta := rw.Super(p.Data, rec.Parts, &rec.Meta.Vnet, p.LinkType, dir)
+	p.Data, p.Length, rec.Borrowed = out, p.Length+delta, false
+	p.Block, p.Verbatim = nil, false
+}
+
+// Super edits a super-packet once: frame (its headers, and its payload
+// unless parts hold it) with the virtio header h, which moves with the
+// link-layer header. It returns the new frame (valid until the next call)
+// and the change of its length.
+func (rw *Rewriter) Super(frame []byte, parts [][]byte, h *gso.VnetHeader, lt layers.LinkType, dir Dir) ([]byte, int) {
+	rw.Stats.Frames++
+	hdrLen := min(int(h.HdrLen), len(frame))
+	out := rw.link(rw.buf, frame[:hdrLen], lt, dir)
 	delta := len(out) - hdrLen
-	out = append(out, p.Data[hdrLen:]...)
+	out = append(out, frame[hdrLen:]...)
 	rw.buf = out
 	total := len(out)
-	for _, part := range rec.Parts {
+	for _, part := range parts {
 		total += len(part)
 	}
 	h.HdrLen = uint16(int(h.HdrLen) + delta)
 	h.CsumStart = uint16(int(h.CsumStart) + delta)
-	p.Data, p.Length, rec.Borrowed = out, p.Length+delta, false
-	p.Block, p.Verbatim = nil, false
+	rw.superL3(out, total, h, lt, dir)
+	if off, et, st := header.Network(out, lt); st == header.LinkOK {
+		multicastMAC(out, lt, off, et)
+	}
+	return out, delta
+}
 
-	off, et, st := header.Network(out, p.LinkType)
+// superL3 edits a super-packet's network and transport headers: total is
+// its whole length, parts included.
+func (rw *Rewriter) superL3(out []byte, total int, h *gso.VnetHeader, lt layers.LinkType, dir Dir) {
+	off, et, st := header.Network(out, lt)
 	if st != header.LinkOK {
 		return
 	}

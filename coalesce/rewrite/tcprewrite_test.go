@@ -2,6 +2,7 @@ package rewrite_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,10 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
 	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
+	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
 // tcprewrites are the peers whose output is the oracle: Debian's and 4.6.
@@ -111,27 +115,52 @@ func TestFrameIsTcprewrite(t *testing.T) {
 			t.Fatalf("tagging: %v %s", err, msg)
 		}
 	}
+	frags := "../../testdata/kernel-fragments.pcap"
 	for _, row := range []struct {
 		in    string
 		flags []string
+		// quirk, where tcprewrite is wrong, gives the expectation computed
+		// here instead (nil: tcprewrite's frame).
+		quirk func(orig []byte) []byte
 	}{
-		{plain, []string{"--enet-dmac=02:11:22:33:44:55"}},
-		{plain, []string{"--enet-smac=02:aa:bb:cc:dd:ee", "--enet-dmac=02:11:22:33:44:55"}},
-		{plain, []string{"--pnat=10.99.0.0/24:192.168.7.0/24"}},
-		{plain, []string{"--pnat=10.99.0.1/32:172.16.5.9/32,10.99.0.0/16:10.200.0.0/16"}},
-		{plain, []string{"--srcipmap=10.99.0.1/32:192.0.2.1/32"}},
-		{plain, []string{"--dstipmap=10.99.0.0/24:198.51.100.0/24"}},
-		{plain, []string{"--portmap=5201:8080"}},
-		{plain, []string{"--portmap=1-5200:7000"}},
-		{plain, []string{"--ttl=17"}},
-		{plain, []string{"--ttl=+3"}},
-		{plain, []string{"--ttl=-60"}},
-		{plain, []string{"--fixcsum"}},
-		{plain, []string{"--pnat=[fd00:99::/64]:[2001:db8:7::/64]"}},
-		{plain, []string{"--pnat=10.99.0.0/24:192.168.7.0/24", "--portmap=5201:9999", "--ttl=33", "--enet-dmac=02:11:22:33:44:55"}},
-		{plain, []string{"--enet-vlan=add", "--enet-vlan-tag=42", "--enet-vlan-pri=5", "--enet-vlan-cfi=1"}},
-		{tagged, []string{"--enet-vlan=del"}},
-		{tagged, []string{"--pnat=10.99.0.0/24:192.168.7.0/24", "--ttl=+1"}},
+		{plain, []string{"--enet-dmac=02:11:22:33:44:55"}, nil},
+		{plain, []string{"--enet-smac=02:aa:bb:cc:dd:ee", "--enet-dmac=02:11:22:33:44:55"}, nil},
+		{plain, []string{"--pnat=10.99.0.0/24:192.168.7.0/24"}, nil},
+		{plain, []string{"--pnat=10.99.0.1/32:172.16.5.9/32,10.99.0.0/16:10.200.0.0/16"}, nil},
+		{plain, []string{"--srcipmap=10.99.0.1/32:192.0.2.1/32"}, nil},
+		{plain, []string{"--dstipmap=10.99.0.0/24:198.51.100.0/24"}, nil},
+		{plain, []string{"--portmap=5201:8080"}, nil},
+		{plain, []string{"--portmap=1-5200:7000"}, nil},
+		{plain, []string{"--ttl=17"}, nil},
+		{plain, []string{"--ttl=+3"}, nil},
+		{plain, []string{"--ttl=-60"}, nil},
+		{plain, []string{"--fixcsum"}, nil},
+		{plain, []string{"--pnat=[fd00:99::/64]:[2001:db8:7::/64]"}, nil},
+		{plain, []string{"--pnat=10.99.0.0/24:192.168.7.0/24", "--portmap=5201:9999", "--ttl=33", "--enet-dmac=02:11:22:33:44:55"}, nil},
+		{plain, []string{"--enet-vlan=add", "--enet-vlan-tag=42", "--enet-vlan-pri=5", "--enet-vlan-cfi=1"}, nil},
+		{tagged, []string{"--enet-vlan=del"}, nil},
+		{tagged, []string{"--pnat=10.99.0.0/24:192.168.7.0/24", "--ttl=+1"}, nil},
+		{frags, []string{"--pnat=10.99.0.0/24:192.168.7.0/24,[fd00:99::/64]:[2001:db8:7::/64]"}, nil},
+		// tcprewrite maps "ports" in IPv4 fragments after the first too,
+		// overwriting four bytes of payload; the right frame is the
+		// original.
+		{frags, []string{"--portmap=1-65535:4000"}, func(orig []byte) []byte {
+			if isIPv6(orig) || len(orig) < 34 || orig[12] != 0x08 || orig[13] != 0x00 || binary.BigEndian.Uint16(orig[20:22])&0x1fff == 0 {
+				return nil
+			}
+			return orig
+		}},
+		// tcprewrite "fixes" the checksum of every IPv6 fragment after a
+		// hop-limit change as if it were a whole TCP segment, writing into
+		// the payload; the right frame is the original with its hop limit.
+		{frags, []string{"--ttl=9"}, func(orig []byte) []byte {
+			if !isIPv6(orig) || len(orig) < 14+40 || orig[14+6] != 44 { // not a fragment
+				return nil
+			}
+			want := append([]byte(nil), orig...)
+			want[14+7] = 9
+			return want
+		}},
 	} {
 		if !fileExists(row.in) {
 			continue // no 4.6 to tag with
@@ -152,7 +181,7 @@ func TestFrameIsTcprewrite(t *testing.T) {
 				if len(want) != len(orig) {
 					t.Fatalf("tcprewrite wrote %d frames of %d", len(want), len(orig))
 				}
-				bad, v6 := 0, 0
+				bad, v6, quirks := 0, 0, 0
 				for i, f := range orig {
 					if ver == "4.4" && isIPv6(f) {
 						// Debian's 4.4 gives every IPv6 frame the
@@ -162,9 +191,16 @@ func TestFrameIsTcprewrite(t *testing.T) {
 						continue
 					}
 					got, _ := rw.Frame(append([]byte(nil), f...), 1, len(f), rewrite.Primary)
-					if !bytes.Equal(got, want[i]) {
+					expect := want[i]
+					if row.quirk != nil {
+						if q := row.quirk(f); q != nil {
+							expect = q
+							quirks++
+						}
+					}
+					if !bytes.Equal(got, expect) {
 						if bad < 3 {
-							t.Errorf("frame %d (%d bytes): differs from tcprewrite at byte %d", i+1, len(f), diffAt(got, want[i]))
+							t.Errorf("frame %d (%d bytes): differs from the expectation at byte %d", i+1, len(f), diffAt(got, expect))
 						}
 						bad++
 					}
@@ -174,6 +210,9 @@ func TestFrameIsTcprewrite(t *testing.T) {
 				}
 				if v6 == len(orig) {
 					t.Fatal("nothing compared")
+				}
+				if row.quirk != nil && quirks == 0 && ver == "4.6" {
+					t.Error("the quirk row met no frame it is about")
 				}
 			})
 		}
@@ -226,4 +265,84 @@ func diffAt(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestSuperPacketsAreTcprewrite: rewritten as records after coalescing
+// (super-packets once, their headers only), the capture segments back into
+// exactly the frames tcprewrite 4.6 writes; the merges are those of the
+// original frames.
+func TestSuperPacketsAreTcprewrite(t *testing.T) {
+	bin, ok := tcprewrites(t)["4.6"]
+	if !ok {
+		t.Skip("no tcprewrite 4.6")
+	}
+	in := "../../testdata/kernel-traffic.pcap"
+	data, _ := os.ReadFile(in)
+	plain, _ := coalesceThenSegment(t, data, nil)
+	for _, flags := range [][]string{
+		{"--pnat=10.99.0.0/24:192.168.7.0/24,[fd00:99::/64]:[2001:db8:7::/64]", "--portmap=5201:9999", "--ttl=33", "--enet-dmac=02:11:22:33:44:55"},
+		{"--enet-vlan=add", "--enet-vlan-tag=42", "--enet-vlan-pri=5"},
+		{"--srcipmap=10.99.0.1/32:192.0.2.1/32", "--ttl=-3", "--fixcsum"},
+	} {
+		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.pcap")
+			if msg, err := exec.Command(bin, append(flags, "-i", in, "-o", out)...).CombinedOutput(); err != nil {
+				t.Fatalf("%v %s", err, msg)
+			}
+			want := readFrames(t, out)
+			rw, err := rewrite.New(parseFlags(t, flags))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, back := coalesceThenSegment(t, data, rw)
+			if st.SuperPackets != plain.SuperPackets || st.Merged != plain.Merged {
+				t.Fatalf("%d super-packets of %d packets, without rewriting %d of %d", st.SuperPackets, st.Merged, plain.SuperPackets, plain.Merged)
+			}
+			got := readFrames(t, back)
+			if len(got) != len(want) {
+				t.Fatalf("%d frames, tcprewrite %d", len(got), len(want))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Fatalf("frame %d: differs from tcprewrite at byte %d", i+1, diffAt(got[i], want[i]))
+				}
+			}
+		})
+	}
+}
+
+// coalesceThenSegment coalesces data with rw editing the records (nil: no
+// edit) and segments the result into a pcap file it returns the path of.
+func coalesceThenSegment(t *testing.T, data []byte, rw *rewrite.Rewriter) (*coalesce.Stats, string) {
+	t.Helper()
+	r, err := pcaps.NewReader(bytes.NewReader(data), "in.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mid bytes.Buffer
+	w := pcaps.NewWriter(&mid, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: capfile.OriginOf(r).String()})
+	var edits []func(*coalesce.Record)
+	if rw != nil {
+		edits = append(edits, func(rec *coalesce.Record) { rw.Record(rec, rewrite.Primary) })
+	}
+	st, err := capfile.Coalesce(r, w, coalesce.DefaultOptions(), nil, edits...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := pcaps.NewReader(bytes.NewReader(mid.Bytes()), "mid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	origin, _ := capfile.ParseOrigin(cr.SectionComment())
+	path := filepath.Join(t.TempDir(), "back.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	bw := pcaps.NewWriter(f, pcaps.WriterOptions{Format: origin.Format, Nanosecond: origin.Nanosecond, SnapLen: origin.SnapLen})
+	if _, err := capfile.Restore(cr, bw, nil); err != nil {
+		t.Fatal(err)
+	}
+	return st, path
 }

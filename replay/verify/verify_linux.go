@@ -14,6 +14,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
@@ -202,8 +203,19 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	exp := make([][]keyed, threads)
 	segs := make([]gso.Segmenter, threads)
 	for i, src := range srcs {
+		// With rewriting, what must come out is each original frame as
+		// rewrite.Frame edits it alone, as tcprewrite would: the sent
+		// super-packets, edited once, must agree with that.
+		var rw *rewrite.Rewriter
+		if o.Source.Rewrite != nil {
+			rw, _ = rewrite.New(*o.Source.Rewrite)
+		}
 		src.OnFrame = func(p *pcaps.Packet, record int64) {
-			exp[i] = append(exp[i], keyed{record, compare.Expected{Data: append([]byte(nil), p.Data...)}})
+			data := p.Data
+			if rw != nil {
+				data, _ = rw.Frame(data, layers.LinkTypeEthernet, p.Length, rewrite.Primary)
+			}
+			exp[i] = append(exp[i], keyed{record, compare.Expected{Data: append([]byte(nil), data...)}})
 		}
 	}
 	each := func(shard int, it *replay.Item) error {

@@ -98,7 +98,7 @@ type Source struct {
 	name string
 	fn   func(*Item) error
 	c    *coalesce.Coalescer
-	rw *rewrite.Rewriter // SourceOptions.Rewrite's
+	rw   *rewrite.Rewriter // SourceOptions.Rewrite's
 	// OnFrame, if set, sees every frame of a raw capture that is coalesced
 	// or sent alone, as an Ethernet frame, with its record number (not the
 	// TSO/GRO host frames sent as super-packets of their own): the frames

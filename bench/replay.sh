@@ -104,6 +104,35 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR
 med() { echo "${fps[$1]}" | median; }
 medg() { echo "${gbps[$1]}" | median; }
 
+# The cost of rewriting (tcprewrite's flags): the same passes with and
+# without an address map, a MAC and a TTL, alternated; ONLY=rewrite runs
+# this part alone.
+rewrite_flags=(--pnat=10.99.0.0/24:192.168.7.0/24 --enet-dmac=02:11:22:33:44:55 --ttl=33)
+rewrite_section() {
+  echo "== rewriting: one pass, bulk TCP, top speed, with and without ${rewrite_flags[*]} ($runs runs each)"
+  for ((i = 0; i < runs; i++)); do
+    measure rw-plain-stream "$nbulk" "$G" replay -i va -t --json "$bulk"
+    measure rw-rewrite-stream "$nbulk" "$G" replay -i va -t --json "${rewrite_flags[@]}" "$bulk"
+    measure rw-plain-K "$nbulk" "$G" replay -i va -t -K --json "$bulk"
+    measure rw-rewrite-K "$nbulk" "$G" replay -i va -t -K --json "${rewrite_flags[@]}" "$bulk"
+  done
+  for n in rw-plain-stream rw-rewrite-stream rw-plain-K rw-rewrite-K; do
+    printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
+  done
+}
+if [[ ${ONLY:-} == rewrite ]]; then
+  rewrite_section
+  pass=0
+  ratio() { echo "$1 / $2" | bc -l; }
+  for mode in stream K; do
+    r=$(ratio "$(med rw-rewrite-$mode)" "$(med rw-plain-$mode)")
+    ok=$(echo "$r >= 0.95" | bc -l)
+    printf '%-58s %8.2f  (target >= 0.95) %s\n' "rewriting cost, $mode: with / without" "$r" "$([[ $ok == 1 ]] && echo ok || echo MISSED)"
+    [[ $ok == 1 ]] || pass=1
+  done
+  exit $pass
+fi
+
 echo "== one pass, bulk TCP, top speed ($runs runs each, alternating)"
 for ((i = 0; i < runs; i++)); do
   measure tcpreplay-4.4 "$nbulk" tcpreplay -i va -t -K "$bulk"
@@ -124,6 +153,8 @@ for n in tcpreplay-4.4 tcpreplay-4.6-xdp gsoreplay-K-1thread gsoreplay-K-2thread
   bare-gso-shape-1thread bare-gso-shape-2threads; do
   printf '%-28s %10.0f frames/s  %6.2f Gbit/s   (runs: %s)\n' "$n" "$(med $n)" "$(medg $n)" "${fps[$n]}"
 done
+
+rewrite_section
 
 echo "== one pass, small frames that cannot be merged"
 for ((i = 0; i < runs; i++)); do
@@ -197,5 +228,7 @@ check "scaling: gsoreplay -K 2 threads / 1 thread" "$(ratio "$(med gsoreplay-K-2
 check "scaling, the ceiling: bare GSO huge pages 2 threads / 1" "$(ratio "$(med bare-gso-big-2threads)" "$(med bare-gso-big-1thread)")" ">=" 1.7
 check "scaling, the ceiling: bare GSO of the capture's shape 2 / 1" "$(ratio "$(med bare-gso-shape-2threads)" "$(med bare-gso-shape-1thread)")" ">=" 1.7
 check "original timing with 2 threads: end drift over 10 s (ms)" "$drift" "<" 1
+check "rewriting cost, streaming: with / without (frames/s)" "$(ratio "$(med rw-rewrite-stream)" "$(med rw-plain-stream)")" ">=" 0.95
+check "rewriting cost, -K: with / without (frames/s)" "$(ratio "$(med rw-rewrite-K)" "$(med rw-plain-K)")" ">=" 0.95
 check "streaming memory: RSS growth for a $(($(stat -c %s "$bulk") / $(stat -c %s "$work/rec1.pcap")))x larger file (KB)" "$((rss2 - rss1))" "<" 16384
 exit $pass

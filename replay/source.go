@@ -302,11 +302,24 @@ func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 	if record != 0 {
 		release = nil
 	}
-	if s.rw != nil {
-		// Edited into the rewriter's buffer: the original goes back now,
-		// and the edited frame is valid during the callback only.
+	super := segs > 1 || h.GSOType != gso.None
+	switch {
+	case s.rw == nil:
+	case s.rw.KeepsLength():
+		// Edited where it lies (the Source's, the coalescer's or the
+		// capture's bytes, none of which is read again): no copy, and the
+		// item as stable as it was.
+		if super {
+			s.rw.SuperInPlace(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Primary)
+		} else {
+			s.rw.FrameInPlace(frame, layers.LinkTypeEthernet, len(frame), rewrite.Primary)
+		}
+	default:
+		// A tag added or removed: edited into the rewriter's buffer, the
+		// original goes back now, and the edited frame is valid during
+		// the callback only.
 		orig := frame
-		if segs > 1 || h.GSOType != gso.None {
+		if super {
 			frame, _ = s.rw.Super(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Primary)
 		} else {
 			frame, _ = s.rw.Frame(frame, layers.LinkTypeEthernet, len(frame), rewrite.Primary)

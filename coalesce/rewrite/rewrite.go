@@ -42,7 +42,13 @@ func New(o Options) (*Rewriter, error) {
 // Options are the edits the Rewriter makes.
 func (rw *Rewriter) Options() *Options { return &rw.o }
 
-// vlanDelta is how many bytes the link-layer header grows (4, 0, -4).
+// KeepsLength reports whether the edits leave every frame's length as it
+// is (no 802.1Q tag added or removed): then FrameInPlace and SuperInPlace
+// can edit frames where they lie.
+func (rw *Rewriter) KeepsLength() bool { return rw.o.VLAN != VLANAdd && rw.o.VLAN != VLANDel }
+
+// link copies frame into dst with the link-layer edits: the tag added or
+// removed, then the MACs and the tag's fields.
 func (rw *Rewriter) link(dst, frame []byte, lt layers.LinkType, dir Dir) []byte {
 	dst = dst[:0]
 	if lt != layers.LinkTypeEthernet || len(frame) < header.EthernetSize {
@@ -60,44 +66,65 @@ func (rw *Rewriter) link(dst, frame []byte, lt layers.LinkType, dir Dir) []byte 
 		dst = append(append(dst, frame[:12]...), frame[16:]...)
 	default:
 		dst = append(dst, frame...)
-		if rw.o.VLAN == VLANEdit && tagged {
-			tci := binary.BigEndian.Uint16(dst[14:16])
-			if rw.o.VLANTag >= 0 {
-				tci = tci&^0x0fff | uint16(rw.o.VLANTag)
-			}
-			if rw.o.VLANPri >= 0 {
-				tci = tci&^0xe000 | uint16(rw.o.VLANPri)<<13
-			}
-			if rw.o.VLANCFI >= 0 {
-				tci = tci&^0x1000 | uint16(rw.o.VLANCFI)<<12
-			}
-			binary.BigEndian.PutUint16(dst[14:16], tci)
+	}
+	rw.linkInPlace(dst, lt, dir)
+	return dst
+}
+
+// linkInPlace makes the link-layer edits that keep the length: MACs and
+// the outer tag's fields (--enet-vlan edit).
+func (rw *Rewriter) linkInPlace(frame []byte, lt layers.LinkType, dir Dir) {
+	if lt != layers.LinkTypeEthernet || len(frame) < header.EthernetSize {
+		return
+	}
+	tagged := header.EtherType(binary.BigEndian.Uint16(frame[12:14])).IsVLAN() && len(frame) >= header.EthernetSize+4
+	if rw.o.VLAN == VLANEdit && tagged {
+		tci := binary.BigEndian.Uint16(frame[14:16])
+		if rw.o.VLANTag >= 0 {
+			tci = tci&^0x0fff | uint16(rw.o.VLANTag)
 		}
+		if rw.o.VLANPri >= 0 {
+			tci = tci&^0xe000 | uint16(rw.o.VLANPri)<<13
+		}
+		if rw.o.VLANCFI >= 0 {
+			tci = tci&^0x1000 | uint16(rw.o.VLANCFI)<<12
+		}
+		binary.BigEndian.PutUint16(frame[14:16], tci)
 	}
 	if m := rw.o.DstMAC[dir]; m.Set {
-		copy(dst[0:6], m.Addr[:])
+		copy(frame[0:6], m.Addr[:])
 	}
 	if m := rw.o.SrcMAC[dir]; m.Set {
-		copy(dst[6:12], m.Addr[:])
+		copy(frame[6:12], m.Addr[:])
 	}
-	return dst
 }
 
 // Frame edits one captured frame of link type lt whose length on the wire
 // is wireLen, as tcprewrite edits a packet, and returns the result (valid
 // until the next call) and the change of its length.
 func (rw *Rewriter) Frame(frame []byte, lt layers.LinkType, wireLen int, dir Dir) ([]byte, int) {
-	rw.Stats.Frames++
 	out := rw.link(rw.buf, frame, lt, dir)
 	rw.buf = out
-	delta := len(out) - len(frame)
-	complete := wireLen <= len(frame)
+	rw.frameL3(out, lt, wireLen <= len(frame), dir)
+	return out, len(out) - len(frame)
+}
+
+// FrameInPlace is Frame for edits that keep the length (KeepsLength),
+// made where the frame lies.
+func (rw *Rewriter) FrameInPlace(frame []byte, lt layers.LinkType, wireLen int, dir Dir) {
+	rw.linkInPlace(frame, lt, dir)
+	rw.frameL3(frame, lt, wireLen <= len(frame), dir)
+}
+
+// frameL3 makes a frame's network-layer edits and the checksums.
+func (rw *Rewriter) frameL3(out []byte, lt layers.LinkType, complete bool, dir Dir) {
+	rw.Stats.Frames++
 	off, et, st := header.Network(out, lt)
 	if st != header.LinkOK {
 		if lt == layers.LinkTypeEthernet && len(out) >= header.EthernetSize {
 			rw.arp(out, dir)
 		}
-		return out, delta
+		return
 	}
 	switch et {
 	case header.EtherTypeIPv4:
@@ -106,7 +133,6 @@ func (rw *Rewriter) Frame(frame []byte, lt layers.LinkType, wireLen int, dir Dir
 		rw.ipv6(out[off:], complete, dir)
 	}
 	multicastMAC(out, lt, off, et)
-	return out, delta
 }
 
 // multicastMAC gives a frame to a multicast IP destination the Ethernet
@@ -443,7 +469,6 @@ func (rw *Rewriter) super(rec *coalesce.Record, dir Dir) {
 // link-layer header. It returns the new frame (valid until the next call)
 // and the change of its length.
 func (rw *Rewriter) Super(frame []byte, parts [][]byte, h *gso.VnetHeader, lt layers.LinkType, dir Dir) ([]byte, int) {
-	rw.Stats.Frames++
 	hdrLen := min(int(h.HdrLen), len(frame))
 	out := rw.link(rw.buf, frame[:hdrLen], lt, dir)
 	delta := len(out) - hdrLen
@@ -456,19 +481,29 @@ func (rw *Rewriter) Super(frame []byte, parts [][]byte, h *gso.VnetHeader, lt la
 	h.HdrLen = uint16(int(h.HdrLen) + delta)
 	h.CsumStart = uint16(int(h.CsumStart) + delta)
 	rw.superL3(out, total, h, lt, dir)
-	if off, et, st := header.Network(out, lt); st == header.LinkOK {
-		multicastMAC(out, lt, off, et)
-	}
 	return out, delta
+}
+
+// SuperInPlace is Super for edits that keep the length (KeepsLength),
+// made where the super-packet's headers lie.
+func (rw *Rewriter) SuperInPlace(frame []byte, parts [][]byte, h *gso.VnetHeader, lt layers.LinkType, dir Dir) {
+	rw.linkInPlace(frame, lt, dir)
+	total := len(frame)
+	for _, part := range parts {
+		total += len(part)
+	}
+	rw.superL3(frame, total, h, lt, dir)
 }
 
 // superL3 edits a super-packet's network and transport headers: total is
 // its whole length, parts included.
 func (rw *Rewriter) superL3(out []byte, total int, h *gso.VnetHeader, lt layers.LinkType, dir Dir) {
+	rw.Stats.Frames++
 	off, et, st := header.Network(out, lt)
 	if st != header.LinkOK {
 		return
 	}
+	defer multicastMAC(out, lt, off, et)
 	l4off := int(h.CsumStart)
 	if l4off > len(out) || l4off < off {
 		return

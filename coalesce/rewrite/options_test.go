@@ -13,7 +13,10 @@ func TestParseErrors(t *testing.T) {
 		err  error
 	}{
 		{"mac", func() error { _, err := ParseMACs("enet-dmac", "00:11:22:33:44"); return err }()},
-		{"3 macs", func() error { _, err := ParseMACs("enet-dmac", "00:11:22:33:44:55,00:11:22:33:44:56,00:11:22:33:44:57"); return err }()},
+		{"3 macs", func() error {
+			_, err := ParseMACs("enet-dmac", "00:11:22:33:44:55,00:11:22:33:44:56,00:11:22:33:44:57")
+			return err
+		}()},
 		{"cidr", func() error { _, err := ParseCIDRMaps("pnat", "10.0.0.0/33:1.2.3.0/24"); return err }()},
 		{"no to", func() error { _, err := ParseCIDRMaps("pnat", "10.0.0.0/8"); return err }()},
 		{"families", func() error { _, err := ParseCIDRMaps("pnat", "10.0.0.0/8:[2001:db8::/32]"); return err }()},

@@ -153,6 +153,11 @@ func (cl *Classified) Classify(p *pcaps.Packet) {
 	}
 }
 
+// SetInterface moves a classified packet to interface i, as if
+// Packet.Interface had been i when it was classified: a flow's packets on
+// different interfaces (or sides of a split) never merge.
+func (cl *Classified) SetInterface(i int) { cl.key.iface = int32(i) }
+
 // PushClassified is Push for a packet that cl classified, with p.Data
 // unchanged since.
 func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {

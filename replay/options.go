@@ -30,6 +30,9 @@ type Options struct {
 	// CPUs, if set, pins pipeline i to CPUs[i % len(CPUs)].
 	CPUs   []int
 	Source SourceOptions
+	// Iface2, with Source.Split, is the second interface (tcpreplay's -I):
+	// items of the secondary side leave by it (Replay).
+	Iface2 string
 	// Progress, if set, is called about every 100 ms with the frames sent.
 	Progress func(frames int64)
 	// Preload reads the capture's items into memory before sending
@@ -84,6 +87,22 @@ type Report struct {
 	// EndDriftMS is how much later than scheduled the last item left
 	// (original timing and multiplier only).
 	EndDriftMS float64 `json:"end_drift_ms"`
+	// Sides, with a second interface, is what left by each and what each
+	// counted: [0] the first (primary), [1] the second.
+	Sides []SideReport `json:"sides,omitempty"`
+	// Unsent is the packets a split leaves out (a tcpprep cache's "no send").
+	Unsent int64 `json:"unsent,omitempty"`
+}
+
+// SideReport is one interface's part of a two-interface replay.
+type SideReport struct {
+	Interface      string `json:"interface"`
+	Packets        int64  `json:"packets"`
+	Bytes          int64  `json:"bytes"`
+	IfaceTxPackets uint64 `json:"iface_tx_packets"`
+	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
+	IfaceTxDropped uint64 `json:"iface_tx_dropped"`
+	IfaceCheck     string `json:"iface_check"`
 }
 
 // Opener opens the capture again for each loop.

@@ -151,6 +151,16 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 			rep.Errors[k] += v
 		}
 		rep.Skipped += p.src.Stats.Skipped
+		rep.Unsent += p.src.Stats.Unsent
+		if o.Iface2 != "" {
+			if rep.Sides == nil {
+				rep.Sides = make([]SideReport, 2)
+			}
+			for i := range rep.Sides {
+				rep.Sides[i].Packets += s.SideFrames[i]
+				rep.Sides[i].Bytes += s.SideBytes[i]
+			}
+		}
 		rep.SuperPackets += p.src.Stats.Supers
 		rep.Resegmented += p.src.Stats.Built
 		if p.lastDue.After(lastDue) {

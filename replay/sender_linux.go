@@ -22,6 +22,9 @@ type SendStats struct {
 	FailedFrames int64
 	Retried      int64 // sends retried after ENOBUFS
 	Errors       map[string]int64
+	// SideFrames and SideBytes split Frames and Bytes by interface, with
+	// a second one (AddInterface): [0] the first, [1] the second.
+	SideFrames, SideBytes [2]int64
 }
 
 // Sender writes items to an AF_PACKET socket with PACKET_VNET_HDR, in
@@ -30,6 +33,10 @@ type SendStats struct {
 type Sender struct {
 	fd    int
 	iface string
+	// With a second interface every message names its interface, so that
+	// one socket and one sendmmsg keep the order across both.
+	two   bool
+	names [2]unix.RawSockaddrLinklayer
 	hdrs  [][gso.VnetHeaderLen]byte
 	bufs  [][]byte // copies of frames that do not outlive Queue's caller
 	meta  []Item   // segs and wire bytes of the queued items
@@ -68,6 +75,7 @@ func NewSender(iface string, batch int) (*Sender, error) {
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: index}); err != nil {
 		return fail("bind", err)
 	}
+	s.names[0] = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Ifindex: int32(index)}
 	if batch < 1 {
 		batch = 1
 	}
@@ -78,6 +86,21 @@ func NewSender(iface string, batch int) (*Sender, error) {
 	s.iovAt = make([]int, batch+1)
 	s.msgs = make([]unix.Mmsghdr, batch)
 	return s, nil
+}
+
+// AddInterface makes the Sender send the items whose Side is
+// split.Secondary on iface2 (in the Sender's namespace), the others on its
+// first interface, through the same socket: each message of a batch names
+// its interface, and the batch goes out in order.
+func (s *Sender) AddInterface(iface2 string) error {
+	index, err := lab.InterfaceIndex(iface2)
+	if err != nil {
+		return err
+	}
+	s.names[1] = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Ifindex: int32(index)}
+	s.two = true
+	s.iface += "+" + iface2
+	return nil
 }
 
 // Queue adds an item to the batch, sending the batch when it is full. The
@@ -99,7 +122,7 @@ func (s *Sender) Queue(it *Item, stable bool) error {
 		s.bufs[s.n] = append(s.bufs[s.n][:0], frame...)
 		frame = s.bufs[s.n]
 	}
-	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release}
+	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release, Side: it.Side}
 	s.iov = append(s.iov, iovec(s.hdrs[s.n][:]), iovec(frame))
 	for _, p := range it.Parts {
 		s.iov = append(s.iov, iovec(p))
@@ -125,6 +148,10 @@ func (s *Sender) Flush() error {
 		s.msgs[i] = unix.Mmsghdr{}
 		s.msgs[i].Hdr.Iov = &s.iov[s.iovAt[i]]
 		s.msgs[i].Hdr.SetIovlen(s.iovAt[i+1] - s.iovAt[i])
+		if s.two {
+			s.msgs[i].Hdr.Name = (*byte)(unsafe.Pointer(&s.names[s.meta[i].Side&1]))
+			s.msgs[i].Hdr.Namelen = unix.SizeofSockaddrLinklayer
+		}
 	}
 	retries := 0
 	for off := 0; off < s.n; {
@@ -156,9 +183,12 @@ func (s *Sender) Flush() error {
 		}
 		retries = 0
 		for i := off; i < off+int(r); i++ {
+			m := &s.meta[i]
 			s.Stats.Items++
-			s.Stats.Frames += int64(s.meta[i].Segs)
-			s.Stats.Bytes += int64(s.meta[i].Wire)
+			s.Stats.Frames += int64(m.Segs)
+			s.Stats.Bytes += int64(m.Wire)
+			s.Stats.SideFrames[m.Side&1] += int64(m.Segs)
+			s.Stats.SideBytes[m.Side&1] += int64(m.Wire)
 		}
 		off += int(r)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
+	"github.com/gsoreplay/gsoreplay/replay/split"
 )
 
 // Item is one thing to send: a frame and its virtio header, standing for
@@ -42,6 +43,9 @@ type Item struct {
 	// Sender hands it to the kernel without copying it), and must call it
 	// once done. When nil, Frame is valid only during the callback.
 	Release func([]byte)
+	// Side is the interface the item leaves by (SourceOptions.Split):
+	// split.Primary (-i) or split.Secondary (-I).
+	Side split.Side
 	// Record is the number (from 1) of the capture record the item is, when
 	// it is one record as it stands: a frame sent alone, a record of a
 	// coalesced file, a TSO/GRO host's frame; 0 for what the coalescer
@@ -60,6 +64,9 @@ type SourceOptions struct {
 	// MTU of the egress interface (default 1500): frames above it are
 	// candidates for resegmentation.
 	MTU int
+	// Split, when set, gives every packet its side (Item.Side): which of
+	// two interfaces it leaves by; packets it leaves out are not sent.
+	Split split.Splitter
 	// Rewrite, when set, edits every item on its way out as tcprewrite
 	// would each frame (coalesce/rewrite): a super-packet once, after the
 	// merge decisions were made on the original frames.
@@ -76,6 +83,7 @@ type FeedStats struct {
 	Built      int64 // super-packets built from TSO/GRO frames
 	Skipped    int64 // frames of link types that cannot be sent on Ethernet
 	Coalesced  bool  // the input was a coalesced file
+	Unsent     int64 // packets the split leaves out (a tcpprep cache's "no send")
 	Coalescing *coalesce.Stats
 }
 
@@ -99,6 +107,7 @@ type Source struct {
 	fn   func(*Item) error
 	c    *coalesce.Coalescer
 	rw   *rewrite.Rewriter // SourceOptions.Rewrite's
+	side split.Side        // the side of the packet being fed
 	// OnFrame, if set, sees every frame of a raw capture that is coalesced
 	// or sent alone, as an Ethernet frame, with its record number (not the
 	// TSO/GRO host frames sent as super-packets of their own): the frames
@@ -184,6 +193,7 @@ func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 			if !rec.Borrowed && c.Retain() {
 				s.item.Release = release
 			}
+			s.side = split.Side(rec.Packet.Interface)
 			return s.emit(rec.Packet.Data, rec.Parts, rec.Borrowed, rec.Meta.Vnet, rec.Meta.Segs, rec.Packet.Timestamp, false, "", 0)
 		})
 		release = c.Release
@@ -226,6 +236,14 @@ func (s *Source) End() error {
 // with NoCoalesce).
 func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) error {
 	s.Stats.Packets++
+	if s.opts.Split != nil {
+		side, send := s.opts.Split.Side(p, record)
+		if !send {
+			s.Stats.Unsent++
+			return nil
+		}
+		s.side = side
+	}
 	if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
 		s.Stats.Coalesced = true
 		s.meta.Vnet, s.meta.Segs = gso.VnetHeader{}, 1
@@ -267,7 +285,9 @@ func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 		return s.emit(frame, nil, s.borrowed(frame, p), h, segs, p.Timestamp, true, from, record)
 	}
 	eth := &s.ethPkt // a field: OnFrame would make a local escape, an allocation per frame
-	*eth = pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet}
+	// The side is the packet's interface to the coalescer: the two sides
+	// of a split never merge.
+	*eth = pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet, Interface: int(s.side)}
 	if s.OnFrame != nil {
 		s.OnFrame(eth, record)
 	}
@@ -278,6 +298,7 @@ func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 		return fmt.Errorf("%s: record %d: a %v frame in borrow mode (Ethernet only)", s.name, record, p.LinkType)
 	}
 	if cl != nil && p.LinkType == layers.LinkTypeEthernet {
+		cl.SetInterface(int(s.side))
 		return s.c.PushClassified(eth, cl)
 	}
 	return s.c.Push(eth)
@@ -310,9 +331,9 @@ func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 		// capture's bytes, none of which is read again): no copy, and the
 		// item as stable as it was.
 		if super {
-			s.rw.SuperInPlace(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Primary)
+			s.rw.SuperInPlace(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Dir(s.side))
 		} else {
-			s.rw.FrameInPlace(frame, layers.LinkTypeEthernet, len(frame), rewrite.Primary)
+			s.rw.FrameInPlace(frame, layers.LinkTypeEthernet, len(frame), rewrite.Dir(s.side))
 		}
 	default:
 		// A tag added or removed: edited into the rewriter's buffer, the
@@ -320,9 +341,9 @@ func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 		// the callback only.
 		orig := frame
 		if super {
-			frame, _ = s.rw.Super(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Primary)
+			frame, _ = s.rw.Super(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Dir(s.side))
 		} else {
-			frame, _ = s.rw.Frame(frame, layers.LinkTypeEthernet, len(frame), rewrite.Primary)
+			frame, _ = s.rw.Frame(frame, layers.LinkTypeEthernet, len(frame), rewrite.Dir(s.side))
 		}
 		if release != nil {
 			release(orig)
@@ -330,7 +351,7 @@ func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 		}
 		stable = false
 	}
-	*it = Item{Frame: frame, Parts: parts, Stable: stable, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record}
+	*it = Item{Frame: frame, Parts: parts, Stable: stable, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record, Side: s.side}
 	it.Release = release
 	it.Wire = wireBytes(it.Len(), frame, h, segs)
 	s.Stats.Items++

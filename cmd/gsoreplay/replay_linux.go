@@ -190,7 +190,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "most messages per sendmmsg"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as one JSON object on standard output"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no report unless something failed"},
-		}, pacingFlags()...), append(threadFlags(), sourceFlags()...)...),
+		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
 		Action: func(c *cli.Context) error {
 			in, err := oneInput(c)
 			if err != nil {
@@ -215,6 +215,10 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			if err := flagError(c, o.Validate()); err != nil {
 				return err
 			}
+			if o.Source.Split, err = splitFrom(c, in); err != nil {
+				return inputError(err)
+			}
+			o.Iface2 = c.String("intf2")
 			open, err := opener(c, in)
 			if err != nil {
 				return err
@@ -295,6 +299,13 @@ func printReplay(w io.Writer, r *replay.Report) {
 	}
 	check := map[string]string{"ok": "matches", "whole": "counted the super-packets whole (the device takes GSO frames: TSO on?)", "short": "MISSING FRAMES"}[r.IfaceCheck]
 	fmt.Fprintf(w, "\tInterface tx counters:     %d packets, %d bytes, %d dropped: %s\n", r.IfaceTxPackets, r.IfaceTxBytes, r.IfaceTxDropped, check)
+	for i, s := range r.Sides {
+		fmt.Fprintf(w, "\t  %-9s %-13s %d packets sent; tx counters %d packets, %d dropped: %s\n",
+			[]string{"primary", "secondary"}[i], s.Interface+":", s.Packets, s.IfaceTxPackets, s.IfaceTxDropped, s.IfaceCheck)
+	}
+	if r.Unsent > 0 {
+		fmt.Fprintf(w, "\tNot sent (cache file):     %d\n", r.Unsent)
+	}
 	if r.HostBacklogDrops > 0 {
 		fmt.Fprintf(w, "\tHost backlog drops:        %d (%s)\n", r.HostBacklogDrops, backlogWhy)
 	}

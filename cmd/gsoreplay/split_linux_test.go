@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
+)
+
+// twoLab is two namespaces joined by two veth pairs (va1-vb1, va2-vb2),
+// offloads off on the sending side; built with ip and ethtool, as a test
+// may (the product never shells out).
+type twoLab struct{ a, b string }
+
+func newTwoLab(t *testing.T) *twoLab {
+	t.Helper()
+	l := &twoLab{a: fmt.Sprintf("gsr-2a-%d", os.Getpid()), b: fmt.Sprintf("gsr-2b-%d", os.Getpid())}
+	run := func(args ...string) {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+	run("ip", "netns", "add", l.a)
+	run("ip", "netns", "add", l.b)
+	t.Cleanup(func() {
+		exec.Command("ip", "netns", "del", l.a).Run()
+		exec.Command("ip", "netns", "del", l.b).Run()
+	})
+	for _, i := range []string{"1", "2"} {
+		run("ip", "-n", l.a, "link", "add", "va"+i, "type", "veth", "peer", "name", "vb"+i, "netns", l.b)
+		exec.Command("ip", "netns", "exec", l.a, "ethtool", "-K", "va"+i, "tx", "off", "tso", "off", "gso", "off").Run()
+		run("ip", "-n", l.a, "link", "set", "va"+i, "up")
+		run("ip", "-n", l.b, "link", "set", "vb"+i, "up")
+	}
+	for _, ns := range []string{l.a, l.b} {
+		run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
+	}
+	// A veth drops what it is given before its carrier is up.
+	for _, dev := range [][2]string{{l.a, "va1"}, {l.a, "va2"}, {l.b, "vb1"}, {l.b, "vb2"}} {
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			out, _ := exec.Command("ip", "-n", dev[0], "link", "show", "dev", dev[1]).Output()
+			if strings.Contains(string(out), "state UP") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never came up: %s", dev[1], out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return l
+}
+
+// stamped is a frame and when the peer's tcpdump saw it.
+type stamped struct {
+	ts   time.Time
+	data []byte
+}
+
+// capture runs send in A while tcpdump records what vb1 and vb2 receive.
+func (l *twoLab) capture(t *testing.T, send ...string) (side [2][]stamped) {
+	t.Helper()
+	dir := t.TempDir()
+	var dumps []*exec.Cmd
+	var errs [2]*bytes.Buffer
+	for i := range 2 {
+		cmd := exec.Command("ip", "netns", "exec", l.b, "tcpdump", "-i", fmt.Sprintf("vb%d", i+1), "-B", "65536", "-s", "0", "--immediate-mode",
+			"--time-stamp-precision=nano", "-w", filepath.Join(dir, fmt.Sprintf("%d.pcap", i)))
+		errb := &bytes.Buffer{}
+		errs[i] = errb
+		cmd.Stderr = errb
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("tcpdump: %v", err)
+		}
+		dumps = append(dumps, cmd)
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errb.String(), "listening") && time.Now().Before(deadline); {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if out, err := exec.Command("ip", append([]string{"netns", "exec", l.a}, send...)...).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v %s", send, err, out)
+	}
+	time.Sleep(300 * time.Millisecond) // the peers' last frames reach tcpdump
+	for i, cmd := range dumps {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("tcpdump vb%d: %s", i+1, errs[i])
+		}
+		f, err := os.Open(filepath.Join(dir, fmt.Sprintf("%d.pcap", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			d, ci, err := r.ReadPacketData()
+			if err != nil {
+				break
+			}
+			side[i] = append(side[i], stamped{ci.Timestamp, d})
+		}
+		f.Close()
+	}
+	return side
+}
+
+func frameBytes(s []stamped) [][]byte {
+	out := make([][]byte, len(s))
+	for i := range s {
+		out[i] = s[i].data
+	}
+	return out
+}
+
+// TestTwoInterfaces: with a tcpprep cache, each peer receives exactly the
+// frames tcpreplay -i A -I B -c CACHE puts on its side, in the same order;
+// with the built-in split and two pipelines at top speed, each peer
+// receives its side's original frames, and within every connection the two
+// peers' capture times give back the capture's order.
+func TestTwoInterfaces(t *testing.T) {
+	testenv.RequireRoot(t)
+	for _, tool := range []string{"tcpdump", "tcpreplay", "tcpprep", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s missing in CI", tool)
+			}
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	l := newTwoLab(t)
+	bin := filepath.Join(t.TempDir(), "gsoreplay")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	in, err := filepath.Abs(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(t.TempDir(), "client.cache")
+	if out, err := exec.Command("tcpprep", "--auto=client", "--pcap="+in, "--cachefile="+cache).CombinedOutput(); err != nil {
+		t.Fatalf("tcpprep: %v %s", err, out)
+	}
+	want := l.capture(t, "tcpreplay", "-i", "va1", "-I", "va2", "-c", cache, in)
+	got := l.capture(t, bin, "replay", "-q", "-i", "va1", "-I", "va2", "-c", cache, in)
+	for i := range 2 {
+		w, g := frameBytes(want[i]), frameBytes(got[i])
+		if len(w) == 0 || len(g) != len(w) {
+			t.Fatalf("side %d: %d frames, tcpreplay put %d there", i+1, len(g), len(w))
+		}
+		for k := range w {
+			if !bytes.Equal(w[k], g[k]) {
+				t.Fatalf("side %d: frame %d differs from tcpreplay's", i+1, k+1)
+			}
+		}
+	}
+
+	// The built-in split, two pipelines, top speed.
+	got = l.capture(t, bin, "replay", "-q", "--threads", "2", "-t", "-i", "va1", "-I", "va2", "--split", "client", in)
+	orig := originalFrames(t, in)
+	for i := range 2 {
+		var w [][]byte
+		for _, f := range orig {
+			if f.side == i {
+				w = append(w, f.data)
+			}
+		}
+		g := frameBytes(got[i])
+		sortFrames(w)
+		sortFrames(g)
+		if len(w) == 0 || len(g) != len(w) {
+			t.Fatalf("--split client, side %d: %d frames, want %d", i+1, len(g), len(w))
+		}
+		for k := range w {
+			if !bytes.Equal(w[k], g[k]) {
+				t.Fatalf("--split client, side %d: the frames are not the side's originals", i+1)
+			}
+		}
+	}
+	// Order within each connection across both peers.
+	all := append(append([]stamped(nil), got[0]...), got[1]...)
+	sort.SliceStable(all, func(a, b int) bool { return all[a].ts.Before(all[b].ts) })
+	byConn := map[string][][]byte{}
+	for _, s := range all {
+		byConn[connKey(s.data)] = append(byConn[connKey(s.data)], s.data)
+	}
+	wantConn := map[string][][]byte{}
+	for _, f := range orig {
+		wantConn[connKey(f.data)] = append(wantConn[connKey(f.data)], f.data)
+	}
+	for k, w := range wantConn {
+		g := byConn[k]
+		if len(g) != len(w) {
+			t.Fatalf("connection %s: %d frames at the peers, %d in the capture", k, len(g), len(w))
+		}
+		for i := range w {
+			if !bytes.Equal(g[i], w[i]) {
+				t.Fatalf("connection %s: frame %d out of the capture's order across the two interfaces", k, i+1)
+			}
+		}
+	}
+}
+
+type sided struct {
+	data []byte
+	side int
+}
+
+// originalFrames reads the capture with gopacket and gives each frame the
+// side a client/server reading of the traffic says: from the host that
+// opens the connections (10.99.0.1, fd00:99::1) primary, the rest
+// secondary (ARP too, as tcpprep sends frames that are not IP).
+func originalFrames(t *testing.T, in string) []sided {
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []sided
+	for {
+		d, _, err := r.ReadPacketData()
+		if err != nil {
+			return out
+		}
+		p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.NoCopy)
+		side := 1
+		if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.SrcIP.String() == "10.99.0.1" {
+			side = 0
+		}
+		if ip, ok := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok && ip.SrcIP.String() == "fd00:99::1" {
+			side = 0
+		}
+		out = append(out, sided{d, side})
+	}
+}
+
+// connKey names a frame's connection, both directions alike (gopacket's
+// symmetric flow hash), or "other".
+func connKey(d []byte) string {
+	p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.NoCopy)
+	if p.NetworkLayer() == nil || p.TransportLayer() == nil {
+		return "other"
+	}
+	return fmt.Sprintf("%x/%x", p.NetworkLayer().NetworkFlow().FastHash(), p.TransportLayer().TransportFlow().FastHash())
+}
+
+func sortFrames(f [][]byte) {
+	sort.Slice(f, func(a, b int) bool { return bytes.Compare(f[a], f[b]) < 0 })
+}

@@ -16,7 +16,7 @@ func splitFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Category: cat, Name: "intf2", Aliases: []string{"I"}, Usage: "send the secondary side (server to client) on interface `IFACE2`; needs --cachefile or --split"},
 		&cli.StringFlag{Category: cat, Name: "cachefile", Aliases: []string{"c"}, Usage: "a tcpprep cache `FILE` of this capture says each packet's side (and which are not sent)"},
-		&cli.StringFlag{Category: cat, Name: "split", Usage: "the sides without tcpprep: `client` (hosts that open TCP connections are clients, their packets primary; unclassified hosts clients, as tcpprep --auto=client), server (unclassified hosts servers), or cidr:NET,... (packets from these networks primary, as tcpprep --cidr); frames that are not IP go secondary, as tcpprep sends them"},
+		&cli.StringFlag{Category: cat, Name: "split", Usage: "the sides without tcpprep, as its modes: `client` (a first pass classifies hosts as tcpprep --auto=client: SYN senders, DNS askers are clients, their packets primary; hosts without a clue clients), server (those servers), cidr:NET,... (packets from these networks primary, tcpprep --cidr) or port[:PORTS] (TCP/UDP to a server port, 0-1023 or PORTS, primary, tcpprep --port); frames that are not IP go secondary, as tcpprep sends them"},
 	}
 }
 
@@ -61,6 +61,12 @@ func splitFrom(c *cli.Context, in string) (split.Splitter, error) {
 		}
 		defer r.Close()
 		return split.Learn(r, unknown)
+	case mode == "port" || strings.HasPrefix(mode, "port:"):
+		sp, err := split.ParsePorts(strings.TrimPrefix(strings.TrimPrefix(mode, "port"), ":"))
+		if err != nil {
+			return nil, usagef("%s: --split %s: %v", c.Command.Name, mode, err)
+		}
+		return sp, nil
 	case strings.HasPrefix(mode, "cidr:"):
 		sc, err := split.ParseCIDR(strings.TrimPrefix(mode, "cidr:"))
 		if err != nil {
@@ -68,7 +74,7 @@ func splitFrom(c *cli.Context, in string) (split.Splitter, error) {
 		}
 		return sc, nil
 	}
-	return nil, usagef("%s: --split %q: want client, server or cidr:NET,...", c.Command.Name, mode)
+	return nil, usagef("%s: --split %q: want client, server, cidr:NET,... or port[:PORTS]", c.Command.Name, mode)
 }
 
 // countPackets reads a capture to its end, counting its packets.

@@ -215,7 +215,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			if err := flagError(c, o.Validate()); err != nil {
 				return err
 			}
-			if o.Source.Split, err = splitFrom(c, in); err != nil {
+			if o.Source.Split, err = splitFrom(c, in, false); err != nil {
 				return inputError(err)
 			}
 			o.Iface2 = c.String("intf2")
@@ -380,13 +380,21 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 			&cli.StringFlag{Name: "capture-iface", Usage: "capture on the existing interface `B`, which receives what A sends"},
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "most messages per sendmmsg"},
 			&cli.IntFlag{Name: "ring-mb", Value: 64, Usage: "capture ring size in MiB (TPACKET_V3)"},
-		}, pacingFlags()...), append(threadFlags(), sourceFlags()...)...),
+			&cli.StringFlag{Name: "capture-iface2", Usage: "with --iface, -I and a split: capture the second side on the existing interface `B2`"},
+		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
 		Action: func(c *cli.Context) error {
 			ins := c.Args().Slice()
 			if len(ins) == 0 {
 				ins = []string{sampleName}
 			}
-			o := verify.Options{Iface: c.String("iface"), CaptureIface: c.String("capture-iface"), Keep: c.String("keep"), Batch: c.Int("batch")}
+			o := verify.Options{Iface: c.String("iface"), CaptureIface: c.String("capture-iface"), Keep: c.String("keep"), Batch: c.Int("batch"),
+				Iface2: c.String("intf2"), CaptureIface2: c.String("capture-iface2")}
+			if o.Iface == "" && (o.Iface2 != "" || o.CaptureIface2 != "") {
+				return usagef("verify: -I and --capture-iface2 go with --iface and --capture-iface; a lab builds its second pair itself")
+			}
+			if c.IsSet("cachefile") && len(c.Args().Slice()) > 1 {
+				return usagef("verify: a --cachefile numbers the packets of one capture: give one input")
+			}
 			var err error
 			if o.Threads, o.CPUs, err = threadsFrom(c); err != nil {
 				return err
@@ -426,6 +434,9 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 			defer cancel()
 			failed := 0
 			for i, in := range ins {
+				if o.Source.Split, err = splitFrom(c, in, o.Iface == ""); err != nil {
+					return inputError(err)
+				}
 				rep, err := verify.Verify(ctx, in, opens[i], o)
 				if err != nil {
 					return inputError(fmt.Errorf("verify %s: %w", in, err))
@@ -458,6 +469,13 @@ func printVerify(w io.Writer, r *verify.Report) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  captured  %d frames of %d expected at the %s\n", r.SegmentsCaptured, r.Expected, r.Capture)
+	if r.TwoInterfaces {
+		kept := "kept"
+		if r.CrossSideReordered > 0 {
+			kept = fmt.Sprintf("NOT KEPT: %d frames out of their connection's order", r.CrossSideReordered)
+		}
+		fmt.Fprintf(w, "  order across both interfaces within each connection (kernel timestamps): %s\n", kept)
+	}
 	fmt.Fprintf(w, "  exact %d  normalized %d  mismatched %d  missing %d  extra %d  reordered %d  drops %d  (%.2f s)\n",
 		r.Exact, r.Normalized, r.Mismatched, r.Missing, r.Extra, r.Reordered, r.Drops, r.Seconds)
 	for _, k := range sortedKeys(r.DropsBy) {

@@ -22,9 +22,13 @@ func splitFlags() []cli.Flag {
 
 // splitFrom reads the two-interface flags for the capture in; nil without
 // them. A cache must number this capture's packets: counted first, so that
-// a cache of another capture is refused before anything is sent.
-func splitFrom(c *cli.Context, in string) (split.Splitter, error) {
+// a cache of another capture is refused before anything is sent. lab says
+// the command builds its second interface itself (verify in a lab).
+func splitFrom(c *cli.Context, in string, lab bool) (split.Splitter, error) {
 	cache, mode, two := c.String("cachefile"), c.String("split"), c.String("intf2")
+	if lab && (cache != "" || mode != "") {
+		two = "the lab's second pair"
+	}
 	switch {
 	case cache == "" && mode == "" && two == "":
 		return nil, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
+	"github.com/gsoreplay/gsoreplay/replay/verify"
 )
 
 // twoLab is two namespaces joined by two veth pairs (va1-vb1, va2-vb2),
@@ -263,4 +265,37 @@ func connKey(d []byte) string {
 
 func sortFrames(f [][]byte) {
 	sort.Slice(f, func(a, b int) bool { return bytes.Compare(f[a], f[b]) < 0 })
+}
+
+// TestVerifyTwoInterfaces: verify with a split builds the lab's second pair,
+// checks each side and the order across both, and calls every frame exact;
+// with threads, with a tcpprep cache and with the built-in splits.
+func TestVerifyTwoInterfaces(t *testing.T) {
+	testenv.RequireRoot(t)
+	in, _ := filepath.Abs(fixture)
+	cache := filepath.Join(t.TempDir(), "client.cache")
+	if _, err := exec.LookPath("tcpprep"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tcpprep missing in CI")
+		}
+		t.Skip("tcpprep not installed")
+	}
+	if out, err := exec.Command("tcpprep", "--auto=client", "--pcap="+in, "--cachefile="+cache).CombinedOutput(); err != nil {
+		t.Fatalf("tcpprep: %v %s", err, out)
+	}
+	for _, args := range [][]string{
+		{"--cachefile", cache},
+		{"--split", "client", "--threads", "2"},
+		{"--split", "cidr:10.99.0.2/32", "--enet-dmac", "02:00:00:00:00:01,02:00:00:00:00:02"},
+		{"--split", "port:5201"},
+	} {
+		code, out, stderr := gsoreplay(t, nil, append(append([]string{"verify", "--json"}, args...), in)...)
+		var rep verify.Report
+		if err := json.Unmarshal([]byte(out), &rep); code != 0 || err != nil {
+			t.Fatalf("%v: exit %d, %v: %s%s", args, code, err, out, stderr)
+		}
+		if rep.Verdict != verify.VerdictExact || !rep.TwoInterfaces || rep.Exact != rep.Expected || rep.SuperPackets == 0 {
+			t.Errorf("%v: %+v", args, rep)
+		}
+	}
 }

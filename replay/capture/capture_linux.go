@@ -41,7 +41,8 @@ type Capture struct {
 
 	mu     sync.Mutex
 	frames [][]byte
-	last   time.Time // when the latest frame arrived
+	times  []time.Time // when the kernel saw each frame (its ring timestamp)
+	last   time.Time   // when the latest frame arrived
 	drops  uint64
 	seen   uint64
 	stop   chan struct{}
@@ -144,6 +145,7 @@ func (c *Capture) drainBlocks() bool {
 		any = true
 		off := int(bh.Offset_to_first_pkt)
 		var got [][]byte
+		var at []time.Time
 		for i := uint32(0); i < bh.Num_pkts; i++ {
 			h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&block[off]))
 			// sockaddr_ll follows the aligned header; its pkttype says the
@@ -153,6 +155,7 @@ func (c *Capture) drainBlocks() bool {
 			frame := block[off+int(h.Mac) : off+int(h.Mac)+int(h.Snaplen)]
 			if (pkttype == unix.PACKET_OUTGOING) == c.opts.Outgoing {
 				got = append(got, withVLAN(frame, h))
+				at = append(at, time.Unix(int64(h.Sec), int64(h.Nsec)))
 			}
 			if h.Next_offset == 0 {
 				break
@@ -164,6 +167,7 @@ func (c *Capture) drainBlocks() bool {
 		if len(got) > 0 {
 			c.mu.Lock()
 			c.frames = append(c.frames, got...)
+			c.times = append(c.times, at...)
 			c.last = time.Now()
 			c.mu.Unlock()
 		}
@@ -229,6 +233,14 @@ func (c *Capture) Stop() ([][]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.frames, c.err
+}
+
+// Times are the kernel's timestamps of the frames Stop returned, one each:
+// what orders frames captured on two interfaces of one host.
+func (c *Capture) Times() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.times
 }
 
 // Frames returns a copy of the frames captured from index from on.

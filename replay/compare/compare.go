@@ -41,6 +41,26 @@ type Result struct {
 // MaxDetails bounds the differences a Result spells out.
 const MaxDetails = 20
 
+// Add adds o's counts to r, its details after r's with prefix.
+func (r *Result) Add(o Result, prefix string) {
+	r.Exact += o.Exact
+	r.Normalized += o.Normalized
+	r.Mismatched += o.Mismatched
+	r.Missing += o.Missing
+	r.Extra += o.Extra
+	r.Reordered += o.Reordered
+	for _, d := range o.Details {
+		r.detail("%s%s", prefix, d)
+	}
+	r.MismatchedPairs = append(r.MismatchedPairs, o.MismatchedPairs...)
+	for k, v := range o.NormalizedWhy {
+		if r.NormalizedWhy == nil {
+			r.NormalizedWhy = map[string]int{}
+		}
+		r.NormalizedWhy[k] += v
+	}
+}
+
 func (r *Result) detail(format string, args ...any) {
 	if len(r.Details) < MaxDetails {
 		r.Details = append(r.Details, fmt.Sprintf(format, args...))

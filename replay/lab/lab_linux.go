@@ -20,11 +20,17 @@ import (
 type Lab struct {
 	A, B     netns.NsHandle
 	IfA, IfB string
-	hA, hB   *netlink.Handle
+	// IfA2 and IfB2 are the second pair's (AddPair), for two-interface
+	// replays; empty without.
+	IfA2, IfB2 string
+	hA, hB     *netlink.Handle
 }
 
 // receiverMAC is B's address: locally administered, unlikely in any capture.
 var receiverMAC = [6]byte{0x02, 0x47, 0x53, 0x52, 0x4c, 0x42}
+
+// receiverMAC2 is the second pair's B side.
+var receiverMAC2 = [6]byte{0x02, 0x47, 0x53, 0x52, 0x4c, 0x43}
 
 // ReceiverMTU is B's MTU: veth's largest.
 const ReceiverMTU = 65535
@@ -151,6 +157,21 @@ func checkOffloadsOff(et *ethtool.Ethtool, name string) error {
 	return nil
 }
 
+// AddPair joins A and B by a second veth pair (gsr-a2, gsr-b2), set up as
+// the first: what a two-interface replay sends on.
+func (l *Lab) AddPair() error {
+	l.IfA2, l.IfB2 = l.IfA+"2", l.IfB+"2"
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: l.IfA2, TxQLen: 1000}, PeerName: l.IfB2,
+		PeerNamespace: netlink.NsFd(int(l.B)), PeerHardwareAddr: receiverMAC2[:]}
+	if err := l.hA.LinkAdd(veth); err != nil {
+		return fmt.Errorf("lab: second veth pair: %w", err)
+	}
+	if err := l.Do(l.A, func() error { return Setup(l.hA, l.IfA2, true) }); err != nil {
+		return err
+	}
+	return l.Do(l.B, func() error { return Setup(l.hB, l.IfB2, false) })
+}
+
 // Do runs fn on a thread in namespace ns. Sockets opened there stay in it
 // wherever they are used later.
 func (l *Lab) Do(ns netns.NsHandle, fn func() error) error {
@@ -180,7 +201,7 @@ func inNamespace(ns netns.NsHandle, fn func() error) error {
 // Handle is the netlink handle of the namespace that holds the lab's
 // interface iface (IfA or IfB), for LinkCounters and link lookups.
 func (l *Lab) Handle(iface string) *netlink.Handle {
-	if iface == l.IfB {
+	if iface == l.IfB || iface != "" && iface == l.IfB2 {
 		return l.hB
 	}
 	return l.hA
@@ -212,8 +233,10 @@ func (l *Lab) Close() error {
 		return nil
 	}
 	if l.hA != nil {
-		if link, err := l.hA.LinkByName(l.IfA); err == nil {
-			l.hA.LinkDel(link)
+		for _, name := range []string{l.IfA, l.IfA2} {
+			if link, err := l.hA.LinkByName(name); name != "" && err == nil {
+				l.hA.LinkDel(link)
+			}
 		}
 		l.hA.Close()
 	}

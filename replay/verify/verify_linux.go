@@ -1,11 +1,13 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/capture"
 	"github.com/gsoreplay/gsoreplay/replay/compare"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
+	"github.com/gsoreplay/gsoreplay/replay/split"
 )
 
 // Options control a verification.
@@ -27,7 +30,10 @@ type Options struct {
 	// Iface and CaptureIface name existing interfaces (two NIC ports cabled
 	// together, say) in the current namespace; both empty builds a Lab.
 	Iface, CaptureIface string
-	Source              replay.SourceOptions
+	// Iface2 and CaptureIface2, with Source.Split, are the second pair of
+	// existing interfaces; a lab builds its own second pair.
+	Iface2, CaptureIface2 string
+	Source                replay.SourceOptions
 	// Pacing defaults to top speed: the capture keeps up (TPACKET_V3).
 	Pacing replay.Pacing
 	Batch  int
@@ -63,23 +69,28 @@ type Report struct {
 	CoalescedPackets int64 `json:"coalesced_packets"`
 	// Resegmented counts frames captured whole on a TSO/GRO host and sent
 	// as super-packets (their segments are normalized).
-	Resegmented      int64             `json:"tso_frames_resegmented,omitempty"`
-	SegmentsCaptured int               `json:"segments_captured"`
-	Exact            int               `json:"exact"`
-	Normalized       int               `json:"normalized"`
-	Mismatched       int               `json:"mismatched"`
-	Missing          int               `json:"missing"`
-	Extra            int               `json:"extra"`
-	Reordered        int               `json:"reordered"`
-	Drops            uint64            `json:"drops"`
-	DropsBy          map[string]uint64 `json:"drops_by,omitempty"`
-	SendFailures     map[string]int64  `json:"send_failures,omitempty"`
-	Verdict          Verdict           `json:"verdict"`
-	Details          []string          `json:"details,omitempty"`
-	NormalizedWhy    map[string]int    `json:"normalized_why,omitempty"`
-	Seconds          float64           `json:"seconds"`
-	Capture          string            `json:"capture"`
-	Threads          int               `json:"threads"`
+	Resegmented      int64 `json:"tso_frames_resegmented,omitempty"`
+	SegmentsCaptured int   `json:"segments_captured"`
+	Exact            int   `json:"exact"`
+	// CrossSideReordered, with two interfaces, counts frames whose
+	// connection's order the two captures, merged by the kernel's
+	// timestamps, do not give back.
+	CrossSideReordered int               `json:"cross_side_reordered,omitempty"`
+	TwoInterfaces      bool              `json:"two_interfaces,omitempty"`
+	Normalized         int               `json:"normalized"`
+	Mismatched         int               `json:"mismatched"`
+	Missing            int               `json:"missing"`
+	Extra              int               `json:"extra"`
+	Reordered          int               `json:"reordered"`
+	Drops              uint64            `json:"drops"`
+	DropsBy            map[string]uint64 `json:"drops_by,omitempty"`
+	SendFailures       map[string]int64  `json:"send_failures,omitempty"`
+	Verdict            Verdict           `json:"verdict"`
+	Details            []string          `json:"details,omitempty"`
+	NormalizedWhy      map[string]int    `json:"normalized_why,omitempty"`
+	Seconds            float64           `json:"seconds"`
+	Capture            string            `json:"capture"`
+	Threads            int               `json:"threads"`
 }
 
 // Verdict is the outcome for one input.
@@ -130,9 +141,13 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	if o.Source.Coalesce.Order == coalesce.Strict {
 		threads = 1
 	}
+	two := o.Source.Split != nil
+	if two && o.Iface != "" && (o.Iface2 == "" || o.CaptureIface2 == "") {
+		return nil, errors.New("a split needs a second interface to send on and one to capture on")
+	}
 	var (
 		ss      []*replay.Sender
-		c       *capture.Capture
+		c, c2   *capture.Capture
 		l       *lab.Lab
 		hs, hc  *netlink.Handle // the namespaces of the sending and the capturing interface
 		sendIf  = o.Iface
@@ -143,6 +158,9 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		replay.CloseSenders(ss)
 		if c != nil {
 			c.Stop()
+		}
+		if c2 != nil {
+			c2.Stop()
 		}
 		l.Close()
 	}()
@@ -157,10 +175,25 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		// immune to B's backlog limit.
 		o.Capture.Outgoing = true
 		capDesc = "transmit tap of " + l.IfA + " (lab)"
+		if two {
+			if err := l.AddPair(); err != nil {
+				return nil, err
+			}
+		}
 		err = l.Do(l.A, func() error {
 			var err error
 			if ss, err = replay.NewSenders(l.IfA, o.Batch, threads); err != nil {
 				return err
+			}
+			if two {
+				for _, s := range ss {
+					if err := s.AddInterface(l.IfA2); err != nil {
+						return err
+					}
+				}
+				if c2, err = capture.New(l.IfA2, o.Capture); err != nil {
+					return err
+				}
 			}
 			c, err = capture.New(l.IfA, o.Capture)
 			return err
@@ -183,6 +216,20 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 			return nil, err
 		}
 		capDesc = "receive side of " + o.CaptureIface
+		if two {
+			for _, s := range ss {
+				if err := s.AddInterface(o.Iface2); err != nil {
+					return nil, err
+				}
+			}
+			if c2, err = capture.New(o.CaptureIface2, o.Capture); err != nil {
+				return nil, err
+			}
+			capDesc += " and " + o.CaptureIface2
+		}
+	}
+	if two && l != nil {
+		capDesc = "transmit taps of " + l.IfA + " and " + l.IfA2 + " (lab)"
 	}
 	txBefore, err := lab.LinkCounters(hs, sendIf)
 	if err != nil {
@@ -213,9 +260,9 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		src.OnFrame = func(p *pcaps.Packet, record int64) {
 			data := p.Data
 			if rw != nil {
-				data, _ = rw.Frame(data, layers.LinkTypeEthernet, p.Length, rewrite.Primary)
+				data, _ = rw.Frame(data, layers.LinkTypeEthernet, p.Length, rewrite.Dir(p.Interface))
 			}
-			exp[i] = append(exp[i], keyed{record, compare.Expected{Data: append([]byte(nil), data...)}})
+			exp[i] = append(exp[i], keyed{record, compare.Expected{Data: append([]byte(nil), data...)}, split.Side(p.Interface)})
 		}
 	}
 	each := func(shard int, it *replay.Item) error {
@@ -235,7 +282,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 			why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", it.Vnet.GSOSize, it.GSOFrom)
 		}
 		for _, sg := range frames {
-			exp[shard] = append(exp[shard], keyed{it.Record, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why}})
+			exp[shard] = append(exp[shard], keyed{it.Record, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why}, it.Side})
 		}
 		return nil
 	}
@@ -244,7 +291,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	if err != nil {
 		return nil, err
 	}
-	expected := merge(exp)
+	expected, sides := merge(exp)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}
@@ -253,6 +300,13 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	sentAt := time.Now()
 	for {
 		n, last := c.Count()
+		if c2 != nil {
+			n2, last2 := c2.Count()
+			n += n2
+			if last2.After(last) {
+				last = last2
+			}
+		}
 		quiet := time.Since(last)
 		if last.Before(sentAt) {
 			quiet = time.Since(sentAt)
@@ -264,9 +318,23 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	}
 	got, cerr := c.Stop()
 	_, capDrops := c.Stats()
+	times := c.Times()
 	c = nil
 	if cerr != nil {
 		return nil, fmt.Errorf("capture: %w", cerr)
+	}
+	var got2 [][]byte
+	var times2 []time.Time
+	if c2 != nil {
+		var err error
+		got2, err = c2.Stop()
+		_, d2 := c2.Stats()
+		capDrops += d2
+		times2 = c2.Times()
+		c2 = nil
+		if err != nil {
+			return nil, fmt.Errorf("capture: %w", err)
+		}
 	}
 	txAfter, _ := lab.LinkCounters(hs, sendIf)
 	rxAfter, _ := lab.LinkCounters(hc, capIf)
@@ -276,11 +344,29 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		o.corrupt(expected)
 	}
 	strict := o.Source.Coalesce.Order == coalesce.Strict
-	res := compare.Frames(expected, got, strict)
+	var res compare.Result
+	crossReordered := 0
+	if two {
+		// Each side against its own expectation, then the two together:
+		// within every connection, the captures merged by their timestamps
+		// must give back the expected order.
+		var exp2 [2][]compare.Expected
+		for i, e := range expected {
+			exp2[sides[i]&1] = append(exp2[sides[i]&1], e)
+		}
+		res = compare.Frames(exp2[0], got, strict)
+		r2 := compare.Frames(exp2[1], got2, strict)
+		res.Add(r2, "second interface: ")
+		crossReordered = crossOrder(expected, got, times, got2, times2)
+		got = append(got, got2...)
+	} else {
+		res = compare.Frames(expected, got, strict)
+	}
 	vr := &Report{
 		File: name, Expected: len(expected), Skipped: rep.Skipped, SuperPackets: rep.SuperPackets, SegmentsCaptured: len(got), Threads: threads,
 		Exact: res.Exact, Normalized: res.Normalized, Mismatched: res.Mismatched, Missing: res.Missing, Extra: res.Extra,
 		Reordered: res.Reordered, Details: res.Details, Capture: capDesc, DropsBy: map[string]uint64{},
+		CrossSideReordered: crossReordered, TwoInterfaces: two,
 	}
 	if len(res.NormalizedWhy) > 0 {
 		vr.NormalizedWhy = res.NormalizedWhy
@@ -315,7 +401,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	switch {
 	case vr.Drops > 0:
 		vr.Verdict = VerdictLost
-	case res.Mismatched+res.Missing+res.Extra+res.Reordered > 0 || rep.Failed > 0:
+	case res.Mismatched+res.Missing+res.Extra+res.Reordered+crossReordered > 0 || rep.Failed > 0:
 		vr.Verdict = VerdictMismatch
 	case res.Normalized > 0:
 		vr.Verdict = VerdictNormalized
@@ -380,25 +466,32 @@ func (o Options) Validate() error {
 	return ro.Validate()
 }
 
-// keyed is an expected frame and the capture record it comes from.
+// keyed is an expected frame, the capture record it comes from and the
+// interface it leaves by.
 type keyed struct {
 	record int64
 	exp    compare.Expected
+	side   split.Side
 }
 
-// merge puts the shards' expected frames back in capture order: each shard
-// holds its records in order, so a merge by record number restores the
-// capture's (frames of one record keep their order; a record number 0,
-// for what the coalescer merged, follows the frame before it).
-func merge(shards [][]keyed) []compare.Expected {
-	if len(shards) == 1 {
-		out := make([]compare.Expected, len(shards[0]))
-		for i, k := range shards[0] {
-			out[i] = k.exp
-		}
-		return out
-	}
+// merge puts the shards' expected frames back in capture order, with each
+// frame's side: each shard holds its records in order, so a merge by
+// record number restores the capture's (frames of one record keep their
+// order; a record number 0, for what the coalescer merged, follows the
+// frame before it).
+func merge(shards [][]keyed) ([]compare.Expected, []split.Side) {
 	var out []compare.Expected
+	var sides []split.Side
+	take := func(k keyed) {
+		out = append(out, k.exp)
+		sides = append(sides, k.side)
+	}
+	if len(shards) == 1 {
+		for _, k := range shards[0] {
+			take(k)
+		}
+		return out, sides
+	}
 	next := make([]int, len(shards))
 	for {
 		best := -1
@@ -408,12 +501,58 @@ func merge(shards [][]keyed) []compare.Expected {
 			}
 		}
 		if best < 0 {
-			return out
+			return out, sides
 		}
 		rec := shards[best][next[best]].record
 		for next[best] < len(shards[best]) && (shards[best][next[best]].record == rec || shards[best][next[best]].record == 0) {
-			out = append(out, shards[best][next[best]].exp)
+			take(shards[best][next[best]])
 			next[best]++
 		}
 	}
+}
+
+// crossOrder counts the frames that, the two interfaces' captures merged by
+// their kernel timestamps, stand elsewhere within their connection than
+// the expected frames of that connection do (both directions of a
+// connection being one sequence, as the two sides of a split are).
+func crossOrder(expected []compare.Expected, got [][]byte, times []time.Time, got2 [][]byte, times2 []time.Time) int {
+	type at struct {
+		t     time.Time
+		frame []byte
+	}
+	all := make([]at, 0, len(got)+len(got2))
+	for i := range got {
+		all = append(all, at{times[i], got[i]})
+	}
+	for i := range got2 {
+		all = append(all, at{times2[i], got2[i]})
+	}
+	sort.SliceStable(all, func(a, b int) bool { return all[a].t.Before(all[b].t) })
+	conn := func(f []byte) uint64 {
+		info := coalesce.Describe(f, len(f), layers.LinkTypeEthernet, 0)
+		if !info.HasFlow {
+			return 0
+		}
+		return info.Flow.Symmetric()
+	}
+	want := map[uint64][][]byte{}
+	for _, e := range expected {
+		if k := conn(e.Data); k != 0 {
+			want[k] = append(want[k], e.Data)
+		}
+	}
+	pos := map[uint64]int{}
+	bad := 0
+	for _, a := range all {
+		k := conn(a.frame)
+		if k == 0 {
+			continue
+		}
+		w, i := want[k], pos[k]
+		pos[k]++
+		if i < len(w) && !bytes.Equal(w[i], a.frame) {
+			bad++
+		}
+	}
+	return bad
 }

@@ -121,6 +121,10 @@ func NewSource(o SourceOptions) *Source {
 	if o.MTU == 0 {
 		o.MTU = 1500
 	}
+	if o.Rewrite != nil && o.Rewrite.PerFrame() {
+		// Edits of single frames (--mtu-trunc): nothing may merge.
+		o.NoCoalesce = true
+	}
 	s := &Source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
 	if o.Rewrite != nil {
 		// Options were validated where they were parsed; a Source cannot
@@ -274,7 +278,7 @@ func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 		return nil
 	}
 	s.eth = frame
-	if h, segs, from, ok := s.oversized(frame, p, cl); ok {
+	if h, segs, from, ok := s.oversized(frame, p, cl); ok && (s.rw == nil || !s.rw.Options().PerFrame()) {
 		// What came before leaves first: flush the coalescer.
 		if s.c != nil {
 			if err := s.c.Close(); err != nil {

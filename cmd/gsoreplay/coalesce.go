@@ -106,6 +106,9 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 			if err != nil {
 				return err
 			}
+			if ro != nil && ro.PerFrame() {
+				return usagef("coalesce: --mtu-trunc cuts frames one at a time, which then cannot merge: use it with replay or verify (they send frame by frame), or tcprewrite the capture first")
+			}
 			format := pcaps.FormatPcapNG
 			switch c.String("format") {
 			case "pcapng":

@@ -203,6 +203,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"coalesce", "--portmap", "80", "-o", filepath.Join(dir, "x"), fixture}, 2, "--portmap"},
 		{[]string{"coalesce", "--enet-vlan", "add", "-o", filepath.Join(dir, "x"), fixture}, 2, "--enet-vlan add needs a tag"},
 		{[]string{"coalesce", "--enet-vlan-tag", "3", "-o", filepath.Join(dir, "x"), fixture}, 2, "need --enet-vlan"},
+		{[]string{"coalesce", "--mtu-trunc", "-o", filepath.Join(dir, "x"), fixture}, 2, "--mtu-trunc"},
+		{[]string{"coalesce", "--mtu", "900", "-o", filepath.Join(dir, "x"), fixture}, 2, "--mtu"},
 		{[]string{"frobnicate"}, 2, "no command"},
 		{[]string{"segment", "--format", "xml", "-o", "-", fixture}, 2, "--format"},
 		{[]string{"inspect", filepath.Join(dir, "missing.pcap")}, 1, "missing.pcap"},

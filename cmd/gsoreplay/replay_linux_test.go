@@ -169,10 +169,25 @@ func TestKernelCommandUsage(t *testing.T) {
 	dir := t.TempDir()
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("not a capture at all"), 0o644)
+	// tcpprep caches: one for 3 packets (the sample has 681), one of
+	// version 03.
+	cache3 := filepath.Join(dir, "three.cache")
+	os.WriteFile(cache3, []byte("tcpprep\x0004\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x04\x00\x00\x3f"), 0o644)
+	old := filepath.Join(dir, "old.cache")
+	os.WriteFile(old, []byte("tcpprep\x0003\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x04\x00\x00\x3f"), 0o644)
+	sample := filepath.Join(dir, "sample.pcap")
+	gsoreplay(t, nil, "segment", "-q", "-o", sample, "@sample") // @sample is coalesced: its frames as a pcap
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"replay", "-i", "lo", "-I", "lo", "-c", cache3, sample}, "numbers 3 packets"},
+		{[]string{"replay", "-i", "lo", "-I", "lo", "-c", old, sample}, "version"},
+		{[]string{"replay", "-i", "lo", "-I", "lo", sample}, "needs --cachefile"},
+		{[]string{"replay", "-i", "lo", "--split", "client", sample}, "need a second interface"},
+		{[]string{"replay", "-i", "lo", "-I", "lo", "--split", "bridge", sample}, "--split"},
+		{[]string{"replay", "-i", "lo", "-I", "lo", "--split", "cidr:10.0.0.0/40", sample}, "cidr"},
+		{[]string{"verify", "-c", cache3, sample, sample}, "one input"},
 		{[]string{"replay", "@sample"}, "missing -i IFACE"},
 		{[]string{"replay", "-i", "lo"}, "missing input"},
 		{[]string{"replay", "-i", "lo", "-t", "-x", "2", "@sample"}, "choose one of"},

@@ -25,13 +25,19 @@ func rewriteFlags() []cli.Flag {
 		&cli.IntFlag{Category: cat, Name: "enet-vlan-tag", Value: -1, DefaultText: "keep", Usage: "VLAN `ID` 0..4095"},
 		&cli.IntFlag{Category: cat, Name: "enet-vlan-pri", Value: -1, DefaultText: "keep, 0 on add", Usage: "priority `0..7`"},
 		&cli.IntFlag{Category: cat, Name: "enet-vlan-cfi", Value: -1, DefaultText: "keep, 0 on add", Usage: "CFI/DEI `0|1`"},
+		&cli.IntFlag{Category: cat, Name: "mtu", Value: 1500, Usage: "the `MTU` --mtu-trunc cuts to (68..65535)"},
+		&cli.BoolFlag{Category: cat, Name: "mtu-trunc", Usage: "cut frames whose IP packet is longer than --mtu down to it, fixing the IP length and checksums (frame by frame: replay and verify then send without merging)"},
 		&cli.BoolFlag{Category: cat, Name: "fixcsum", Aliases: []string{"C"}, Usage: "recompute every IP, TCP, UDP and ICMPv6 checksum (else only those an edit touches: incrementally for addresses, fully where a port or TTL changed, as tcprewrite)"},
 	}
 }
 
 // rewriteFrom reads the rewriting flags; nil when none is set.
 func rewriteFrom(c *cli.Context) (*rewrite.Options, error) {
-	o := rewrite.Options{VLANTag: c.Int("enet-vlan-tag"), VLANPri: c.Int("enet-vlan-pri"), VLANCFI: c.Int("enet-vlan-cfi"), FixCsum: c.Bool("fixcsum")}
+	o := rewrite.Options{VLANTag: c.Int("enet-vlan-tag"), VLANPri: c.Int("enet-vlan-pri"), VLANCFI: c.Int("enet-vlan-cfi"), FixCsum: c.Bool("fixcsum"),
+		MTU: c.Int("mtu"), MTUTrunc: c.Bool("mtu-trunc")}
+	if c.IsSet("mtu") && !o.MTUTrunc {
+		return nil, usagef("%s: --mtu is the length --mtu-trunc cuts to: give --mtu-trunc too", c.Command.Name)
+	}
 	var err error
 	str := func(name string, parse func(string) error) {
 		if err == nil && c.IsSet(name) {

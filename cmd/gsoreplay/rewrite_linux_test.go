@@ -38,6 +38,9 @@ func TestRewriteOnTheWire(t *testing.T) {
 		// (--ttl and --fixcsum make tcprewrite write into IPv6 fragments'
 		// payload: coalesce/rewrite's tests hold the right frames.)
 		{"../../testdata/kernel-fragments.pcap", []string{pnat, "--enet-dmac=02:11:22:33:44:55"}},
+		// Frame by frame: cut to an MTU, TSO/GRO host frames too.
+		{fixture, []string{"--mtu=1000", "--mtu-trunc", pnat}},
+		{"../../testdata/tso-host.pcap", []string{"--mtu-trunc"}},
 		{"../../testdata/kernel-fragments.pcap", []string{"--enet-vlan=add", "--enet-vlan-tag=7", "--dstipmap=10.99.0.0/24:198.51.100.0/24"}},
 	} {
 		in, flags := row.in, row.flags
@@ -53,7 +56,8 @@ func TestRewriteOnTheWire(t *testing.T) {
 			t.Fatalf("%s: verify: exit %d: %s%s", name, code, out, stderr)
 		}
 		var rep verify.Report
-		if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.SuperPackets == 0 || rep.Exact != rep.Expected {
+		perFrame := strings.Contains(strings.Join(flags, " "), "mtu-trunc") // sent frame by frame
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || (rep.SuperPackets == 0) != perFrame || rep.Exact != rep.Expected {
 			t.Fatalf("%s: %v %+v", name, err, rep)
 		}
 		got := ngFrames(t, filepath.Join(dir, strings.TrimSuffix(filepath.Base(in), ".pcap")+".captured.pcapng"))

@@ -66,13 +66,23 @@ type Options struct {
 	// VLANTag, VLANPri, VLANCFI: -1 keeps the frame's (edit) or means 0.
 	VLANTag, VLANPri, VLANCFI int
 	FixCsum                   bool
+	// MTUTrunc cuts frames whose network layer is longer than MTU (1500
+	// if 0) down to it, fixing the IP length (--mtu, --mtu-trunc). It edits
+	// frames one at a time (PerFrame): they cannot merge.
+	MTU      int
+	MTUTrunc bool
 }
+
+// PerFrame reports whether the edits must see each frame on its own, not a
+// super-packet standing for several (--mtu-trunc): replay then sends frame
+// by frame.
+func (o *Options) PerFrame() bool { return o.MTUTrunc }
 
 // Empty reports whether the options change nothing.
 func (o *Options) Empty() bool {
 	return !o.DstMAC[0].Set && !o.DstMAC[1].Set && !o.SrcMAC[0].Set && !o.SrcMAC[1].Set &&
 		len(o.PNAT[0]) == 0 && len(o.SrcIPMap) == 0 && len(o.DstIPMap) == 0 && len(o.PortMap) == 0 &&
-		o.TTL == TTLKeep && o.VLAN == VLANKeep && !o.FixCsum
+		o.TTL == TTLKeep && o.VLAN == VLANKeep && !o.FixCsum && !o.MTUTrunc
 }
 
 // FlagError names the option and the value it could not take.
@@ -276,6 +286,9 @@ func (o *Options) Validate() error {
 	}
 	if o.VLANCFI > 1 {
 		return flagErr("enet-vlan-cfi", strconv.Itoa(o.VLANCFI), "want 0 or 1")
+	}
+	if o.MTU < 0 || o.MTU > 65535 || o.MTUTrunc && o.MTU != 0 && o.MTU < 68 {
+		return flagErr("mtu", strconv.Itoa(o.MTU), "want 68..65535")
 	}
 	if len(o.PNAT[0]) > 0 && (len(o.SrcIPMap) > 0 || len(o.DstIPMap) > 0) {
 		return flagErr("pnat", "", "cannot be combined with --srcipmap or --dstipmap (as in tcprewrite)")

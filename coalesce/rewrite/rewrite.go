@@ -17,6 +17,9 @@ type Rewriter struct {
 	o     Options
 	buf   []byte
 	Stats Stats
+	// recalc: an edit before the network layer's asks for the checksums
+	// to be made anew (--mtu-trunc).
+	recalc bool
 }
 
 // Stats counts what the edits matched, so that a map that matches nothing
@@ -43,9 +46,11 @@ func New(o Options) (*Rewriter, error) {
 func (rw *Rewriter) Options() *Options { return &rw.o }
 
 // KeepsLength reports whether the edits leave every frame's length as it
-// is (no 802.1Q tag added or removed): then FrameInPlace and SuperInPlace
-// can edit frames where they lie.
-func (rw *Rewriter) KeepsLength() bool { return rw.o.VLAN != VLANAdd && rw.o.VLAN != VLANDel }
+// is (no 802.1Q tag added or removed, nothing cut): then FrameInPlace and
+// SuperInPlace can edit frames where they lie.
+func (rw *Rewriter) KeepsLength() bool {
+	return rw.o.VLAN != VLANAdd && rw.o.VLAN != VLANDel && !rw.o.MTUTrunc
+}
 
 // link copies frame into dst with the link-layer edits: the tag added or
 // removed, then the MACs and the tag's fields.
@@ -101,12 +106,58 @@ func (rw *Rewriter) linkInPlace(frame []byte, lt layers.LinkType, dir Dir) {
 
 // Frame edits one captured frame of link type lt whose length on the wire
 // is wireLen, as tcprewrite edits a packet, and returns the result (valid
-// until the next call) and the change of its length.
+// until the next call) and its new length on the wire.
 func (rw *Rewriter) Frame(frame []byte, lt layers.LinkType, wireLen int, dir Dir) ([]byte, int) {
 	out := rw.link(rw.buf, frame, lt, dir)
 	rw.buf = out
-	rw.frameL3(out, lt, wireLen <= len(frame), dir)
-	return out, len(out) - len(frame)
+	wire := wireLen + len(out) - len(frame)
+	if rw.o.MTUTrunc {
+		out, wire = rw.mtuTrunc(out, lt, wire)
+		rw.buf = out
+	}
+	rw.frameL3(out, lt, wire <= len(out), dir)
+	rw.recalc = false // taken by the IP header, or none was there
+	return out, wire
+}
+
+// mtuTrunc is tcprewrite's --mtu-trunc (untrunc_packet): a frame whose
+// network layer is longer than the MTU is cut to it, its IP length set to
+// match and its length on the wire made its captured length; and, as
+// there, the first fragment of a UDP datagram loses its checksum (no
+// checksum can hold for a datagram cut short) and every IP frame has its
+// checksums made anew.
+func (rw *Rewriter) mtuTrunc(out []byte, lt layers.LinkType, wire int) ([]byte, int) {
+	off, et, st := header.Network(out, lt)
+	if st != header.LinkOK {
+		return out, wire
+	}
+	mtu := rw.o.MTU
+	if mtu == 0 {
+		mtu = 1500
+	}
+	rw.recalc = true
+	if et == header.EtherTypeIPv4 && len(out) >= off+header.IPv4MinimumSize {
+		ip := header.IPv4(out[off:])
+		ff := ip.FlagsFragment()
+		if ff&0x1fff == 0 && ip.Protocol() == header.ProtoUDP && ff&header.IPv4FlagMF != 0 && len(out) >= off+ip.HeaderLength()+header.UDPSize {
+			header.UDP(out[off+ip.HeaderLength():]).SetChecksum(0)
+		}
+	}
+	if wire <= off+mtu {
+		return out, wire
+	}
+	out = out[:min(len(out), off+mtu)]
+	switch et {
+	case header.EtherTypeIPv4:
+		if len(out) >= off+header.IPv4MinimumSize {
+			header.IPv4(out[off:]).SetTotalLength(uint16(mtu))
+		}
+	case header.EtherTypeIPv6:
+		if len(out) >= off+header.IPv6MinimumSize {
+			header.IPv6(out[off:]).SetPayloadLength(uint16(mtu - header.IPv6MinimumSize))
+		}
+	}
+	return out, len(out)
 }
 
 // FrameInPlace is Frame for edits that keep the length (KeepsLength),
@@ -174,6 +225,8 @@ func (rw *Rewriter) ipv4(b []byte, complete bool, dir Dir) {
 	if !ip.IsValid() || ip.Version() != 4 {
 		return
 	}
+	early := rw.recalc
+	rw.recalc = false
 	hl := ip.HeaderLength()
 	var l4 []byte
 	if ip.FlagsFragment()&0x1fff == 0 { // not a later fragment
@@ -186,6 +239,7 @@ func (rw *Rewriter) ipv4(b []byte, complete bool, dir Dir) {
 	if recalc {
 		ip.SetChecksum(update(ip.Checksum(), before[:2], ttl))
 	}
+	recalc = recalc || early
 	if l4 != nil {
 		copy(before[:], l4[:4])
 	}
@@ -222,6 +276,8 @@ func (rw *Rewriter) ipv6(b []byte, complete bool, dir Dir) {
 	if !ip.IsValid() {
 		return
 	}
+	early := rw.recalc
+	rw.recalc = false
 	off, proto, st := ip.Transport()
 	var l4, sum []byte // ports to map; a checksum with a pseudo-header
 	if st == header.ExtOK && off <= len(b) {
@@ -231,7 +287,7 @@ func (rw *Rewriter) ipv6(b []byte, complete bool, dir Dir) {
 			sum = b[off:]
 		}
 	}
-	recalc := rw.ttl(&b[7])
+	recalc := rw.ttl(&b[7]) || early
 	var before [4]byte
 	if l4 != nil {
 		copy(before[:], l4[:4])
@@ -449,8 +505,8 @@ func (rw *Rewriter) Record(rec *coalesce.Record, dir Dir) {
 		return
 	}
 	if rec.Meta.Segs <= 1 && rec.Meta.Vnet.GSOType == gso.None {
-		out, delta := rw.Frame(p.Data, p.LinkType, p.Length, dir)
-		p.Data, p.Length, rec.Borrowed = out, p.Length+delta, false
+		out, wire := rw.Frame(p.Data, p.LinkType, p.Length, dir)
+		p.Data, p.Length, rec.Borrowed = out, wire, false
 		p.Block, p.Verbatim = nil, false
 		return
 	}

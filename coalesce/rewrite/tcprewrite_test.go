@@ -83,6 +83,10 @@ func parseFlags(t *testing.T, flags []string) rewrite.Options {
 			o.TTL, o.TTLValue, err = rewrite.ParseTTL(v)
 		case "fixcsum":
 			o.FixCsum = true
+		case "mtu":
+			o.MTU, err = strconv.Atoi(v)
+		case "mtu-trunc":
+			o.MTUTrunc = true
 		case "enet-vlan":
 			o.VLAN, err = rewrite.ParseVLANMode(v)
 		case "enet-vlan-tag":
@@ -141,6 +145,8 @@ func TestFrameIsTcprewrite(t *testing.T) {
 		{tagged, []string{"--enet-vlan=del"}, nil},
 		{tagged, []string{"--pnat=10.99.0.0/24:192.168.7.0/24", "--ttl=+1"}, nil},
 		{frags, []string{"--pnat=10.99.0.0/24:192.168.7.0/24,[fd00:99::/64]:[2001:db8:7::/64]"}, nil},
+		{plain, []string{"--mtu=1000", "--mtu-trunc"}, nil},
+		{plain, []string{"--mtu-trunc", "--pnat=10.99.0.0/24:192.168.7.0/24"}, nil},
 		// tcprewrite maps "ports" in IPv4 fragments after the first too,
 		// overwriting four bytes of payload; the right frame is the
 		// original.
@@ -240,10 +246,10 @@ func TestVLANEdit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, delta := rw.Frame(frame, 1, len(frame), rewrite.Primary)
+		got, wire := rw.Frame(frame, 1, len(frame), rewrite.Primary)
 		want := append([]byte(nil), frame...)
 		want[14], want[15] = byte(tc.tci>>8), byte(tc.tci)
-		if !bytes.Equal(got, want) || delta != 0 {
+		if !bytes.Equal(got, want) || wire != len(frame) {
 			t.Errorf("tag %d pri %d cfi %d: % x, want % x", tc.tag, tc.pri, tc.cfi, got[12:16], want[12:16])
 		}
 	}

@@ -370,6 +370,21 @@ within each flow, and globally with --order strict. Like replay, verify runs
   gsoreplay verify --keep out/ capture.pcap     # out/capture.captured.pcapng, .mismatched.pcapng
   gsoreplay verify --iface eth1 --capture-iface eth2 capture.pcap   # two cabled NIC ports
 
+--gro checks the receive side instead. Each IN is sent frame by frame, as
+captured, into a lab receiver running GRO (gro on, --gro-flush-timeout and
+--napi-defer-hard-irqs so that back-to-back frames meet in one NAPI poll); a
+packet socket with PACKET_VNET_HDR captures what GRO hands up with its virtio
+header. Every GRO packet is segmented by the reference segmenter with its
+gso_size: lossless when that gives back the very frames it replaced, lossy
+otherwise (first differing fields named). The report compares GRO's merges
+with coalesce's on the same frames, and --keep DIR writes what GRO made as a
+coalesced pcapng (DIR/NAME.gro.pcapng) that "gsoreplay segment" turns back
+into the input. With --iface and --capture-iface the receiver is a real NIC's
+GRO or LRO. Exit 0 only when every GRO packet is lossless and nothing was lost.
+
+  gsoreplay verify --gro capture.pcap
+  gsoreplay verify --gro --json --keep out/ capture.pcap
+
 Needs root (CAP_SYS_ADMIN for namespaces, CAP_NET_ADMIN, CAP_NET_RAW).
 Exit status: 0 when every packet of every input is exact or normalized and
 nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
@@ -381,7 +396,7 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "most messages per sendmmsg"},
 			&cli.IntFlag{Name: "ring-mb", Value: 64, Usage: "capture ring size in MiB (TPACKET_V3)"},
 			&cli.StringFlag{Name: "capture-iface2", Usage: "with --iface, -I and a split: capture the second side on the existing interface `B2`"},
-		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
+		}, pacingFlags()...), append(append(append(threadFlags(), sourceFlags()...), splitFlags()...), groFlags()...)...),
 		Action: func(c *cli.Context) error {
 			ins := c.Args().Slice()
 			if len(ins) == 0 {
@@ -429,6 +444,12 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 					return inputError(err)
 				}
 				r.Close()
+			}
+			if c.Bool("gro") {
+				if o.Source.Rewrite != nil || c.IsSet("split") || c.IsSet("cachefile") || c.IsSet("intf2") {
+					return usagef("verify --gro sends the capture as it is, on one interface: no rewriting, no split")
+				}
+				return verifyGRO(c, ins, opens, o.Pacing, o.Source.Coalesce)
 			}
 			ctx, cancel := signalContext(c)
 			defer cancel()

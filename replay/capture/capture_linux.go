@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
 )
@@ -26,6 +27,10 @@ type Options struct {
 	// Stall keeps the reader away from the ring this long after it opens,
 	// so that a small ring overflows: how tests check that loss is reported.
 	Stall time.Duration
+	// Vnet asks the kernel for each frame's virtio_net_hdr
+	// (PACKET_VNET_HDR): what GRO made of it (gso_type, gso_size, the
+	// checksum state); Vnets returns them.
+	Vnet bool
 }
 
 // Capture reads every frame an interface sends or receives from a
@@ -42,6 +47,7 @@ type Capture struct {
 	mu     sync.Mutex
 	frames [][]byte
 	times  []time.Time // when the kernel saw each frame (its ring timestamp)
+	vnets  [][gso.VnetHeaderLen]byte
 	last   time.Time   // when the latest frame arrived
 	drops  uint64
 	seen   uint64
@@ -78,6 +84,13 @@ func New(iface string, o Options) (*Capture, error) {
 	}
 	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
 		return fail("PACKET_VERSION", err)
+	}
+	if o.Vnet {
+		// Before the ring: the kernel then writes the header just before
+		// each frame's MAC header in the ring.
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
+			return fail("PACKET_VNET_HDR", err)
+		}
 	}
 	// A block is handed over when full or after the timeout: with 16 blocks
 	// and 20 ms, a reader kept off its CPU for a third of a second under a
@@ -146,6 +159,7 @@ func (c *Capture) drainBlocks() bool {
 		off := int(bh.Offset_to_first_pkt)
 		var got [][]byte
 		var at []time.Time
+		var vn [][gso.VnetHeaderLen]byte
 		for i := uint32(0); i < bh.Num_pkts; i++ {
 			h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&block[off]))
 			// sockaddr_ll follows the aligned header; its pkttype says the
@@ -156,6 +170,13 @@ func (c *Capture) drainBlocks() bool {
 			if (pkttype == unix.PACKET_OUTGOING) == c.opts.Outgoing {
 				got = append(got, withVLAN(frame, h))
 				at = append(at, time.Unix(int64(h.Sec), int64(h.Nsec)))
+				if c.opts.Vnet {
+					var v [gso.VnetHeaderLen]byte
+					if m := off + int(h.Mac); m >= gso.VnetHeaderLen {
+						copy(v[:], block[m-gso.VnetHeaderLen:m])
+					}
+					vn = append(vn, v)
+				}
 			}
 			if h.Next_offset == 0 {
 				break
@@ -168,6 +189,7 @@ func (c *Capture) drainBlocks() bool {
 			c.mu.Lock()
 			c.frames = append(c.frames, got...)
 			c.times = append(c.times, at...)
+			c.vnets = append(c.vnets, vn...)
 			c.last = time.Now()
 			c.mu.Unlock()
 		}
@@ -233,6 +255,14 @@ func (c *Capture) Stop() ([][]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.frames, c.err
+}
+
+// Vnets are the virtio_net_hdr of the frames Stop returned, one each, with
+// Options.Vnet.
+func (c *Capture) Vnets() [][gso.VnetHeaderLen]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.vnets
 }
 
 // Times are the kernel's timestamps of the frames Stop returned, one each:

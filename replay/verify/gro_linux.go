@@ -1,0 +1,514 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/vishvananda/netlink"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay"
+	"github.com/gsoreplay/gsoreplay/replay/capture"
+	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/lab"
+)
+
+// GROOptions configure VerifyGRO.
+type GROOptions struct {
+	// Iface and CaptureIface name existing interfaces (B with its
+	// hardware GRO or LRO on); both empty builds a lab whose receiver runs
+	// GRO with FlushTimeout and DeferIRQs.
+	Iface, CaptureIface string
+	// FlushTimeout (default 1 ms) and DeferIRQs (default 10): the
+	// receiver's gro_flush_timeout and napi_defer_hard_irqs, which let
+	// frames sent back to back meet in one NAPI poll.
+	FlushTimeout time.Duration
+	DeferIRQs    int
+	Pacing       replay.Pacing // default: top speed
+	Batch        int
+	Capture      capture.Options
+	// Coalesce are the options whose merges GRO's are compared with.
+	Coalesce coalesce.Options
+	// Keep, if set, is a directory for what GRO made, as a coalesced
+	// pcapng that gsoreplay segment turns back into the input.
+	Keep string
+	// Idle ends the capture when nothing came for this long (300 ms).
+	Idle time.Duration
+	// MTU of the sender (the lab's: 1500).
+	MTU int
+}
+
+// GROReport is one input's verdict on the receive side.
+type GROReport struct {
+	File string `json:"file"`
+	// Packets is the frames sent; Received what GRO handed up, GROPackets
+	// of them merged (gso_size set) standing for GROMerged frames.
+	Packets      int64   `json:"packets"`
+	Received     int     `json:"received"`
+	GROPackets   int     `json:"gro_packets"`
+	GROMerged    int     `json:"gro_merged"`
+	MeanSegments float64 `json:"mean_segments"`
+	// Lossless and Lossy classify the GRO packets: the reference
+	// segmentation of one, with its gso_size, gives back the frames it
+	// replaced byte for byte, or not.
+	Lossless int `json:"lossless"`
+	Lossy    int `json:"lossy"`
+	// Mismatched counts frames handed up alone that differ from the frame
+	// sent; Missing the frames sent that never came up; Extra what came
+	// up and was not sent.
+	Mismatched int               `json:"mismatched"`
+	Missing    int               `json:"missing"`
+	Extra      int               `json:"extra"`
+	Drops      uint64            `json:"drops"`
+	DropsBy    map[string]uint64 `json:"drops_by,omitempty"`
+	Verdict    string            `json:"verdict"`
+	Details    []string          `json:"details,omitempty"`
+	// Against coalesce: what GRO merged that coalesce would not (by
+	// coalesce's reason), and coalesce's merges GRO left apart.
+	CoalesceSuperPackets int64            `json:"coalesce_super_packets"`
+	CoalesceMerged       int64            `json:"coalesce_merged"`
+	GROMergesRefused     int              `json:"gro_merges_coalesce_refuses"`
+	RefusedBecause       map[string]int   `json:"coalesce_reasons,omitempty"`
+	CoalesceMergesSplit  int              `json:"coalesce_merges_gro_split"`
+	Seconds              float64          `json:"seconds"`
+	Receiver             string           `json:"receiver"`
+	Segmented            map[string]int64 `json:"gso_types,omitempty"`
+}
+
+// GRO verdicts: every GRO packet lossless and nothing lost; a merge the
+// segmentation cannot give back; frames lost.
+const (
+	GROLossless = "lossless"
+	GROLossy    = "lossy"
+	GROLost     = "lost"
+)
+
+// frameRec is a frame sent: its bytes, time and place.
+type frameRec struct {
+	data []byte
+	ts   time.Time
+}
+
+// VerifyGRO sends a capture frame by frame, as captured, into a receiver
+// that runs GRO, captures what GRO hands up with its virtio header, and
+// checks every merge: the reference segmentation of a GRO packet must give
+// back the very frames it replaced.
+func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOptions) (*GROReport, error) {
+	if o.Pacing == (replay.Pacing{}) {
+		o.Pacing.Topspeed = true
+	}
+	if err := o.Pacing.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Batch == 0 {
+		o.Batch = 32
+	}
+	if o.Idle == 0 {
+		o.Idle = 300 * time.Millisecond
+	}
+	if o.FlushTimeout == 0 {
+		o.FlushTimeout = time.Millisecond
+	}
+	if o.DeferIRQs == 0 {
+		o.DeferIRQs = 10
+	}
+	if (o.Iface == "") != (o.CaptureIface == "") {
+		return nil, ErrInterfaces
+	}
+	start := time.Now()
+	var (
+		ss     []*replay.Sender
+		c      *capture.Capture
+		l      *lab.Lab
+		hc     *netlink.Handle
+		capIf  = o.CaptureIface
+		report = &GROReport{File: name, DropsBy: map[string]uint64{}}
+	)
+	defer func() {
+		replay.CloseSenders(ss)
+		if c != nil {
+			c.Stop()
+		}
+		l.Close()
+	}()
+	o.Capture.Vnet, o.Capture.Outgoing = true, false
+	if o.Iface == "" {
+		var err error
+		if l, err = lab.New(); err != nil {
+			return nil, err
+		}
+		if err := l.ReceiverGRO(o.FlushTimeout, o.DeferIRQs); err != nil {
+			return nil, err
+		}
+		capIf, hc = l.IfB, l.Handle(l.IfB)
+		report.Receiver = fmt.Sprintf("GRO of %s (lab; gro_flush_timeout %v, napi_defer_hard_irqs %d)", l.IfB, o.FlushTimeout, o.DeferIRQs)
+		if err := l.Do(l.B, func() error {
+			var err error
+			c, err = capture.New(l.IfB, o.Capture)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		if err := l.Do(l.A, func() error {
+			var err error
+			ss, err = replay.NewSenders(l.IfA, o.Batch, 1)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if hc, err = netlink.NewHandle(); err != nil {
+			return nil, err
+		}
+		defer hc.Close()
+		report.Receiver = "what " + o.CaptureIface + " hands up (its GRO or LRO)"
+		if ss, err = replay.NewSenders(o.Iface, o.Batch, 1); err != nil {
+			return nil, err
+		}
+		if c, err = capture.New(o.CaptureIface, o.Capture); err != nil {
+			return nil, err
+		}
+	}
+	rxBefore, err := lab.LinkCounters(hc, capIf)
+	if err != nil {
+		return nil, err
+	}
+
+	// Send every frame as it was captured; note each.
+	var sent []frameRec
+	so := replay.SourceOptions{NoCoalesce: true, MTU: max(o.MTU, 1500)}
+	src := replay.NewSource(so)
+	src.OnFrame = func(p *pcaps.Packet, _ int64) {
+		sent = append(sent, frameRec{append([]byte(nil), p.Data...), p.Timestamp})
+	}
+	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: so}
+	rep, err := replay.Run(ctx, open, ss, []*replay.Source{src}, ro, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("interrupted: %w", err)
+	}
+	report.Packets = int64(len(sent))
+
+	// Wait until nothing has come for Idle (GRO packets stand for several
+	// frames: their count is not known in advance).
+	sentAt := time.Now()
+	for {
+		_, last := c.Count()
+		quiet := time.Since(last)
+		if last.Before(sentAt) {
+			quiet = time.Since(sentAt)
+		}
+		if quiet > o.Idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	got, cerr := c.Stop()
+	_, capDrops := c.Stats()
+	vnets := c.Vnets()
+	c = nil
+	if cerr != nil {
+		return nil, fmt.Errorf("capture: %w", cerr)
+	}
+	rxAfter, _ := lab.LinkCounters(hc, capIf)
+	report.DropsBy["capture socket"] = capDrops
+	report.DropsBy[capIf+" rx_dropped"] = rxAfter.RxDropped - rxBefore.RxDropped
+	if rep.Failed > 0 {
+		report.DropsBy["sends refused"] = uint64(rep.Failed)
+	}
+	for k, v := range report.DropsBy {
+		if v == 0 {
+			delete(report.DropsBy, k)
+		}
+		report.Drops += v
+	}
+
+	groups := report.check(sent, got, vnets)
+	report.compareCoalesce(sent, groups, o.Coalesce)
+	switch {
+	case report.Drops > 0 || report.Missing > 0:
+		report.Verdict = GROLost
+	case report.Lossy+report.Mismatched+report.Extra > 0:
+		report.Verdict = GROLossy
+	default:
+		report.Verdict = GROLossless
+	}
+	report.Seconds = time.Since(start).Seconds()
+	if o.Keep != "" {
+		if err := keepGRO(o.Keep, name, sent, got, vnets, groups); err != nil {
+			return report, err
+		}
+	}
+	return report, nil
+}
+
+// groGroup is a packet GRO handed up: its index among what was captured
+// and the indices of the frames sent that it stands for.
+type groGroup struct {
+	got    int
+	frames []int
+	merged bool // a GRO packet (gso_size set)
+	ok     bool // its frames given back exactly
+}
+
+// check matches what came up with what was sent, flow by flow: a GRO
+// packet's reference segmentation must give back the next frames of its
+// flow, a frame alone the next frame.
+func (r *GROReport) check(sent []frameRec, got [][]byte, vnets [][gso.VnetHeaderLen]byte) []groGroup {
+	flowOf := func(f []byte) coalesce.Flow {
+		info := coalesce.Describe(f, len(f), layers.LinkTypeEthernet, 0)
+		if !info.HasFlow {
+			return coalesce.Flow{}
+		}
+		return info.Flow
+	}
+	queue := map[coalesce.Flow][]int{}
+	for i, s := range sent {
+		k := flowOf(s.data)
+		queue[k] = append(queue[k], i)
+	}
+	var seg gso.Segmenter
+	var groups []groGroup
+	r.Segmented = map[string]int64{}
+	for gi, f := range got {
+		h, err := gso.DecodeVnetHeader(vnets[gi][:])
+		segs := [][]byte{f}
+		g := groGroup{got: gi, ok: true}
+		if err == nil && h.GSOType != gso.None {
+			g.merged = true
+			r.GROPackets++
+			r.Segmented[h.GSOType.String()]++
+			if segs, err = seg.Segment(f, layers.LinkTypeEthernet, h); err != nil {
+				r.Lossy++
+				r.detail("GRO packet %d (%d bytes, %s gso_size %d): the reference segmentation refuses it: %v", gi+1, len(f), h.GSOType, h.GSOSize, err)
+				groups = append(groups, groGroup{got: gi, merged: true})
+				continue
+			}
+		}
+		k := flowOf(segs[0])
+		q := queue[k]
+		for si, sg := range segs {
+			if len(q) == 0 {
+				r.Extra++
+				g.ok = false
+				r.detail("packet %d: segment %d of %d has no frame sent left in its flow", gi+1, si+1, len(segs))
+				break
+			}
+			want := sent[q[0]].data
+			g.frames = append(g.frames, q[0])
+			q = q[1:]
+			if !bytes.Equal(want, sg) {
+				g.ok = false
+				r.detail("packet %d (frame %d sent): segment %d of %d differs: %s", gi+1, g.frames[len(g.frames)-1]+1, si+1, len(segs), compare.Diff(want, sg))
+			}
+		}
+		queue[k] = q
+		switch {
+		case g.merged && g.ok:
+			r.Lossless++
+			r.GROMerged += len(g.frames)
+		case g.merged:
+			r.Lossy++
+			r.GROMerged += len(g.frames)
+		case !g.ok:
+			r.Mismatched++
+		}
+		groups = append(groups, g)
+	}
+	r.Received = len(got)
+	for _, q := range queue {
+		r.Missing += len(q)
+	}
+	if r.Missing > 0 {
+		r.detail("%d frames sent never came up", r.Missing)
+	}
+	if r.GROPackets > 0 {
+		r.MeanSegments = float64(int(10*float64(r.GROMerged)/float64(r.GROPackets))) / 10
+	}
+	return groups
+}
+
+func (r *GROReport) detail(format string, args ...any) {
+	if len(r.Details) < compare.MaxDetails {
+		r.Details = append(r.Details, fmt.Sprintf(format, args...))
+	}
+}
+
+// compareCoalesce sets GRO's merges beside coalesce's on the same frames:
+// each pair of neighbours GRO merged that coalesce keeps apart (and why),
+// and each pair coalesce merges that GRO left apart.
+func (r *GROReport) compareCoalesce(sent []frameRec, groups []groGroup, opts coalesce.Options) {
+	gro := make([]int, len(sent)) // GRO packet of each frame, -1 alone
+	for i := range gro {
+		gro[i] = -1
+	}
+	for gi, g := range groups {
+		if g.merged {
+			for _, f := range g.frames {
+				gro[f] = gi
+			}
+		}
+	}
+	co := coalesceGroups(sent, opts, &r.CoalesceSuperPackets, &r.CoalesceMerged)
+	r.RefusedBecause = map[string]int{}
+	for _, g := range groups {
+		for k := 1; k < len(g.frames) && g.merged; k++ {
+			a, b := g.frames[k-1], g.frames[k]
+			if co[a] >= 0 && co[a] == co[b] {
+				continue
+			}
+			r.GROMergesRefused++
+			r.RefusedBecause[pairReason(sent[a], sent[b], opts)]++
+		}
+	}
+	// Coalesce's groups, frame by frame in order: neighbours GRO split.
+	last := map[int]int{}
+	for i, cg := range co {
+		if cg < 0 {
+			continue
+		}
+		if prev, ok := last[cg]; ok && (gro[prev] < 0 || gro[prev] != gro[i]) {
+			r.CoalesceMergesSplit++
+		}
+		last[cg] = i
+	}
+	if len(r.RefusedBecause) == 0 {
+		r.RefusedBecause = nil
+	}
+}
+
+// coalesceGroups runs the coalescer over the frames and gives each frame
+// its super-packet's number (-1 alone). Records come out in the order of
+// their first frame, and a super-packet's skips place its later frames.
+func coalesceGroups(sent []frameRec, opts coalesce.Options, supers, merged *int64) []int {
+	out := make([]int, len(sent))
+	for i := range out {
+		out[i] = -2 // not placed yet
+	}
+	next, n := 0, 0
+	c := coalesce.New(opts, func(rec *coalesce.Record) error {
+		for next < len(out) && out[next] != -2 {
+			next++
+		}
+		pos := next
+		id := -1
+		if rec.Meta.Segs > 1 {
+			id = n
+			n++
+		}
+		for k := 0; k < rec.Meta.Segs && pos < len(out); k++ {
+			if k > 0 {
+				pos++
+				if len(rec.Meta.Skips) > 0 {
+					pos += int(rec.Meta.Skips[k-1])
+				}
+			}
+			if pos < len(out) {
+				out[pos] = id
+			}
+		}
+		return nil
+	})
+	for _, s := range sent {
+		p := pcaps.Packet{Data: s.data, Length: len(s.data), Timestamp: s.ts, LinkType: layers.LinkTypeEthernet}
+		c.Push(&p)
+	}
+	c.Close()
+	*supers, *merged = c.Stats().SuperPackets, c.Stats().Merged
+	for i := range out {
+		if out[i] == -2 {
+			out[i] = -1
+		}
+	}
+	return out
+}
+
+// pairReason is why coalesce keeps two frames apart: the reason its
+// coalescer gives for these two alone.
+func pairReason(a, b frameRec, opts coalesce.Options) string {
+	c := coalesce.New(opts, func(*coalesce.Record) error { return nil })
+	for _, s := range []frameRec{a, b} {
+		p := pcaps.Packet{Data: s.data, Length: len(s.data), Timestamp: s.ts, LinkType: layers.LinkTypeEthernet}
+		c.Push(&p)
+	}
+	c.Close()
+	st := c.Stats()
+	for _, why := range coalesce.Reasons() {
+		if st.Refused[why] > 0 {
+			return why.Key()
+		}
+	}
+	for _, why := range coalesce.Reasons() {
+		if why != coalesce.ReasonEnd && st.Flushes[why] > 0 {
+			return why.Key()
+		}
+	}
+	// The two alone merge: a limit of the whole run parted them
+	// (--max-segments, --max-bytes, --max-held, --max-flows).
+	return "run_limits"
+}
+
+// keepGRO writes what GRO handed up as a coalesced pcapng: each GRO packet
+// with its virtio header, the timing and places of the frames it stands
+// for, so that gsoreplay segment gives back the frames sent.
+func keepGRO(dir, name string, sent []frameRec, got [][]byte, vnets [][gso.VnetHeaderLen]byte, groups []groGroup) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	f, err := os.Create(filepath.Join(dir, base+".gro.pcapng"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	origin := capfile.Origin{Format: pcaps.FormatPcap, Nanosecond: true, SectionLength: -1}
+	w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: origin.String(), Application: "gsoreplay verify --gro"})
+	w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "gro"}})
+	var kept []groGroup
+	for _, g := range groups {
+		if len(g.frames) > 0 {
+			kept = append(kept, g)
+		}
+	}
+	if len(kept) == 0 {
+		return w.Flush()
+	}
+	sort.Slice(kept, func(a, b int) bool { return kept[a].frames[0] < kept[b].frames[0] })
+	var comment []byte
+	for _, g := range kept {
+		p := pcaps.Packet{Data: got[g.got], Length: len(got[g.got]), Timestamp: sent[g.frames[0]].ts, LinkType: layers.LinkTypeEthernet}
+		comment = comment[:0]
+		if g.merged {
+			h, _ := gso.DecodeVnetHeader(vnets[g.got][:])
+			m := coalesce.Meta{Vnet: h, Segs: len(g.frames)}
+			skipped := false
+			for k := 1; k < len(g.frames); k++ {
+				m.Deltas = append(m.Deltas, sent[g.frames[k]].ts.Sub(sent[g.frames[k-1]].ts).Nanoseconds())
+				skip := g.frames[k] - g.frames[k-1] - 1
+				m.Skips = append(m.Skips, int32(skip))
+				skipped = skipped || skip != 0
+			}
+			if !skipped {
+				m.Skips = nil
+			}
+			comment = coalesce.AppendComment(comment, &m)
+		}
+		if err := w.Write(&p, comment); err != nil {
+			return err
+		}
+	}
+	return w.Flush()
+}

@@ -48,7 +48,7 @@ type Capture struct {
 	frames [][]byte
 	times  []time.Time // when the kernel saw each frame (its ring timestamp)
 	vnets  [][gso.VnetHeaderLen]byte
-	last   time.Time   // when the latest frame arrived
+	last   time.Time // when the latest frame arrived
 	drops  uint64
 	seen   uint64
 	stop   chan struct{}

@@ -49,6 +49,18 @@ type Sender struct {
 	// queued is the frames the queued items stand for.
 	queued int64
 	Stats  SendStats
+	// Retries is how many times a send the device's queue refuses
+	// (ENOBUFS) is tried again, 50 µs apart, before it counts as failed
+	// (8 when 0): a receiver that polls late (GRO with a flush timeout)
+	// needs more.
+	Retries int
+}
+
+func (s *Sender) maxRetries() int {
+	if s.Retries > 0 {
+		return s.Retries
+	}
+	return 8
 }
 
 // NewSender opens a packet socket on iface in the calling thread's network
@@ -164,7 +176,7 @@ func (s *Sender) Flush() error {
 			case unix.ENOBUFS:
 				// A full queue empties; a frame the device refuses does
 				// not: retry a few times, then count it.
-				if retries < 8 {
+				if retries < s.maxRetries() {
 					retries++
 					s.Stats.Retried++
 					time.Sleep(50 * time.Microsecond)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -92,6 +93,16 @@ func runReadme(t *testing.T, keep func(cmd string) bool) int {
 		var stdout, stderr bytes.Buffer
 		code := run(args, &stdout, &stderr)
 		got := stdout.String() + stderr.String()
+		if slices.Contains(ex.args, "--gro") {
+			// How much GRO merges depends on timing: the verdict must be
+			// the README's; the numbers are an example.
+			first := func(s string) string { l, _, _ := strings.Cut(s, "\n"); return l }
+			if first(got) != first(ex.want) || code != 0 {
+				t.Errorf("README.md:%d: gsoreplay %s (exit %d) prints\n%s\nthe README shows\n%s", ex.line, strings.Join(ex.args, " "), code, got, ex.want)
+			}
+			ran++
+			continue
+		}
 		if mask(got) != mask(ex.want) {
 			t.Errorf("README.md:%d: gsoreplay %s (exit %d) prints\n%s\nthe README shows\n%s", ex.line, strings.Join(ex.args, " "), code, got, ex.want)
 		}

@@ -536,6 +536,16 @@ that hangs is reported after --timeout. Nothing leaves the lab.
   gsoreplay probe --json | jq '.cases[] | select(.pass == false)'
   gsoreplay probe --write-fixtures fixtures/     # one pcapng per case
 
+--gro runs the receive side's matrix instead (kind "gro"): the cases of the
+kernel selftest net/lib/gro.c by name (data_same, data_lrg_sml, ack, flags_psh,
+tcp_csum, ip_id_df1_fixed, ip_v6ext_same, large_max, ...), over IPv4 and IPv6
+where they apply, and UDP cases: each case's frames are sent back to back into
+a lab receiver running GRO, and the packets it hands up (how many frames each
+holds) and whether each is lossless (its reference segmentation gives back the
+frames) are compared with what Linux's GRO code must do.
+
+  gsoreplay probe --gro
+
 Needs root. Exit status: 0 when every case passes, 1 otherwise, 2 on bad usage.`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: `print {"kernel", "cases": [{"name", "kind", "sent", "expected", "observed", "pass"}]}`},
@@ -543,6 +553,7 @@ Needs root. Exit status: 0 when every case passes, 1 otherwise, 2 on bad usage.`
 			&cli.StringFlag{Name: "capture-iface", Usage: "capture on the existing interface `B`, which receives what A sends"},
 			&cli.StringFlag{Name: "write-fixtures", Usage: "write each case's super-packet and expected segments as pcapng into `DIR`"},
 			&cli.DurationFlag{Name: "timeout", Value: 5 * time.Second, Usage: "longest wait for one send"},
+			&cli.BoolFlag{Name: "gro", Usage: "run the GRO (receive side) matrix in a lab instead"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -557,7 +568,16 @@ Needs root. Exit status: 0 when every case passes, 1 otherwise, 2 on bad usage.`
 			}
 			ctx, cancel := signalContext(c)
 			defer cancel()
-			rep, err := probe.Run(ctx, o)
+			var rep *probe.Report
+			var err error
+			if c.Bool("gro") {
+				if o.Iface != "" {
+					return usagef("probe --gro builds its own lab (a receiver running GRO)")
+				}
+				rep, err = probe.RunGRO(ctx, probe.GROOptions{WriteFixtures: o.WriteFixtures})
+			} else {
+				rep, err = probe.Run(ctx, o)
+			}
 			if err != nil {
 				return err
 			}

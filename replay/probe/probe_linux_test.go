@@ -50,3 +50,38 @@ func TestProbe(t *testing.T) {
 		t.Errorf("flipped expectation: %+v", rep.Cases[0])
 	}
 }
+
+// TestProbeGRO runs the GRO matrix: at least 25 cases, every one passing on
+// this kernel, one pcapng each; one expectation flipped fails that case.
+func TestProbeGRO(t *testing.T) {
+	testenv.RequireRoot(t)
+	cases := GROCases()
+	if len(cases) < 25 {
+		t.Errorf("only %d GRO cases", len(cases))
+	}
+	dir := t.TempDir()
+	rep, err := RunGRO(context.Background(), GROOptions{Cases: cases, WriteFixtures: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range rep.Cases {
+		if !c.Pass || c.Kind != KindGRO {
+			t.Errorf("%s: sent %s: expected %s, observed %s (%s)", c.Name, c.Sent, c.Expected, c.Observed, c.Detail)
+		}
+	}
+	if rep.Failed != 0 || len(rep.Cases) != len(cases) {
+		t.Errorf("%d of %d failed", rep.Failed, len(rep.Cases))
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*.pcapng")); len(files) != len(cases) {
+		t.Errorf("%d fixtures for %d cases", len(files), len(cases))
+	}
+	flipped := []GROCase{cases[0]} // data_same/v4: one packet of 3
+	flipped[0].Expect = []int{1, 1, 1}
+	rep, err = RunGRO(context.Background(), GROOptions{Cases: flipped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 1 || rep.Cases[0].Pass || rep.Cases[0].Expected != "packets of [1 1 1] frames, lossless" || rep.Cases[0].Observed != "packets of [3] frames, lossless" {
+		t.Errorf("flipped expectation: %+v", rep.Cases[0])
+	}
+}

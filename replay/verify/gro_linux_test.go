@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,7 +55,17 @@ func gopacketFrames(t *testing.T, path string) (frames [][]byte, payload int) {
 // the input (read with gopacket).
 func TestVerifyGRO(t *testing.T) {
 	testenv.RequireRoot(t)
-	for _, in := range []string{"../../testdata/kernel-traffic.pcap", "../../testdata/ng-tls.pcapng"} {
+	inputs := []string{"../../testdata/kernel-traffic.pcap", "../../testdata/ng-tls.pcapng"}
+	// And a fresh recording of this machine's kernel traffic.
+	fresh := filepath.Join(t.TempDir(), "fresh.pcap")
+	if out, err := exec.Command("bash", "../../testdata/record-kernel-traffic.sh", fresh, "2M", "50").CombinedOutput(); err == nil {
+		inputs = append(inputs, fresh)
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("recording fresh kernel traffic: %v\n%s", err, out)
+	} else {
+		t.Logf("no fresh recording (%v): checking the fixtures only", err)
+	}
+	for _, in := range inputs {
 		dir := t.TempDir()
 		open := func() (*pcaps.Reader, error) { return pcaps.Open(in) }
 		rep, err := VerifyGRO(context.Background(), in, open, GROOptions{Coalesce: coalesce.DefaultOptions(), Keep: dir})

@@ -68,8 +68,8 @@ func TestMapAddr(t *testing.T) {
 		{"2001:db8::/32", "fd00::/16", "2001:db8::1:2", "fd00:db8::1:2"},
 		{"2001:db8::/32", "fd00:ab00::/20", "2001:db8:ffff::9", "fd00:adb8:ffff::9"},
 	} {
-		a := netip.MustParseAddr(tc.in).AsSlice()
-		got, ok := mapAddr([]CIDRMap{{netip.MustParsePrefix(tc.from), netip.MustParsePrefix(tc.to)}}, a)
+		got := netip.MustParseAddr(tc.in).AsSlice()
+		ok := mapAddr(compile([]CIDRMap{{netip.MustParsePrefix(tc.from), netip.MustParsePrefix(tc.to)}}), got)
 		ga, _ := netip.AddrFromSlice(got)
 		if !ok || ga != netip.MustParseAddr(tc.want) {
 			t.Errorf("%s -> %s: %s gives %v, want %s", tc.from, tc.to, tc.in, ga, tc.want)

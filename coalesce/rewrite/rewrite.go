@@ -20,6 +20,11 @@ type Rewriter struct {
 	// recalc: an edit before the network layer's asks for the checksums
 	// to be made anew (--mtu-trunc).
 	recalc bool
+	// The address maps, ready (compile), and the old bytes of the
+	// addresses the last edit moved.
+	pnat             [2][]addrMap
+	srcMaps, dstMaps []addrMap
+	was              [2][16]byte
 }
 
 // Stats counts what the edits matched, so that a map that matches nothing
@@ -39,7 +44,9 @@ func New(o Options) (*Rewriter, error) {
 	if len(o.PNAT[1]) == 0 {
 		o.PNAT[1] = o.PNAT[0]
 	}
-	return &Rewriter{o: o}, nil
+	rw := &Rewriter{o: o, srcMaps: compile(o.SrcIPMap), dstMaps: compile(o.DstIPMap)}
+	rw.pnat = [2][]addrMap{compile(o.PNAT[0]), compile(o.PNAT[1])}
+	return rw, nil
 }
 
 // Options are the edits the Rewriter makes.
@@ -247,12 +254,8 @@ func (rw *Rewriter) ipv4(b []byte, complete bool, dir Dir) {
 		recalc = true
 		updatePorts(l4, ip.Protocol(), before[:])
 	}
-	rw.addresses(ip.Source(), ip.Destination(), dir, func(old, new []byte) {
-		// RFC 1624 updates: the header's checksum and the transport's,
-		// whose pseudo-header holds the address.
-		ip.SetChecksum(update(ip.Checksum(), old, new))
-		updateL4(l4, ip.Protocol(), old, new)
-	})
+	sm, dm := rw.addresses(ip.Source(), ip.Destination(), dir)
+	rw.moved(ip.Source(), ip.Destination(), sm, dm, l4, ip.Protocol(), ip)
 	if !recalc && !rw.o.FixCsum {
 		return
 	}
@@ -296,9 +299,8 @@ func (rw *Rewriter) ipv6(b []byte, complete bool, dir Dir) {
 		recalc = true
 		updatePorts(l4, proto, before[:])
 	}
-	rw.addresses(ip.Source(), ip.Destination(), dir, func(old, new []byte) {
-		updateL4(sum, proto, old, new)
-	})
+	sm, dm := rw.addresses(ip.Source(), ip.Destination(), dir)
+	rw.moved(ip.Source(), ip.Destination(), sm, dm, sum, proto, nil)
 	if (recalc || rw.o.FixCsum) && complete && sum != nil && header.IPv6MinimumSize+int(ip.PayloadLength()) == len(b) {
 		fullL4(sum, proto, ip.Addresses())
 	}
@@ -354,60 +356,88 @@ func (rw *Rewriter) ports(l4 []byte) bool {
 	return changed
 }
 
-// addresses maps a source and a destination address in place, calling
-// moved for each that changed with its old and new bytes.
-func (rw *Rewriter) addresses(src, dst []byte, dir Dir, moved func(old, new []byte)) {
-	srcMaps, dstMaps := rw.o.SrcIPMap, rw.o.DstIPMap
-	if len(rw.o.PNAT[0]) > 0 {
+// addrMap is a CIDRMap made ready for the packet path: To's network bytes
+// and its length in bits.
+type addrMap struct {
+	from netip.Prefix
+	net  [16]byte
+	bits int
+}
+
+func compile(maps []CIDRMap) []addrMap {
+	out := make([]addrMap, len(maps))
+	for i, m := range maps {
+		out[i] = addrMap{from: m.From, bits: m.To.Bits()}
+		copy(out[i].net[:], m.To.Masked().Addr().AsSlice())
+	}
+	return out
+}
+
+// addresses maps a source and a destination address in place and reports
+// which moved; rw.was keeps their old bytes for the checksum updates.
+func (rw *Rewriter) addresses(src, dst []byte, dir Dir) (srcMoved, dstMoved bool) {
+	srcMaps, dstMaps := rw.srcMaps, rw.dstMaps
+	if len(rw.pnat[0]) > 0 {
 		// --pnat: the side's own list for its source, the other side's
 		// for its destination (tcprewrite's cidrmap1 and cidrmap2).
-		srcMaps, dstMaps = rw.o.PNAT[dir], rw.o.PNAT[1-dir]
+		srcMaps, dstMaps = rw.pnat[dir], rw.pnat[1-dir]
 	}
-	var old [16]byte
-	if to, ok := mapAddr(srcMaps, src); ok {
-		copy(old[:], src)
-		copy(src, to)
+	copy(rw.was[0][:], src)
+	copy(rw.was[1][:], dst)
+	if srcMoved = mapAddr(srcMaps, src); srcMoved {
 		rw.Stats.SrcMapped++
-		moved(old[:len(src)], src)
 	}
-	if to, ok := mapAddr(dstMaps, dst); ok {
-		copy(old[:], dst)
-		copy(dst, to)
+	if dstMoved = mapAddr(dstMaps, dst); dstMoved {
 		rw.Stats.DstMapped++
-		moved(old[:len(dst)], dst)
+	}
+	return srcMoved, dstMoved
+}
+
+// moved updates the checksums for each address addresses moved: the old
+// bytes in rw.was, the new in place.
+func (rw *Rewriter) moved(src, dst []byte, srcMoved, dstMoved bool, sum []byte, proto uint8, ip header.IPv4) {
+	for i, a := range [2][]byte{src, dst} {
+		if !(i == 0 && srcMoved || i == 1 && dstMoved) {
+			continue
+		}
+		old := rw.was[i][:len(a)]
+		// RFC 1624 updates: the IPv4 header's checksum, and the
+		// transport's, whose pseudo-header holds the address.
+		if ip != nil {
+			ip.SetChecksum(update(ip.Checksum(), old, a))
+		}
+		updateL4(sum, proto, old, a)
 	}
 }
 
-// mapAddr applies the first map whose From holds a: To's network bits, a's
-// host bits.
-func mapAddr(maps []CIDRMap, a []byte) ([]byte, bool) {
+// mapAddr applies, in place, the first map whose From holds a: To's
+// network bits, a's host bits. It reports whether one applied.
+func mapAddr(maps []addrMap, a []byte) bool {
 	if len(maps) == 0 {
-		return nil, false
+		return false
 	}
 	addr, ok := netip.AddrFromSlice(a)
 	if !ok {
-		return nil, false
+		return false
 	}
-	for _, m := range maps {
-		if !m.From.Contains(addr) {
+	for i := range maps {
+		m := &maps[i]
+		if !m.from.Contains(addr) {
 			continue
 		}
-		net := m.To.Masked().Addr().AsSlice()
-		out := make([]byte, len(a))
-		bits := m.To.Bits()
-		for i := range out {
+		for k := range a {
 			var mask byte
 			switch {
-			case bits >= (i+1)*8:
+			case m.bits >= (k+1)*8:
 				mask = 0xff
-			case bits > i*8:
-				mask = 0xff << (8 - (bits - i*8))
+			case m.bits > k*8:
+				mask = 0xff << (8 - (m.bits - k*8))
 			}
-			out[i] = net[i]&mask | a[i]&^mask
+			a[k] = m.net[k]&mask | a[k]&^mask
 		}
-		return out, true
+		return true
 	}
-	return nil, false
+	return false
 }
 
 // arp maps the protocol addresses of an Ethernet ARP request or reply for
@@ -429,19 +459,13 @@ func (rw *Rewriter) arp(frame []byte, dir Dir) {
 		return
 	}
 	sender, target := a[14:18], a[24:28]
-	own, other := rw.o.PNAT[dir], rw.o.PNAT[1-dir]
+	own, other := rw.pnat[dir], rw.pnat[1-dir]
 	if op == 1 {
-		mapInPlace(other, sender)
-		mapInPlace(own, target)
+		mapAddr(other, sender)
+		mapAddr(own, target)
 	} else {
-		mapInPlace(other, target)
-		mapInPlace(own, sender)
-	}
-}
-
-func mapInPlace(maps []CIDRMap, a []byte) {
-	if to, ok := mapAddr(maps, a); ok {
-		copy(a, to)
+		mapAddr(other, target)
+		mapAddr(own, sender)
 	}
 }
 
@@ -570,20 +594,19 @@ func (rw *Rewriter) superL3(out []byte, total int, h *gso.VnetHeader, lt layers.
 	if v6 {
 		rw.ttl(&ipb[7])
 		_, proto, _ = header.IPv6(ipb).Transport()
-		rw.addresses(header.IPv6(ipb).Source(), header.IPv6(ipb).Destination(), dir, func(old, new []byte) {
-			if h.GSOType&^gso.ECN == gso.UDP {
-				updateL4(l4, proto, old, new)
-			}
-		})
+		ip := header.IPv6(ipb)
+		sm, dm := rw.addresses(ip.Source(), ip.Destination(), dir)
+		if h.GSOType&^gso.ECN == gso.UDP { // UFO: the datagram's own checksum
+			rw.moved(ip.Source(), ip.Destination(), sm, dm, l4, proto, nil)
+		}
 	} else {
 		ip := header.IPv4(ipb)
 		rw.ttl(&ipb[8])
 		proto = ip.Protocol()
-		rw.addresses(ip.Source(), ip.Destination(), dir, func(old, new []byte) {
-			if h.GSOType&^gso.ECN == gso.UDP {
-				updateL4(l4, proto, old, new) // UFO: the datagram's own checksum
-			}
-		})
+		sm, dm := rw.addresses(ip.Source(), ip.Destination(), dir)
+		if h.GSOType&^gso.ECN == gso.UDP { // UFO: the datagram's own checksum
+			rw.moved(ip.Source(), ip.Destination(), sm, dm, l4, proto, nil)
+		}
 		ip.UpdateChecksum()
 	}
 	if h.GSOType&^gso.ECN == gso.UDP {

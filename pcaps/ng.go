@@ -208,12 +208,8 @@ func (r *Reader) nextNg(p *Packet) error {
 // orderOf gives a read-ahead block its section's byte order: the section
 // header carries its own; the blocks after it share it.
 func (s *ngState) orderOf(raw []byte) binary.ByteOrder {
-	if binary.LittleEndian.Uint32(raw[0:4]) == pcapng.TypeSectionHeader {
-		if binary.LittleEndian.Uint32(raw[8:12]) == pcapng.ByteOrderMagic {
-			s.order = binary.LittleEndian
-		} else {
-			s.order = binary.BigEndian
-		}
+	if o, ok := pcapng.SectionOrder(raw); ok {
+		s.order = o
 	}
 	return s.order
 }

@@ -167,7 +167,7 @@ func (w *Writer) writeBlock(raw []byte) error {
 	if len(raw) < pcapng.MinBlock {
 		return fmt.Errorf("pcapng block of %d bytes", len(raw))
 	}
-	isSection := binary.LittleEndian.Uint32(raw[0:4]) == pcapng.TypeSectionHeader
+	isSection := pcapng.IsSection(raw)
 	if !w.header {
 		if !isSection {
 			return fmt.Errorf("a mirrored pcapng file must begin with a section header block")
@@ -178,13 +178,11 @@ func (w *Writer) writeBlock(raw []byte) error {
 		return fmt.Errorf("pcapng block after packets written without one: mirror a file from its section header on")
 	}
 	if isSection {
-		if len(raw) < 28 {
-			return fmt.Errorf("section header block of %d bytes", len(raw))
+		order, ok := pcapng.SectionOrder(raw)
+		if !ok || len(raw) < 28 {
+			return fmt.Errorf("section header block of %d bytes with no byte-order magic", len(raw))
 		}
-		w.order = binary.BigEndian
-		if binary.LittleEndian.Uint32(raw[8:12]) == pcapng.ByteOrderMagic {
-			w.order = binary.LittleEndian
-		}
+		w.order = order
 		w.base, w.res = w.nIf, w.res[:0]
 	}
 	b := pcapng.Block{Bytes: raw, Order: w.order}

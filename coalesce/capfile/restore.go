@@ -1,7 +1,6 @@
 package capfile
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -239,7 +238,7 @@ func Restore(r *pcaps.Reader, w *pcaps.Writer, progress func(int64)) (*Restorer,
 	rs := NewRestorer(func(p *pcaps.Packet) error {
 		var comment []byte
 		switch {
-		case mirror && p.IsBlock() && binary.LittleEndian.Uint32(p.Block[0:4]) == pcapng.TypeSectionHeader:
+		case mirror && p.IsBlock() && pcapng.IsSection(p.Block):
 			var err error
 			if section, err = unmarkSection(section[:0], p.Block); err != nil {
 				return fmt.Errorf("%s: %w", r.Name(), err)

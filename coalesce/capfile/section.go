@@ -1,7 +1,6 @@
 package capfile
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -19,12 +18,9 @@ import (
 var errStop = errors.New("stop")
 
 func sectionOf(raw []byte) (pcapng.SectionHeader, error) {
-	if len(raw) < 28 {
-		return pcapng.SectionHeader{}, fmt.Errorf("section header block of %d bytes", len(raw))
-	}
-	var order binary.ByteOrder = binary.BigEndian
-	if binary.LittleEndian.Uint32(raw[8:12]) == pcapng.ByteOrderMagic {
-		order = binary.LittleEndian
+	order, ok := pcapng.SectionOrder(raw)
+	if !ok || len(raw) < 28 {
+		return pcapng.SectionHeader{}, fmt.Errorf("not a section header block (%d bytes)", len(raw))
 	}
 	return pcapng.SectionHeader{Block: pcapng.Block{Bytes: raw, Order: order}}, nil
 }

@@ -56,7 +56,7 @@ func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress 
 			p := &rec.Packet
 			comment = comment[:0]
 			switch {
-			case p.IsBlock() && binary.LittleEndian.Uint32(p.Block[0:4]) == pcapng.TypeSectionHeader:
+			case p.IsBlock() && pcapng.IsSection(p.Block):
 				var err error
 				if section, err = markSection(section[:0], p.Block); err != nil {
 					return fmt.Errorf("%s: %w", r.Name(), err)
@@ -104,8 +104,8 @@ func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress 
 	for b := range full {
 		for i := range b.pkts {
 			if p := &b.pkts[i]; p.IsBlock() {
-				if s, err := sectionOf(p.Block); err == nil && s.Type() == pcapng.TypeSectionHeader {
-					order = s.Order
+				if o, ok := pcapng.SectionOrder(p.Block); ok {
+					order = o
 				}
 				if order != nil && order.Uint32(p.Block[0:4]) == pcapng.TypeCustomNoCopy {
 					st.NoCopyDropped++

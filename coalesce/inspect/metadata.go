@@ -50,13 +50,15 @@ const (
 
 // addBlock takes in a pcapng block record (Packet.IsBlock).
 func (m *Metadata) addBlock(raw []byte) {
-	isSection := binary.LittleEndian.Uint32(raw[0:4]) == pcapng.TypeSectionHeader
-	if len(raw) < pcapng.MinBlock || isSection && len(raw) < 28 {
+	if len(raw) < pcapng.MinBlock || pcapng.IsSection(raw) && len(raw) < 28 {
 		return // the reader hands out no such block; a caller might
 	}
-	var order binary.ByteOrder = binary.BigEndian
-	if isSection && binary.LittleEndian.Uint32(raw[8:12]) == pcapng.ByteOrderMagic || !isSection && m.littleEndian {
-		order = binary.LittleEndian
+	order, isSection := pcapng.SectionOrder(raw)
+	if !isSection {
+		order = binary.BigEndian
+		if m.littleEndian {
+			order = binary.LittleEndian
+		}
 	}
 	b := pcapng.Block{Bytes: raw, Order: order}
 	opts, err := b.Options()

@@ -25,6 +25,27 @@ const (
 // ByteOrderMagic is the section header's byte-order magic.
 const ByteOrderMagic = 0x1A2B3C4D
 
+// IsSection reports whether raw begins a section header block (its type
+// reads the same in either byte order).
+func IsSection(raw []byte) bool {
+	return len(raw) >= 4 && binary.LittleEndian.Uint32(raw) == TypeSectionHeader
+}
+
+// SectionOrder is the byte order a section header block declares; ok is
+// false when raw is none: too short, another type, or a bad magic.
+func SectionOrder(raw []byte) (order binary.ByteOrder, ok bool) {
+	if len(raw) < 12 || !IsSection(raw) {
+		return nil, false
+	}
+	switch binary.LittleEndian.Uint32(raw[8:12]) {
+	case ByteOrderMagic:
+		return binary.LittleEndian, true
+	case 0x4D3C2B1A:
+		return binary.BigEndian, true
+	}
+	return nil, false
+}
+
 // Fixed sizes: the framing of every block (type, length, trailing length)
 // and the fixed parts of the bodies.
 const (

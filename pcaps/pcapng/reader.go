@@ -59,17 +59,13 @@ func (r *Reader) Next() (Block, error) {
 		return Block{}, r.errorf(ErrTruncated, "%d bytes of a block header", n)
 	}
 	order := r.order
-	if binary.LittleEndian.Uint32(head[0:4]) == TypeSectionHeader {
+	if IsSection(head[:]) {
 		// A new section: its byte-order magic says how to read the rest.
 		if n, err := io.ReadFull(r.r, head[8:12]); err != nil {
 			return Block{}, r.errorf(ErrTruncated, "%d bytes of a section header", 8+n)
 		}
-		switch binary.LittleEndian.Uint32(head[8:12]) {
-		case ByteOrderMagic:
-			order = binary.LittleEndian
-		case 0x4D3C2B1A:
-			order = binary.BigEndian
-		default:
+		var ok bool
+		if order, ok = SectionOrder(head[:]); !ok {
 			return Block{}, r.errorf(ErrByteOrder, "%#08x", binary.LittleEndian.Uint32(head[8:12]))
 		}
 		n = 12

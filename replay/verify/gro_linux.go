@@ -104,26 +104,14 @@ type frameRec struct {
 // checks every merge: the reference segmentation of a GRO packet must give
 // back the very frames it replaced.
 func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOptions) (*GROReport, error) {
-	if o.Pacing == (replay.Pacing{}) {
-		o.Pacing.Topspeed = true
-	}
-	if err := o.Pacing.Validate(); err != nil {
+	if err := sendDefaults(&o.Pacing, &o.Batch, &o.Idle, o.Iface, o.CaptureIface); err != nil {
 		return nil, err
-	}
-	if o.Batch == 0 {
-		o.Batch = 32
-	}
-	if o.Idle == 0 {
-		o.Idle = 300 * time.Millisecond
 	}
 	if o.FlushTimeout == 0 {
 		o.FlushTimeout = time.Millisecond
 	}
 	if o.DeferIRQs == 0 {
 		o.DeferIRQs = 10
-	}
-	if (o.Iface == "") != (o.CaptureIface == "") {
-		return nil, ErrInterfaces
 	}
 	start := time.Now()
 	var (
@@ -209,18 +197,7 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 
 	// Wait until nothing has come for Idle (GRO packets stand for several
 	// frames: their count is not known in advance).
-	sentAt := time.Now()
-	for {
-		_, last := c.Count()
-		quiet := time.Since(last)
-		if last.Before(sentAt) {
-			quiet = time.Since(sentAt)
-		}
-		if quiet > o.Idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitOutput(ctx, -1, o.Idle, c)
 	got, cerr := c.Stop()
 	_, capDrops := c.Stats()
 	vnets := c.Vnets()

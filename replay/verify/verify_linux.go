@@ -121,20 +121,8 @@ var ErrInterfaces = errors.New("an existing interface to send on and one to capt
 // kernel is the original trace (or, for coalesced input and TSO-host
 // frames, what the reference segmenter makes of it).
 func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*Report, error) {
-	if o.Pacing == (replay.Pacing{}) {
-		o.Pacing.Topspeed = true
-	}
-	if err := o.Pacing.Validate(); err != nil {
+	if err := sendDefaults(&o.Pacing, &o.Batch, &o.Idle, o.Iface, o.CaptureIface); err != nil {
 		return nil, err
-	}
-	if o.Batch == 0 {
-		o.Batch = 32
-	}
-	if o.Idle == 0 {
-		o.Idle = 300 * time.Millisecond
-	}
-	if (o.Iface == "") != (o.CaptureIface == "") {
-		return nil, ErrInterfaces
 	}
 	start := time.Now()
 	threads := (replay.Options{Threads: o.Threads, CPUs: o.CPUs}).ThreadCount()
@@ -297,25 +285,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	}
 
 	// Wait for the output: all of it, or quiet for Idle.
-	sentAt := time.Now()
-	for {
-		n, last := c.Count()
-		if c2 != nil {
-			n2, last2 := c2.Count()
-			n += n2
-			if last2.After(last) {
-				last = last2
-			}
-		}
-		quiet := time.Since(last)
-		if last.Before(sentAt) {
-			quiet = time.Since(sentAt)
-		}
-		if (n >= len(expected) && quiet > 20*time.Millisecond) || quiet > o.Idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitOutput(ctx, len(expected), o.Idle, c, c2)
 	got, cerr := c.Stop()
 	_, capDrops := c.Stats()
 	times := c.Times()

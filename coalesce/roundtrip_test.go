@@ -2,7 +2,6 @@ package coalesce_test
 
 import (
 	"bytes"
-	"encoding/binary"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
-
+	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -173,33 +172,6 @@ func fileRoundTrip(t testing.TB, capture []byte, opts coalesce.Options) (mid, ba
 	return m.Bytes(), b.Bytes(), st
 }
 
-// withoutNoCopy is a pcapng file without its custom blocks of the
-// do-not-copy type (0x40000BAD), which a tool must not copy: walked here
-// from the framing alone (type, length, byte-order magic), independently of
-// the reader under test. It returns the file itself for pcap.
-func withoutNoCopy(data []byte) (out []byte, dropped int) {
-	if len(data) < 4 || binary.LittleEndian.Uint32(data) != 0x0A0D0D0A {
-		return data, 0
-	}
-	var order binary.ByteOrder = binary.LittleEndian
-	for len(data) >= 12 {
-		if binary.LittleEndian.Uint32(data) == 0x0A0D0D0A {
-			order = binary.BigEndian
-			if binary.LittleEndian.Uint32(data[8:]) == 0x1A2B3C4D {
-				order = binary.LittleEndian
-			}
-		}
-		n := int(order.Uint32(data[4:]))
-		if order.Uint32(data) == 0x40000BAD {
-			dropped++
-		} else {
-			out = append(out, data[:n]...)
-		}
-		data = data[n:]
-	}
-	return out, dropped
-}
-
 // TestRoundTripIsTheFile: segment(coalesce(x)) is x byte for byte, for
 // every real capture and fixture, pcap and pcapng, in both orders; the only
 // exception, as the pcapng specification requires, is the custom blocks of
@@ -211,7 +183,8 @@ func TestRoundTripIsTheFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, dropped := withoutNoCopy(data)
+		// Without its do-not-copy custom blocks, cut from the framing alone.
+		want, dropped := testcap.WithoutBlocks(data, 0x40000BAD)
 		for _, order := range []coalesce.Order{coalesce.PerFlow, coalesce.Strict} {
 			t.Run(filepath.Base(path)+"/"+order.String(), func(t *testing.T) {
 				opts := coalesce.DefaultOptions()

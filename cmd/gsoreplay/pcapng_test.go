@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/inspect"
+	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
@@ -166,28 +167,14 @@ func TestTsharkSeesTheMetadata(t *testing.T) {
 	// The secrets are what decrypts: without their block nothing does.
 	tls, _ := os.ReadFile("../../testdata/ng-tls.pcapng")
 	bare := filepath.Join(t.TempDir(), "bare.pcapng")
-	os.WriteFile(bare, withoutSecrets(tls), 0o644)
+	noSecrets, _ := testcap.WithoutBlocks(tls, 0x0A) // editcap 4.0's --discard-all-secrets refuses such a file
+	os.WriteFile(bare, noSecrets, 0o644)
 	if got := tshark(t, "-r", bare, "-Y", "http"); len(got) != 1 || got[0] != "" {
 		t.Fatalf("HTTP decrypted without the secrets: %q", got)
 	}
 	if got := tshark(t, "-r", "../../testdata/ng-tls.pcapng", "-Y", "http"); len(got) == 0 || got[0] == "" {
 		t.Fatalf("the fixture's TLS does not decrypt: %q", got)
 	}
-}
-
-// withoutSecrets cuts the decryption secrets blocks out of a little-endian
-// pcapng file, walking its framing (editcap 4.0's --discard-all-secrets
-// refuses to write such a file).
-func withoutSecrets(data []byte) []byte {
-	var out []byte
-	for len(data) >= 12 {
-		n := int(binary.LittleEndian.Uint32(data[4:]))
-		if binary.LittleEndian.Uint32(data) != 0x0A {
-			out = append(out, data[:n]...)
-		}
-		data = data[n:]
-	}
-	return out
 }
 
 // uniq is the sorted set of lines, without those drop says to leave out;

@@ -9,8 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/pcapgo"
-
+	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/replay/verify"
 )
@@ -60,8 +59,8 @@ func TestRewriteOnTheWire(t *testing.T) {
 		if err := json.Unmarshal([]byte(out), &rep); err != nil || (rep.SuperPackets == 0) != perFrame || rep.Exact != rep.Expected {
 			t.Fatalf("%s: %v %+v", name, err, rep)
 		}
-		got := ngFrames(t, filepath.Join(dir, strings.TrimSuffix(filepath.Base(in), ".pcap")+".captured.pcapng"))
-		wantFrames := pcapFrames(t, want)
+		got := testcap.Frames(t, filepath.Join(dir, strings.TrimSuffix(filepath.Base(in), ".pcap")+".captured.pcapng"))
+		wantFrames := testcap.Frames(t, want)
 		if len(got) != len(wantFrames) {
 			t.Fatalf("%s: %d frames on the wire, tcprewrite wrote %d", name, len(got), len(wantFrames))
 		}
@@ -70,47 +69,5 @@ func TestRewriteOnTheWire(t *testing.T) {
 				t.Fatalf("%s: frame %d on the wire differs from tcprewrite's", name, i+1)
 			}
 		}
-	}
-}
-
-func ngFrames(t *testing.T, path string) [][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewNgReader(f, pcapgo.NgReaderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		d, _, err := r.ReadPacketData()
-		if err != nil {
-			return out
-		}
-		out = append(out, d)
-	}
-}
-
-func pcapFrames(t *testing.T, path string) [][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		d, _, err := r.ReadPacketData()
-		if err != nil {
-			return out
-		}
-		out = append(out, d)
 	}
 }

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
 	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
+	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
@@ -37,27 +36,6 @@ func tcprewrites(t *testing.T) map[string]string {
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-func readFrames(t *testing.T, path string) [][]byte {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]byte
-	for {
-		d, _, err := r.ReadPacketData()
-		if err != nil {
-			return out
-		}
-		out = append(out, d)
-	}
-}
 
 // parseFlags builds Options from tcprewrite flags (--name=value).
 func parseFlags(t *testing.T, flags []string) rewrite.Options {
@@ -171,7 +149,7 @@ func TestFrameIsTcprewrite(t *testing.T) {
 		if !fileExists(row.in) {
 			continue // no 4.6 to tag with
 		}
-		orig := readFrames(t, row.in)
+		orig := testcap.Frames(t, row.in)
 		rw, err := rewrite.New(parseFlags(t, row.flags))
 		if err != nil {
 			t.Fatal(err)
@@ -183,7 +161,7 @@ func TestFrameIsTcprewrite(t *testing.T) {
 				if msg, err := cmd.CombinedOutput(); err != nil {
 					t.Fatalf("%s: %v\n%s", bin, err, msg)
 				}
-				want := readFrames(t, out)
+				want := testcap.Frames(t, out)
 				if len(want) != len(orig) {
 					t.Fatalf("tcprewrite wrote %d frames of %d", len(want), len(orig))
 				}
@@ -295,7 +273,7 @@ func TestSuperPacketsAreTcprewrite(t *testing.T) {
 			if msg, err := exec.Command(bin, append(flags, "-i", in, "-o", out)...).CombinedOutput(); err != nil {
 				t.Fatalf("%v %s", err, msg)
 			}
-			want := readFrames(t, out)
+			want := testcap.Frames(t, out)
 			rw, err := rewrite.New(parseFlags(t, flags))
 			if err != nil {
 				t.Fatal(err)
@@ -304,7 +282,7 @@ func TestSuperPacketsAreTcprewrite(t *testing.T) {
 			if st.SuperPackets != plain.SuperPackets || st.Merged != plain.Merged {
 				t.Fatalf("%d super-packets of %d packets, without rewriting %d of %d", st.SuperPackets, st.Merged, plain.SuperPackets, plain.Merged)
 			}
-			got := readFrames(t, back)
+			got := testcap.Frames(t, back)
 			if len(got) != len(want) {
 				t.Fatalf("%d frames, tcprewrite %d", len(got), len(want))
 			}

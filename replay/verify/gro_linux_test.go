@@ -11,42 +11,29 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 	"github.com/gsoreplay/gsoreplay/replay"
 )
 
-// gopacketFrames reads a pcap with gopacket: the independent decoder.
+// gopacketFrames reads a pcap with gopacket, the independent decoder, and
+// counts the frames GRO can merge: TCP or UDP with a payload, not fragments.
 func gopacketFrames(t *testing.T, path string) (frames [][]byte, payload int) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		d, _, err := r.ReadPacketData()
-		if err != nil {
-			return frames, payload
-		}
-		frames = append(frames, d)
-		// A TCP or UDP frame with a payload, not a fragment: what GRO
-		// can merge.
+	frames = testcap.Frames(t, path)
+	for _, d := range frames {
 		p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.NoCopy)
 		ip4, _ := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4)
 		if tl := p.TransportLayer(); tl != nil && len(tl.LayerPayload()) > 0 && (ip4 == nil || ip4.Flags&layers.IPv4MoreFragments == 0 && ip4.FragOffset == 0) {
 			payload++
 		}
 	}
+	return frames, payload
 }
 
 // TestVerifyGRO: real kernel traffic and a dumpcap recording sent frame by

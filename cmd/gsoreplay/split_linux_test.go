@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
+	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/replay/verify"
 )
@@ -226,21 +227,8 @@ type sided struct {
 // opens the connections (10.99.0.1, fd00:99::1) primary, the rest
 // secondary (ARP too, as tcpprep sends frames that are not IP).
 func originalFrames(t *testing.T, in string) []sided {
-	f, err := os.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []sided
-	for {
-		d, _, err := r.ReadPacketData()
-		if err != nil {
-			return out
-		}
+	for _, d := range testcap.Frames(t, in) {
 		p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.NoCopy)
 		side := 1
 		if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.SrcIP.String() == "10.99.0.1" {
@@ -251,6 +239,7 @@ func originalFrames(t *testing.T, in string) []sided {
 		}
 		out = append(out, sided{d, side})
 	}
+	return out
 }
 
 // connKey names a frame's connection, both directions alike (gopacket's

@@ -542,13 +542,15 @@ tcp_csum, ip_id_df1_fixed, ip_v6ext_same, large_max, ...), over IPv4 and IPv6
 where they apply, and UDP cases: each case's frames are sent back to back into
 a lab receiver running GRO, and the packets it hands up (how many frames each
 holds) and whether each is lossless (its reference segmentation gives back the
-frames) are compared with what Linux's GRO code must do.
+frames) are compared with what Linux's GRO code must do. GRO merges only what
+meets in one NAPI poll; a case that a poll ending mid-send may explain is sent
+again, up to three times ("attempt N" in the table, "attempts" in --json).
 
   gsoreplay probe --gro
 
 Needs root. Exit status: 0 when every case passes, 1 otherwise, 2 on bad usage.`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: `print {"kernel", "cases": [{"name", "kind", "sent", "expected", "observed", "pass"}]}`},
+			&cli.BoolFlag{Name: "json", Usage: `print {"kernel", "cases": [{"name", "kind", "sent", "expected", "observed", "pass", "detail", "attempts"}], "failed"}`},
 			&cli.StringFlag{Name: "iface", Usage: "send on the existing interface `A` instead of a lab (needs --capture-iface)"},
 			&cli.StringFlag{Name: "capture-iface", Usage: "capture on the existing interface `B`, which receives what A sends"},
 			&cli.StringFlag{Name: "write-fixtures", Usage: "write each case's super-packet and expected segments as pcapng into `DIR`"},
@@ -609,6 +611,9 @@ func printProbe(w io.Writer, r *probe.Report) {
 			mark = "FAIL"
 		}
 		exp, obs := c.Brief()
+		if c.Attempts > 1 {
+			obs += fmt.Sprintf(" (attempt %d)", c.Attempts)
+		}
 		fmt.Fprintf(w, "%-4s %-12s %-44s %-34s %s\n", mark, c.Kind, c.Name, exp, obs)
 		if !c.Pass {
 			fmt.Fprintf(w, "     sent %s\n", c.Sent)

@@ -300,6 +300,10 @@ type Result struct {
 	Observed string `json:"observed"`
 	Pass     bool   `json:"pass"`
 	Detail   string `json:"detail,omitempty"`
+	// Attempts, when above 1, is how often a GRO case was sent: timing
+	// may cut GRO's packets (see RunGRO), so a case is sent up to three
+	// times; the result is the last attempt's.
+	Attempts int `json:"attempts,omitempty"`
 }
 
 // Report is the whole matrix on one kernel.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,7 +23,9 @@ type GROOptions struct {
 	// WriteFixtures, if set, is a directory for one pcapng per case: the
 	// frames sent, then what GRO handed up.
 	WriteFixtures string
-	// FlushTimeout and DeferIRQs are the lab receiver's (1 ms, 10).
+	// FlushTimeout and DeferIRQs are the lab receiver's (10 ms, 10): the
+	// timeout is how long the sender has to put a case's frames in GRO's
+	// way before a poll hands up what it holds.
 	FlushTimeout time.Duration
 	DeferIRQs    int
 	// Cases default to GROCases().
@@ -32,13 +33,16 @@ type GROOptions struct {
 }
 
 // RunGRO sends every GRO case, back to back, into a lab receiver running
-// GRO, and compares the packets GRO hands up with the case's.
+// GRO, and compares the packets GRO hands up with the case's. GRO merges
+// only what meets in one NAPI poll, and on a busy machine a poll can end
+// while a case is still being sent; a case whose packets timing may explain
+// is sent again, up to three times, and Result.Attempts says so.
 func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 	if o.Cases == nil {
 		o.Cases = GROCases()
 	}
 	if o.FlushTimeout == 0 {
-		o.FlushTimeout = time.Millisecond
+		o.FlushTimeout = 10 * time.Millisecond
 	}
 	if o.DeferIRQs == 0 {
 		o.DeferIRQs = 10
@@ -88,50 +92,28 @@ func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 		gc := &o.Cases[i]
 		expect, expLossless := gc.For(major, minor)
 		res := Result{Name: gc.Name, Kind: KindGRO, Sent: gc.Sent(), Expected: groString(expect, expLossless), Detail: gc.Note}
-		before, _ := c.Count()
-		for k := range gc.Frames {
-			it := replay.Item{Frame: gc.Frames[k].Data, Segs: 1, Wire: len(gc.Frames[k].Data)}
-			if err := s.Queue(&it, true); err != nil {
+		var got [][]byte
+		var vnets [][gso.VnetHeaderLen]byte
+		for attempt := 1; ; attempt++ {
+			var obs []int
+			var lossless bool
+			var err error
+			got, vnets, obs, lossless, err = sendGROCase(c, s, &seg, gc)
+			if err != nil {
 				return rep, err
 			}
-		}
-		if err := s.Flush(); err != nil {
-			return rep, err
-		}
-		got := waitFrames(c, before, -1)
-		vnets := c.Vnets()[before:]
-		var obs []int
-		lossless := true
-		sent := map[string]bool{}
-		for _, f := range gc.Frames {
-			sent[string(f.Data)] = true
-		}
-		for k, f := range got {
-			h, err := gso.DecodeVnetHeader(vnets[k][:])
-			if err != nil || h.GSOType == gso.None {
-				obs = append(obs, 1)
-				continue
-			}
-			segs, err := seg.Segment(f, layers.LinkTypeEthernet, h)
-			if err != nil {
-				obs = append(obs, -1)
-				lossless = false
-				continue
-			}
-			obs = append(obs, len(segs))
-			for _, sg := range segs {
-				if !sent[string(sg)] {
-					lossless = false
+			res.Observed = groString(obs, lossless)
+			res.Pass = sameRuns(obs, expect, gc.AnyOrder) && lossless == expLossless
+			// Which frames share a NAPI poll is up to timing on a busy
+			// machine: a case that timing may explain is sent again. A
+			// deviation in GRO's own rules repeats every time and fails.
+			if res.Pass || !timingMayExplain(obs, expect) || attempt == groAttempts {
+				if attempt > 1 {
+					res.Attempts = attempt
 				}
+				break
 			}
 		}
-		res.Observed = groString(obs, lossless)
-		a, b := slices.Clone(obs), slices.Clone(expect)
-		if gc.AnyOrder {
-			slices.Sort(a)
-			slices.Sort(b)
-		}
-		res.Pass = slices.Equal(a, b) && lossless == expLossless
 		if !res.Pass {
 			rep.Failed++
 		}
@@ -143,6 +125,50 @@ func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// sendGROCase sends the case's frames back to back and reads what GRO
+// handed up: the packets, their virtio headers, how many frames each holds
+// (-1: it does not segment), and whether each one's reference segmentation
+// gives back frames that were sent.
+func sendGROCase(c *capture.Capture, s *replay.Sender, seg *gso.Segmenter, gc *GROCase) (got [][]byte, vnets [][gso.VnetHeaderLen]byte, obs []int, lossless bool, err error) {
+	before, _ := c.Count()
+	for k := range gc.Frames {
+		it := replay.Item{Frame: gc.Frames[k].Data, Segs: 1, Wire: len(gc.Frames[k].Data)}
+		if err := s.Queue(&it, true); err != nil {
+			return nil, nil, nil, false, err
+		}
+	}
+	if err := s.Flush(); err != nil {
+		return nil, nil, nil, false, err
+	}
+	got = waitFrames(c, before, -1)
+	vnets = c.Vnets()[before:]
+	lossless = true
+	sent := map[string]bool{}
+	for _, f := range gc.Frames {
+		sent[string(f.Data)] = true
+	}
+	for k, f := range got {
+		h, err := gso.DecodeVnetHeader(vnets[k][:])
+		if err != nil || h.GSOType == gso.None {
+			obs = append(obs, 1)
+			continue
+		}
+		segs, err := seg.Segment(f, layers.LinkTypeEthernet, h)
+		if err != nil {
+			obs = append(obs, -1)
+			lossless = false
+			continue
+		}
+		obs = append(obs, len(segs))
+		for _, sg := range segs {
+			if !sent[string(sg)] {
+				lossless = false
+			}
+		}
+	}
+	return got, vnets, obs, lossless, nil
 }
 
 // writeGROFixture writes NN-gro-name.pcapng: the frames sent, then what

@@ -68,6 +68,9 @@ func TestProbeGRO(t *testing.T) {
 		if !c.Pass || c.Kind != KindGRO {
 			t.Errorf("%s: sent %s: expected %s, observed %s (%s)", c.Name, c.Sent, c.Expected, c.Observed, c.Detail)
 		}
+		if c.Attempts > 1 {
+			t.Logf("%s: passed on attempt %d", c.Name, c.Attempts)
+		}
 	}
 	if rep.Failed != 0 || len(rep.Cases) != len(cases) {
 		t.Errorf("%d of %d failed", rep.Failed, len(rep.Cases))
@@ -75,13 +78,14 @@ func TestProbeGRO(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(dir, "*.pcapng")); len(files) != len(cases) {
 		t.Errorf("%d fixtures for %d cases", len(files), len(cases))
 	}
+	// A deviation repeats: sent three times, failed three times.
 	flipped := []GROCase{cases[0]} // data_same/v4: one packet of 3
 	flipped[0].Expect = []int{1, 1, 1}
 	rep, err = RunGRO(context.Background(), GROOptions{Cases: flipped})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Failed != 1 || rep.Cases[0].Pass || rep.Cases[0].Expected != "packets of [1 1 1] frames, lossless" || rep.Cases[0].Observed != "packets of [3] frames, lossless" {
+	if rep.Failed != 1 || rep.Cases[0].Pass || rep.Cases[0].Expected != "packets of [1 1 1] frames, lossless" || rep.Cases[0].Observed != "packets of [3] frames, lossless" || rep.Cases[0].Attempts != 3 {
 		t.Errorf("flipped expectation: %+v", rep.Cases[0])
 	}
 }

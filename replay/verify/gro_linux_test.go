@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -97,11 +98,13 @@ func TestVerifyGROLossy(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := func() (*pcaps.Reader, error) { return pcaps.Open(path) }
-	rep, err := VerifyGRO(context.Background(), path, open, GROOptions{Coalesce: coalesce.DefaultOptions(), Pacing: replay.Pacing{Topspeed: true}})
+	// 10 ms for the eight frames to meet in one poll even on a busy
+	// machine; were they cut anyway, every merged part is lossy alike.
+	rep, err := VerifyGRO(context.Background(), path, open, GROOptions{Coalesce: coalesce.DefaultOptions(), Pacing: replay.Pacing{Topspeed: true}, FlushTimeout: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Verdict != GROLossy || rep.Lossy != 1 || len(rep.Details) == 0 || !strings.Contains(rep.Details[0], "IPv4 ID") || rep.RefusedBecause["ip_id"] != 7 {
+	if rep.Verdict != GROLossy || rep.Lossy < 1 || rep.Lossless != 0 || len(rep.Details) == 0 || !strings.Contains(rep.Details[0], "IPv4 ID") || rep.RefusedBecause["ip_id"] != 7 {
 		t.Fatalf("%+v", rep)
 	}
 }

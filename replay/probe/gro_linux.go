@@ -18,6 +18,10 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/lab"
 )
 
+// groAttempts bounds how often a case is sent when GRO handed up other
+// packets than expected (see timingMayExplain).
+const groAttempts = 3
+
 // GROOptions control RunGRO.
 type GROOptions struct {
 	// WriteFixtures, if set, is a directory for one pcapng per case: the

@@ -2,10 +2,6 @@ package probe
 
 import "slices"
 
-// groAttempts bounds how often a case is sent when GRO handed up other
-// packets than expected (see timingMayExplain).
-const groAttempts = 3
-
 // sameRuns reports whether GRO handed up the expected packets: the same
 // frame counts in order, or in any order where the case allows it.
 func sameRuns(obs, expect []int, anyOrder bool) bool {

@@ -45,13 +45,36 @@ type Options struct {
 	// sent from it without copying, and a super-packet under way when the
 	// ring comes round is sent as it stands.
 	Window int
+	// Retries is how many times a send the device refuses for a full
+	// queue (ENOBUFS) is tried again, 50 µs apart, before it counts as
+	// failed (8 when 0): a receiver that polls late (GRO with a flush
+	// timeout) needs more.
+	Retries int
+	// Observer, if set, is shown what is sent (verify builds its
+	// expectation from it).
+	Observer Observer
+	// In, if set, runs fn in the network namespace that holds the
+	// interfaces (a lab's, say): Replay opens its sockets and reads the
+	// interfaces' counters there. Nil is the calling thread's namespace.
+	In func(fn func() error) error
 }
 
-// DefaultWindow is Options.Window's default: 16 MiB, in huge pages.
-const DefaultWindow = 16 << 20
-
-// MaxWindow bounds Options.Window.
-const MaxWindow = 1 << 30
+// Limits of Options.
+const (
+	// DefaultWindow is Options.Window's default: 16 MiB, in huge pages.
+	DefaultWindow = 16 << 20
+	// MaxWindow bounds Options.Window.
+	MaxWindow = 1 << 30
+	// MaxBatch is the most messages Options.Batch may put in one sendmmsg.
+	MaxBatch = 1024
+	// MaxThreads bounds Options.Threads.
+	MaxThreads = 256
+	// MaxCPU is one above the highest CPU number Options.CPUs may name:
+	// what a CPU affinity mask (unix.CPUSet) holds.
+	MaxCPU = 1024
+	// MaxRetries bounds Options.Retries.
+	MaxRetries = 1 << 20
+)
 
 // Report is what a replay did, as the kernel and the interface saw it.
 type Report struct {
@@ -72,15 +95,17 @@ type Report struct {
 	Loops        int              `json:"loops"`
 	Threads      int              `json:"threads"`
 	Resegmented  int64            `json:"tso_frames_resegmented"`
+	// InputPackets is what one pass read from the capture (a coalesced
+	// capture's records counted as the packets they stand for), and
+	// CoalescedPackets how many of them went inside super-packets.
+	InputPackets     int64 `json:"input_packets"`
+	CoalescedPackets int64 `json:"coalesced_packets"`
 	// What the interface itself counted, for checking Packets.
 	IfaceTxPackets uint64 `json:"iface_tx_packets"`
 	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
 	IfaceTxDropped uint64 `json:"iface_tx_dropped"`
-	// IfaceCheck compares them with Packets: "ok" (the interface counted at
-	// least as many frames), "whole" (it counted the super-packets: the
-	// device takes GSO frames as they are, like a veth or a NIC with TSO),
-	// or "short" (frames are missing: see IfaceTxDropped).
-	IfaceCheck string `json:"iface_check"`
+	// IfaceCheck compares them with Packets.
+	IfaceCheck IfaceCheck `json:"iface_check"`
 	// HostBacklogDrops is what this host's receive backlogs dropped during
 	// the replay (all devices): on a veth or tap, frames its peer lost.
 	HostBacklogDrops uint64 `json:"host_backlog_drops"`
@@ -101,22 +126,12 @@ type SideReport struct {
 	Bytes          int64  `json:"bytes"`
 	IfaceTxPackets uint64 `json:"iface_tx_packets"`
 	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
-	IfaceTxDropped uint64 `json:"iface_tx_dropped"`
-	IfaceCheck     string `json:"iface_check"`
+	IfaceTxDropped uint64     `json:"iface_tx_dropped"`
+	IfaceCheck     IfaceCheck `json:"iface_check"`
 }
 
 // Opener opens the capture again for each loop.
 type Opener func() (*pcaps.Reader, error)
-
-// MaxBatch is the most messages Options.Batch may put in one sendmmsg.
-const MaxBatch = 1024
-
-// MaxThreads bounds Options.Threads.
-const MaxThreads = 256
-
-// MaxCPU is one above the highest CPU number Options.CPUs may name: what a
-// CPU affinity mask (unix.CPUSet) holds.
-const MaxCPU = 1024
 
 // MSS range for SourceOptions.MSS.
 const maxMSS = 65000
@@ -155,6 +170,8 @@ func (o Options) Validate() error {
 		return optionError("Duration", o.Duration, "must not be negative")
 	case o.Threads < 0 || o.Threads > MaxThreads:
 		return optionError("Threads", o.Threads, fmt.Sprintf("want 1..%d", MaxThreads))
+	case o.Retries < 0 || o.Retries > MaxRetries:
+		return optionError("Retries", o.Retries, fmt.Sprintf("want 0..%d", MaxRetries))
 	case o.Window != 0 && (o.Window < pcaps.MinWindow || o.Window > MaxWindow):
 		return optionError("Window", o.Window, fmt.Sprintf("want %d..%d bytes", pcaps.MinWindow, MaxWindow))
 	}

@@ -28,13 +28,13 @@ func sleepUntil(ctx context.Context, t time.Time) {
 	}
 }
 
-// NewSenders opens n senders on iface (see NewSender), one per pipeline.
-func NewSenders(iface string, batch, n int) ([]*Sender, error) {
-	var out []*Sender
+// newSenders opens n senders on iface (see NewSender), one per pipeline.
+func newSenders(iface string, batch, n int) ([]*sender, error) {
+	var out []*sender
 	for range max(n, 1) {
-		s, err := NewSender(iface, batch)
+		s, err := newSender(iface, batch)
 		if err != nil {
-			CloseSenders(out)
+			closeSenders(out)
 			return nil, err
 		}
 		out = append(out, s)
@@ -42,8 +42,8 @@ func NewSenders(iface string, batch, n int) ([]*Sender, error) {
 	return out, nil
 }
 
-// CloseSenders closes every sender, returning the first error.
-func CloseSenders(ss []*Sender) error {
+// closeSenders closes every sender, returning the first error.
+func closeSenders(ss []*sender) error {
 	var first error
 	for _, s := range ss {
 		if err := s.Close(); err != nil && first == nil {
@@ -77,53 +77,96 @@ func (o Options) ThreadCount() int {
 	return n
 }
 
-// Replay sends the capture through iface in the current network namespace
-// and reports what the kernel accepted and what the interface counted.
+// Replay sends the capture through iface (in the namespace Options.In
+// enters, else the calling thread's) and reports what the kernel accepted
+// and what the interface counted.
 func Replay(ctx context.Context, name string, open Opener, iface string, o Options) (*Report, error) {
-	if err := o.Pacing.Validate(); err != nil {
+	if err := o.Validate(); err != nil {
 		return nil, err
 	}
 	if o.Batch == 0 {
 		o.Batch = 32
 	}
-	senders, err := NewSenders(iface, o.Batch, o.ThreadCount())
-	if err != nil {
-		return nil, err
-	}
-	defer CloseSenders(senders)
 	ifaces := []string{iface}
 	if o.Iface2 != "" {
 		if o.Source.Split == nil {
 			return nil, fmt.Errorf("a second interface (%s) needs a split: a tcpprep cache file or a built-in split", o.Iface2)
 		}
 		ifaces = append(ifaces, o.Iface2)
+	}
+	in := o.In
+	if in == nil {
+		in = func(fn func() error) error { return fn() }
+	}
+	var (
+		senders []*sender
+		h       *netlink.Handle
+		before  = make([]netlink.LinkStatistics, len(ifaces))
+	)
+	defer func() {
+		closeSenders(senders)
+		if h != nil {
+			h.Close()
+		}
+	}()
+	// Sockets and the netlink handle are opened in the interfaces'
+	// namespace and stay there wherever they are used.
+	err := in(func() error {
+		var err error
+		if senders, err = newSenders(iface, o.Batch, o.ThreadCount()); err != nil {
+			return err
+		}
 		for _, s := range senders {
-			if err := s.AddInterface(o.Iface2); err != nil {
-				return nil, err
+			s.Retries = o.Retries
+			if o.Iface2 != "" {
+				if err := s.AddInterface(o.Iface2); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	h, err := netlink.NewHandle()
+		h, err = netlink.NewHandle()
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer h.Close()
-	before := make([]netlink.LinkStatistics, len(ifaces))
 	for i, name := range ifaces {
 		if before[i], err = lab.LinkCounters(h, name); err != nil {
 			return nil, err
 		}
 	}
-	if link, err := h.LinkByName(iface); err == nil && o.Source.MTU == 0 {
+	if o.Source.MTU == 0 {
+		link, err := lab.Link(h, iface)
+		if err != nil {
+			return nil, err
+		}
 		o.Source.MTU = link.Attrs().MTU
 	}
-	backlog := lab.SoftnetDrops()
-	rep, err := Run(ctx, open, senders, NewSources(o.Source, len(senders)), o, nil)
+	srcs, err := newSources(o.Source, len(senders), o.Observer)
+	if err != nil {
+		return nil, err
+	}
+	backlog, err := lab.SoftnetDrops()
+	if err != nil {
+		return nil, err
+	}
+	rep, err := run(ctx, open, senders, srcs, o)
 	rep.File, rep.Interface = name, iface
-	rep.HostBacklogDrops = lab.SoftnetDrops() - backlog
+	for _, src := range srcs {
+		rep.CoalescedPackets += src.Stats.InSupers
+		rep.InputPackets += src.Stats.Packets
+		if src.Stats.Coalesced {
+			rep.InputPackets += src.Stats.Frames - src.Stats.Packets
+		}
+	}
 	if err != nil {
 		return &rep, err
 	}
+	backlogAfter, err := lab.SoftnetDrops()
+	if err != nil {
+		return &rep, err
+	}
+	rep.HostBacklogDrops = backlogAfter - backlog
 	// Each interface's counters against what left by it; the report's own
 	// check is the worst of them.
 	for i, name := range ifaces {
@@ -140,24 +183,19 @@ func Replay(ctx context.Context, name string, open Opener, iface string, o Optio
 		side.IfaceTxDropped = after.TxDropped - before[i].TxDropped
 		switch {
 		case side.IfaceTxPackets >= uint64(side.Packets) && side.IfaceTxDropped == 0:
-			side.IfaceCheck = "ok"
+			side.IfaceCheck = IfaceOK
 		case side.IfaceTxDropped == 0 && (len(ifaces) > 1 || side.IfaceTxPackets >= uint64(rep.Sends)):
 			// A device that takes GSO frames whole counts super-packets
 			// (with two interfaces their split is not known: any count
 			// without drops).
-			side.IfaceCheck = "whole"
+			side.IfaceCheck = IfaceWhole
 		default:
-			side.IfaceCheck = "short"
+			side.IfaceCheck = IfaceShort
 		}
 		rep.IfaceTxPackets += side.IfaceTxPackets
 		rep.IfaceTxBytes += side.IfaceTxBytes
 		rep.IfaceTxDropped += side.IfaceTxDropped
-		switch {
-		case rep.IfaceCheck == "" || side.IfaceCheck == "short":
-			rep.IfaceCheck = side.IfaceCheck
-		case side.IfaceCheck == "whole" && rep.IfaceCheck == "ok":
-			rep.IfaceCheck = "whole"
-		}
+		rep.IfaceCheck = max(rep.IfaceCheck, side.IfaceCheck)
 		if rep.Sides != nil {
 			rep.Sides[i] = side
 		}

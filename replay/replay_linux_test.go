@@ -67,7 +67,7 @@ func TestThreadsPacing(t *testing.T) {
 		if math.Abs(got/want-1) > 0.02 {
 			t.Errorf("%s: rate %.1f, want %.1f ± 2%%", c.name, got, want)
 		}
-		if rep.Threads != 2 || rep.IfaceCheck != "ok" || rep.IfaceTxPackets != uint64(rep.Packets) || rep.Failed != 0 {
+		if rep.Threads != 2 || rep.IfaceCheck.String() != "ok" || rep.IfaceTxPackets != uint64(rep.Packets) || rep.Failed != 0 {
 			t.Errorf("%s: %d threads, %d frames sent, interface counted %d (%s), %d failed", c.name, rep.Threads, rep.Packets, rep.IfaceTxPackets, rep.IfaceCheck, rep.Failed)
 		}
 		if rep.Packets < o.Limit || rep.Packets > o.Limit+2*64 {
@@ -113,7 +113,7 @@ func TestThreadsStreamGzip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Threads != 2 || rep.Packets != frames || rep.IfaceTxPackets != uint64(frames) || rep.IfaceCheck != "ok" {
+	if rep.Threads != 2 || rep.Packets != frames || rep.IfaceTxPackets != uint64(frames) || rep.IfaceCheck.String() != "ok" {
 		t.Errorf("%d threads sent %d frames, interface %d (%s); the capture holds %d", rep.Threads, rep.Packets, rep.IfaceTxPackets, rep.IfaceCheck, frames)
 	}
 }

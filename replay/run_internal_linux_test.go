@@ -10,7 +10,7 @@ import (
 // an error that says how many frames were lost.
 func TestAccounted(t *testing.T) {
 	mk := func(handed, sent, refused int64) *pipeline {
-		p := &pipeline{src: &Source{}, s: &Sender{}}
+		p := &pipeline{src: &source{}, s: &sender{}}
 		p.src.Stats.Frames, p.s.Stats.Frames, p.s.Stats.FailedFrames = handed, sent, refused
 		return p
 	}

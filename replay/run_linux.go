@@ -22,10 +22,10 @@ var errStop = errors.New("stop")
 // on the clock all shards share.
 type pipeline struct {
 	index   int
-	src     *Source
-	s       *Sender
-	sched   *Schedule
-	items   []Item // preloaded
+	src     *source
+	s       *sender
+	sched   *schedule
+	items   []item // preloaded
 	arena   *hugemem.Arena
 	ring    []byte // what a streamed pcap is read into (stream)
 	lastDue time.Time
@@ -39,20 +39,17 @@ type runState struct {
 	o        Options
 	deadline time.Time
 	queued   atomic.Int64 // frames queued by all shards, for Limit
-	each     func(shard int, it *Item) error
 }
 
-// Run sends every item of the capture through the senders, one pipeline
+// run sends every item of the capture through the senders, one pipeline
 // per sender, and reports what they did (not the interface's counters:
 // Replay adds those). With one sender the capture keeps its global order;
 // with several, Shard splits it by connection and each pipeline — its own
 // Source, coalescer and socket, on a goroutine of its own (pinned to
 // o.CPUs when given) — keeps the order within its connections, paced on
 // one shared clock: original timing anchored to the capture's first
-// packet, rates counted over all pipelines together. each, if not nil,
-// sees every item of a shard before it is queued (never concurrently
-// within one shard).
-func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o Options, each func(shard int, it *Item) error) (Report, error) {
+// packet, rates counted over all pipelines together.
+func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o Options) (Report, error) {
 	var rep Report
 	if len(senders) == 0 || len(senders) != len(srcs) {
 		return rep, fmt.Errorf("replay: %d senders for %d sources", len(senders), len(srcs))
@@ -62,7 +59,7 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 	for i := range ps {
 		ps[i] = &pipeline{index: i, src: srcs[i], s: senders[i]}
 	}
-	st := &runState{ctx: ctx, o: o, each: each}
+	st := &runState{ctx: ctx, o: o}
 	defer func() {
 		for _, p := range ps {
 			if p.arena != nil {
@@ -81,9 +78,9 @@ func Run(ctx context.Context, open Opener, senders []*Sender, srcs []*Source, o 
 		first = f
 	}
 	start := time.Now()
-	var count Count // rate pacing holds for all shards together
+	var count sharedCount // rate pacing holds for all shards together
 	for _, p := range ps {
-		p.sched = NewSchedule(o.Pacing, start)
+		p.sched = newSchedule(o.Pacing, start)
 		p.sched.Share(&count)
 	}
 	if o.Duration > 0 {
@@ -222,13 +219,8 @@ func (p *pipeline) flush() error {
 	return err
 }
 
-// send paces one item of shard p, shows it to each and queues it.
-func (st *runState) send(p *pipeline, it *Item, stable bool) error {
-	return st.queue(p, it, stable, true)
-}
-
-// queue is send, showing the item to each only if asked.
-func (st *runState) queue(p *pipeline, it *Item, stable, show bool) error {
+// send paces one item of shard p and queues it.
+func (st *runState) send(p *pipeline, it *item, stable bool) error {
 	if err := st.ctx.Err(); err != nil {
 		return errStop
 	}
@@ -248,11 +240,6 @@ func (st *runState) queue(p *pipeline, it *Item, stable, show bool) error {
 			sleepUntil(st.ctx, due)
 		}
 		p.lastDue = due
-	}
-	if st.each != nil && show {
-		if err := st.each(p.index, it); err != nil {
-			return err
-		}
 	}
 	if st.o.Limit > 0 { // a counter all pipelines write: only when it is needed
 		st.queued.Add(int64(it.Segs))
@@ -340,7 +327,7 @@ func preload(open Opener, ps []*pipeline, limit int64) (free func(), first time.
 	// With several shards, a first pass weighs the connections so that the
 	// shards get even work (Balance); reading twice costs nothing of the
 	// replay itself.
-	bal := NewBalance(len(ps))
+	bal := newBalance(len(ps))
 	if len(ps) > 1 {
 		r, err := open()
 		if err != nil {
@@ -365,11 +352,11 @@ func preload(open Opener, ps []*pipeline, limit int64) (free func(), first time.
 		}
 	}
 	var total int64
-	coalesced := IsCoalesced(r)
+	coalesced := isCoalesced(r)
 	for i, p := range ps {
 		arena := hugemem.NewArena(0)
 		arenas[i] = arena
-		p.src.Begin(r.Name(), coalesced, func(it *Item) error {
+		p.src.Begin(r.Name(), coalesced, func(it *item) error {
 			if total += int64(len(it.Frame)); total > limit {
 				return fmt.Errorf("%s: more than %d MiB to preload; replay without it", r.Name(), limit>>20)
 			}

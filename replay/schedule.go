@@ -53,43 +53,43 @@ func (p Pacing) Validate() error {
 	return nil
 }
 
-// Schedule computes when each item is due. Times are anchored to the start
+// schedule computes when each item is due. Times are anchored to the start
 // of the replay and to the first packet, never to the previous send, so
 // errors do not accumulate over a long replay.
-type Schedule struct {
+type schedule struct {
 	p      Pacing
 	start  time.Time // wall clock at the first item
 	first  time.Time // capture time of the first item of this loop
 	offset time.Duration
 	// frames and bytes due before the current item, of every schedule
 	// sharing the count (Share): pps and Mbps hold for them all.
-	count *Count
+	count *sharedCount
 	last  time.Duration // offset of the latest item, for loops
 	begun bool
 }
 
-// Count is what rate pacing has let through so far: frames and bytes on
+// sharedCount is what rate pacing has let through so far: frames and bytes on
 // the wire. Schedules of several pipelines share one (Share), so that
 // --pps and --mbps hold for the sum of them, whatever each one sends.
-type Count struct {
+type sharedCount struct {
 	frames, bytes atomic.Int64
 }
 
-// NewSchedule starts a schedule at wall time start.
-func NewSchedule(p Pacing, start time.Time) *Schedule {
+// newSchedule starts a schedule at wall time start.
+func newSchedule(p Pacing, start time.Time) *schedule {
 	if p.Multiplier == 0 {
 		p.Multiplier = 1
 	}
-	return &Schedule{p: p, start: start, count: &Count{}}
+	return &schedule{p: p, start: start, count: &sharedCount{}}
 }
 
 // Share makes s count its rate with c, which other schedules share.
-func (s *Schedule) Share(c *Count) { s.count = c }
+func (s *schedule) Share(c *sharedCount) { s.count = c }
 
 // Due returns the wall time at which an item captured at ts, that puts
 // frames frames and bytes bytes on the wire, must be sent. Items come in
 // capture order.
-func (s *Schedule) Due(ts time.Time, frames int, bytes int) time.Time {
+func (s *schedule) Due(ts time.Time, frames int, bytes int) time.Time {
 	switch {
 	case s.p.Topspeed:
 		return time.Time{}
@@ -117,20 +117,20 @@ func (s *Schedule) Due(ts time.Time, frames int, bytes int) time.Time {
 // Begin anchors original timing at the capture time first (the first
 // packet of the pass), rather than at the first item Due sees: shards of
 // one capture share one clock that way.
-func (s *Schedule) Begin(first time.Time) {
+func (s *schedule) Begin(first time.Time) {
 	s.begun, s.first = true, first
 }
 
 // Last is the offset from the start at which the latest item so far is due.
-func (s *Schedule) Last() time.Duration { return s.last }
+func (s *schedule) Last() time.Duration { return s.last }
 
 // NextLoop continues the schedule for another pass over the capture: the
 // first packet of the pass is due right after the last of this one.
-func (s *Schedule) NextLoop() { s.NextLoopAt(s.last) }
+func (s *schedule) NextLoop() { s.NextLoopAt(s.last) }
 
 // NextLoopAt continues the schedule for another pass that starts at offset
 // from the start (shards: the latest Last of them all).
-func (s *Schedule) NextLoopAt(offset time.Duration) {
+func (s *schedule) NextLoopAt(offset time.Duration) {
 	s.offset, s.last = offset, max(s.last, offset)
 	s.begun = false
 }

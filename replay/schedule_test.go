@@ -21,14 +21,14 @@ func TestSchedule(t *testing.T) {
 		{"8 Mbps, 1000 bytes each", Pacing{Mbps: 8}, []time.Time{ts(0), ts(0), ts(0)}, []time.Duration{0, time.Millisecond, 2 * time.Millisecond}},
 	}
 	for _, tc := range cases {
-		s := NewSchedule(tc.p, start)
+		s := newSchedule(tc.p, start)
 		for i, it := range tc.items {
 			if got := s.Due(it, 10, 1000).Sub(start); got != tc.want[i] {
 				t.Errorf("%s: item %d due at +%v, want +%v", tc.name, i, got, tc.want[i])
 			}
 		}
 	}
-	s := NewSchedule(Pacing{Topspeed: true}, start)
+	s := newSchedule(Pacing{Topspeed: true}, start)
 	if !s.Due(ts(5), 1, 1).IsZero() {
 		t.Errorf("topspeed: a due time")
 	}
@@ -38,7 +38,7 @@ func TestSchedule(t *testing.T) {
 // packet of a 1 µs-spaced capture is due exactly 1 s after the first.
 func TestScheduleNoDrift(t *testing.T) {
 	t0, start := time.Unix(1000, 0), time.Unix(5000, 0)
-	s := NewSchedule(Pacing{Multiplier: 1}, start)
+	s := newSchedule(Pacing{Multiplier: 1}, start)
 	var last time.Time
 	for i := range 1_000_001 {
 		last = s.Due(t0.Add(time.Duration(i)*time.Microsecond), 1, 100)

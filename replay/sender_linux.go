@@ -8,11 +8,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
-	"github.com/gsoreplay/gsoreplay/replay/lab"
+	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 )
 
-// SendStats counts what a Sender did. Errors are keyed by errno name.
-type SendStats struct {
+// sendStats counts what a Sender did. Errors are keyed by errno name.
+type sendStats struct {
 	Items    int64 // items the kernel accepted
 	Frames   int64 // frames those items stand for
 	Bytes    int64 // bytes of those frames on the wire
@@ -27,10 +27,10 @@ type SendStats struct {
 	SideFrames, SideBytes [2]int64
 }
 
-// Sender writes items to an AF_PACKET socket with PACKET_VNET_HDR, in
+// sender writes items to an AF_PACKET socket with PACKET_VNET_HDR, in
 // sendmmsg batches. Never with PACKET_QDISC_BYPASS: the kernel drops
 // segmented packets on that path (kernel-gso.md §1.7).
-type Sender struct {
+type sender struct {
 	fd    int
 	iface string
 	// With a second interface every message names its interface, so that
@@ -39,7 +39,7 @@ type Sender struct {
 	names [2]unix.RawSockaddrLinklayer
 	hdrs  [][gso.VnetHeaderLen]byte
 	bufs  [][]byte // copies of frames that do not outlive Queue's caller
-	meta  []Item   // segs and wire bytes of the queued items
+	meta  []item   // segs and wire bytes of the queued items
 	// iov holds every queued message's pieces (virtio header, frame,
 	// parts); iovAt[i] is where message i's begin.
 	iov   []unix.Iovec
@@ -48,7 +48,7 @@ type Sender struct {
 	n     int
 	// queued is the frames the queued items stand for.
 	queued int64
-	Stats  SendStats
+	Stats  sendStats
 	// Retries is how many times a send the device's queue refuses
 	// (ENOBUFS) is tried again, 50 µs apart, before it counts as failed
 	// (8 when 0): a receiver that polls late (GRO with a flush timeout)
@@ -56,44 +56,29 @@ type Sender struct {
 	Retries int
 }
 
-func (s *Sender) maxRetries() int {
+func (s *sender) maxRetries() int {
 	if s.Retries > 0 {
 		return s.Retries
 	}
 	return 8
 }
 
-// NewSender opens a packet socket on iface in the calling thread's network
+// newSender opens a packet socket on iface in the calling thread's network
 // namespace. batch is the most messages per sendmmsg.
-func NewSender(iface string, batch int) (*Sender, error) {
-	index, err := lab.InterfaceIndex(iface)
+func newSender(iface string, batch int) (*sender, error) {
+	// A large send buffer lets a batch of 64 KiB super-packets queue at once.
+	fd, index, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("AF_PACKET socket on %s: %w (needs CAP_NET_RAW)", iface, err)
-	}
-	s := &Sender{fd: fd, iface: iface, Stats: SendStats{Errors: map[string]int64{}}}
-	fail := func(op string, err error) (*Sender, error) {
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s on %s: %w", op, iface, err)
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
-		return fail("PACKET_VNET_HDR", err)
-	}
-	// A large send buffer lets a batch of 64 KiB super-packets queue at once.
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 16<<20)
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: index}); err != nil {
-		return fail("bind", err)
-	}
+	s := &sender{fd: fd, iface: iface, Stats: sendStats{Errors: map[string]int64{}}}
 	s.names[0] = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Ifindex: int32(index)}
 	if batch < 1 {
 		batch = 1
 	}
 	s.hdrs = make([][gso.VnetHeaderLen]byte, batch)
 	s.bufs = make([][]byte, batch)
-	s.meta = make([]Item, batch)
+	s.meta = make([]item, batch)
 	s.iov = make([]unix.Iovec, 0, 2*batch)
 	s.iovAt = make([]int, batch+1)
 	s.msgs = make([]unix.Mmsghdr, batch)
@@ -104,8 +89,8 @@ func NewSender(iface string, batch int) (*Sender, error) {
 // split.Secondary on iface2 (in the Sender's namespace), the others on its
 // first interface, through the same socket: each message of a batch names
 // its interface, and the batch goes out in order.
-func (s *Sender) AddInterface(iface2 string) error {
-	index, err := lab.InterfaceIndex(iface2)
+func (s *sender) AddInterface(iface2 string) error {
+	index, err := afpacket.InterfaceIndex(iface2)
 	if err != nil {
 		return err
 	}
@@ -122,7 +107,7 @@ func (s *Sender) AddInterface(iface2 string) error {
 // called after the send); otherwise it is copied into a buffer of the
 // sender's, reused and hot. Item.Parts are always read in place: the
 // virtio header, the frame and the parts go as one message's iovecs.
-func (s *Sender) Queue(it *Item, stable bool) error {
+func (s *sender) Queue(it *item, stable bool) error {
 	it.Vnet.Encode(s.hdrs[s.n][:])
 	frame := it.Frame
 	var release func([]byte)
@@ -134,7 +119,7 @@ func (s *Sender) Queue(it *Item, stable bool) error {
 		s.bufs[s.n] = append(s.bufs[s.n][:0], frame...)
 		frame = s.bufs[s.n]
 	}
-	s.meta[s.n] = Item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release, Side: it.Side}
+	s.meta[s.n] = item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release, Side: it.Side}
 	s.iov = append(s.iov, iovec(s.hdrs[s.n][:]), iovec(frame))
 	for _, p := range it.Parts {
 		s.iov = append(s.iov, iovec(p))
@@ -149,11 +134,11 @@ func (s *Sender) Queue(it *Item, stable bool) error {
 }
 
 // Pending is the frames sent or queued so far.
-func (s *Sender) Pending() int64 { return s.Stats.Frames + s.queued }
+func (s *sender) Pending() int64 { return s.Stats.Frames + s.queued }
 
 // Flush sends the queued items. A refused item is counted under its errno
 // and the rest of the batch still goes.
-func (s *Sender) Flush() error {
+func (s *sender) Flush() error {
 	for i := 0; i < s.n; i++ {
 		// The pieces, gathered by the kernel: no copy here. iov no longer
 		// grows, so pointers into it hold.
@@ -210,12 +195,12 @@ func (s *Sender) Flush() error {
 
 // done empties the batch: kept frames go back to their owners, and no
 // reference to a preloaded capture stays behind.
-func (s *Sender) done() {
+func (s *sender) done() {
 	for i := range s.n {
 		if m := &s.meta[i]; m.Release != nil {
 			m.Release(m.Frame)
 		}
-		s.meta[i] = Item{}
+		s.meta[i] = item{}
 	}
 	clear(s.iov) // no pointer to a frame stays behind
 	s.iov = s.iov[:0]
@@ -233,7 +218,7 @@ func iovec(b []byte) unix.Iovec {
 }
 
 // Close sends what is queued and closes the socket.
-func (s *Sender) Close() error {
+func (s *sender) Close() error {
 	err := s.Flush()
 	if cerr := unix.Close(s.fd); err == nil {
 		err = cerr

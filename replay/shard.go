@@ -7,12 +7,12 @@ import (
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
 
-// Shard is the pipeline, of n, that a packet goes to: by the symmetric hash
+// shardOf is the pipeline, of n, that a packet goes to: by the symmetric hash
 // of its connection, so that both directions of a TCP connection or UDP
 // flow meet in one pipeline in capture order; packets without one (not TCP
 // or UDP over IP, IP fragments) all go to shard 0, where they keep their
 // order among themselves.
-func Shard(p *pcaps.Packet, n int) int {
+func shardOf(p *pcaps.Packet, n int) int {
 	if n <= 1 {
 		return 0
 	}
@@ -28,26 +28,26 @@ func Shard(p *pcaps.Packet, n int) int {
 // checksumming 200 bytes.
 const frameCost = 200
 
-// Balance shares connections between n shards by their size rather than by
+// balance shares connections between n shards by their size rather than by
 // hash, when the whole capture is known beforehand (a preload): Add counts
 // every packet's connection, Assign places the connections, largest first,
 // on the least loaded shard, and Shard then answers as the package-level
 // Shard does — both directions of a connection on one shard, packets of no
 // connection on shard 0 — but with the shards' work even.
-type Balance struct {
+type balance struct {
 	n      int
 	weight map[uint64]int64 // by Flow.Symmetric
 	shard  map[uint64]int
 	other  int64 // packets of no connection, all on shard 0
 }
 
-// NewBalance returns an empty Balance for n shards.
-func NewBalance(n int) *Balance {
-	return &Balance{n: n, weight: map[uint64]int64{}}
+// newBalance returns an empty Balance for n shards.
+func newBalance(n int) *balance {
+	return &balance{n: n, weight: map[uint64]int64{}}
 }
 
 // Add counts a packet.
-func (b *Balance) Add(p *pcaps.Packet) {
+func (b *balance) Add(p *pcaps.Packet) {
 	w := int64(len(p.Data)) + frameCost
 	if k, ok := coalesce.FlowOf(p.Data, p.LinkType, p.Interface); ok && b.n > 1 {
 		b.weight[k.Symmetric()] += w
@@ -57,7 +57,7 @@ func (b *Balance) Add(p *pcaps.Packet) {
 }
 
 // Assign places the connections counted so far.
-func (b *Balance) Assign() {
+func (b *balance) Assign() {
 	keys := make([]uint64, 0, len(b.weight))
 	for k := range b.weight {
 		keys = append(keys, k)
@@ -82,7 +82,7 @@ func (b *Balance) Assign() {
 }
 
 // Shard is the shard of a packet; a connection Add never saw goes by hash.
-func (b *Balance) Shard(p *pcaps.Packet) int {
+func (b *balance) Shard(p *pcaps.Packet) int {
 	if b.n <= 1 {
 		return 0
 	}

@@ -21,9 +21,9 @@ func TestShard(t *testing.T) {
 		back := f
 		back.Sport, back.Dport, back.Swap = f.Dport, f.Sport, true
 		p, q := f.Packet(), back.Packet()
-		s := Shard(&p, 4)
-		if s != Shard(&q, 4) {
-			t.Fatalf("port %d: the two directions go to shards %d and %d", port, s, Shard(&q, 4))
+		s := shardOf(&p, 4)
+		if s != shardOf(&q, 4) {
+			t.Fatalf("port %d: the two directions go to shards %d and %d", port, s, shardOf(&q, 4))
 		}
 		count[s]++
 	}
@@ -37,11 +37,11 @@ func TestShard(t *testing.T) {
 	arp := pcaps.Packet{Data: make([]byte, 60), LinkType: layers.LinkTypeEthernet}
 	arp.Data[12], arp.Data[13] = 0x08, 0x06
 	for _, p := range []pcaps.Packet{frag.Packet(), arp} {
-		if s := Shard(&p, 4); s != 0 {
+		if s := shardOf(&p, 4); s != 0 {
 			t.Errorf("a packet of no connection went to shard %d", s)
 		}
 	}
-	if p := craft.TCPBulk().Packet(); Shard(&p, 1) != 0 {
+	if p := craft.TCPBulk().Packet(); shardOf(&p, 1) != 0 {
 		t.Error("one shard is not shard 0")
 	}
 }
@@ -65,7 +65,7 @@ func TestBalance(t *testing.T) {
 	frag := craft.UDPBulk()
 	frag.Fragment = true
 	pkts = append(pkts, frag.Packet())
-	b := NewBalance(2)
+	b := newBalance(2)
 	for i := range pkts {
 		b.Add(&pkts[i])
 	}
@@ -122,7 +122,7 @@ func TestSteer(t *testing.T) {
 			}
 		}
 	}
-	a, b := NewSteer(2), NewSteer(2)
+	a, b := newSteer(2), newSteer(2)
 	conn := map[uint16]int{} // by client port
 	bytes := make([]int, 2)
 	for i := range pkts {
@@ -167,7 +167,7 @@ func portOf(t *testing.T, p *pcaps.Packet) uint16 {
 // in recordings joined end to end, are shared by what they weighed: sizes
 // 4, 3, 3, 2 give 6 and 6 (hashing gives what it gives).
 func TestSteerSequential(t *testing.T) {
-	s := NewSteer(2)
+	s := newSteer(2)
 	bytes := make([]int, 2)
 	for c, size := range []int{4, 3, 3, 2} {
 		shard := -1

@@ -17,9 +17,9 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/split"
 )
 
-// Item is one thing to send: a frame and its virtio header, standing for
+// item is one thing to send: a frame and its virtio header, standing for
 // Segs frames on the wire.
-type Item struct {
+type item struct {
 	// Frame is an Ethernet frame, valid until the callback returns (but
 	// see Release and Stable).
 	Frame []byte
@@ -73,8 +73,8 @@ type SourceOptions struct {
 	Rewrite *rewrite.Options
 }
 
-// FeedStats counts what a Source did.
-type FeedStats struct {
+// feedStats counts what a Source did.
+type feedStats struct {
 	Packets    int64 // packets read (records for a coalesced input)
 	Items      int64
 	Supers     int64
@@ -87,37 +87,37 @@ type FeedStats struct {
 	Coalescing *coalesce.Stats
 }
 
-// Source turns a capture into items.
-type Source struct {
+// source turns a capture into items.
+type source struct {
 	opts   SourceOptions
 	eth    []byte
 	ethPkt pcaps.Packet // the frame handed on, as an Ethernet packet
 	meta   coalesce.Meta
-	item   Item
+	item   item
 	seg    gso.Segmenter         // counts the segments of vnet records
 	mss    map[coalesce.Flow]int // MSS each host announced in its SYN
 	full   map[coalesce.Flow]int // largest ordinary segment per flow
 	// full[lastFlow] == lastFull
 	lastFlow coalesce.Flow
 	lastFull int
-	Stats    FeedStats
+	Stats    feedStats
 	borrow   bool // see Borrow
 	// the current pass (Begin)
 	name string
-	fn   func(*Item) error
+	fn   func(*item) error
 	c    *coalesce.Coalescer
 	rw   *rewrite.Rewriter // SourceOptions.Rewrite's
 	side split.Side        // the side of the packet being fed
-	// OnFrame, if set, sees every frame of a raw capture that is coalesced
-	// or sent alone, as an Ethernet frame, with its record number (not the
-	// TSO/GRO host frames sent as super-packets of their own): the frames
-	// that must come out as they are. Verify records its expectations from
-	// it.
-	OnFrame func(p *pcaps.Packet, record int64)
+	// obs, if set, is shown what is sent (Options.Observer), as pipeline
+	// shard.
+	obs    Observer
+	shard  int
+	sent   Sent
+	joined []byte // a super-packet's frame and parts, for obs
 }
 
-// NewSource returns a Source.
-func NewSource(o SourceOptions) *Source {
+// newSource returns a Source for options o (a bad Rewrite is an error).
+func newSource(o SourceOptions) (*source, error) {
 	if o.MTU == 0 {
 		o.MTU = 1500
 	}
@@ -125,18 +125,19 @@ func NewSource(o SourceOptions) *Source {
 		// Edits of single frames (--mtu-trunc): nothing may merge.
 		o.NoCoalesce = true
 	}
-	s := &Source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
+	s := &source{opts: o, mss: map[coalesce.Flow]int{}, full: map[coalesce.Flow]int{}}
 	if o.Rewrite != nil {
-		// Options were validated where they were parsed; a Source cannot
-		// fail here, and a bad combination edits nothing.
-		s.rw, _ = rewrite.New(*o.Rewrite)
+		var err error
+		if s.rw, err = rewrite.New(*o.Rewrite); err != nil {
+			return nil, err
+		}
 	}
-	return s
+	return s, nil
 }
 
 // Rewriter is the Source's rewriter (nil without SourceOptions.Rewrite):
 // its Stats say what the maps matched.
-func (s *Source) Rewriter() *rewrite.Rewriter { return s.rw }
+func (s *source) Rewriter() *rewrite.Rewriter { return s.rw }
 
 // Borrow switches borrow mode on or off for the passes begun after it. In
 // borrow mode the Source keeps slices of the packets it is given instead
@@ -144,41 +145,46 @@ func (s *Source) Rewriter() *rewrite.Rewriter { return s.rw }
 // caller must keep every packet's Data valid and unchanged until the items
 // made of it are sent, and calls Expire to get packets back. Only for
 // Ethernet captures, whose frames go out as they are read.
-func (s *Source) Borrow(on bool) { s.borrow = on }
+func (s *source) Borrow(on bool) { s.borrow = on }
 
 // Expire sends on the items that hold packets read before offset (by
 // pcaps.Packet.Offset): after it, and after the sender's flush, those
 // packets may be reused. Only borrow mode needs it.
-func (s *Source) Expire(offset int64) error {
+func (s *source) Expire(offset int64) error {
 	if s.c == nil {
 		return nil
 	}
 	return s.c.ExpireBefore(offset)
 }
 
-// NewSources returns n Sources with the same options, one per pipeline.
-func NewSources(o SourceOptions, n int) []*Source {
-	out := make([]*Source, max(n, 1))
+// newSources returns n Sources with the same options, one per pipeline,
+// showing what they send to obs (if not nil) as shards 0 to n-1.
+func newSources(o SourceOptions, n int, obs Observer) ([]*source, error) {
+	out := make([]*source, max(n, 1))
 	for i := range out {
-		out[i] = NewSource(o)
+		var err error
+		if out[i], err = newSource(o); err != nil {
+			return nil, err
+		}
+		out[i].obs, out[i].shard = obs, i
 	}
-	return out
+	return out, nil
 }
 
 // Feed reads r to the end and hands every item to fn. It may be called
 // again for another pass (loops); the statistics accumulate.
-func (s *Source) Feed(r *pcaps.Reader, fn func(*Item) error) error {
-	s.Begin(r.Name(), IsCoalesced(r), fn)
+func (s *source) Feed(r *pcaps.Reader, fn func(*item) error) error {
+	s.Begin(r.Name(), isCoalesced(r), fn)
 	if err := r.Each(func(p *pcaps.Packet) error { return s.Packet(p, r.Count()) }); err != nil {
 		return err
 	}
 	return s.End()
 }
 
-// IsCoalesced reports a capture written by "gsoreplay coalesce": its section
+// isCoalesced reports a capture written by "gsoreplay coalesce": its section
 // header says so, or it is a vnet file. Its records are sent as they are,
 // merged or not.
-func IsCoalesced(r *pcaps.Reader) bool {
+func isCoalesced(r *pcaps.Reader) bool {
 	_, ok := capfile.ParseOrigin(r.SectionComment())
 	return ok || r.Format() == pcaps.FormatVnet
 }
@@ -187,7 +193,7 @@ func IsCoalesced(r *pcaps.Reader) bool {
 // says); Packet then takes its packets in order and End finishes the pass.
 // Items go to fn. Feed does all three for one reader; a pipeline that splits
 // a capture between Sources calls them itself.
-func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
+func (s *source) Begin(name string, coalesced bool, fn func(*item) error) {
 	s.name, s.fn, s.c = name, fn, nil
 	if !s.opts.NoCoalesce {
 		var c *coalesce.Coalescer
@@ -213,18 +219,18 @@ func (s *Source) Begin(name string, coalesced bool, fn func(*Item) error) {
 
 // Packet takes the next packet of the pass, the record-th of the capture
 // (for errors).
-func (s *Source) Packet(p *pcaps.Packet, record int64) error {
+func (s *source) Packet(p *pcaps.Packet, record int64) error {
 	return s.feed(p, record, nil)
 }
 
 // PacketClassified is Packet for an Ethernet packet that cl classified
 // (coalesce.Classified.Classify) on another core, p.Data unchanged since.
-func (s *Source) PacketClassified(p *pcaps.Packet, record int64, cl *coalesce.Classified) error {
+func (s *source) PacketClassified(p *pcaps.Packet, record int64, cl *coalesce.Classified) error {
 	return s.feed(p, record, cl)
 }
 
 // End ends the pass: what the coalescer holds is sent.
-func (s *Source) End() error {
+func (s *source) End() error {
 	if s.c != nil {
 		if err := s.c.Close(); err != nil {
 			return err
@@ -238,7 +244,7 @@ func (s *Source) End() error {
 // coalesced file as it is, a TSO/GRO host's oversized frame as a
 // super-packet of its own, any other frame through the coalescer (or alone
 // with NoCoalesce).
-func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) error {
+func (s *source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) error {
 	s.Stats.Packets++
 	if s.opts.Split != nil {
 		side, send := s.opts.Split.Side(p, record)
@@ -288,12 +294,12 @@ func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 		s.Stats.Built++
 		return s.emit(frame, nil, s.borrowed(frame, p), h, segs, p.Timestamp, true, from, record)
 	}
-	eth := &s.ethPkt // a field: OnFrame would make a local escape, an allocation per frame
+	eth := &s.ethPkt // a field: the observer would make a local escape, an allocation per frame
 	// The side is the packet's interface to the coalescer: the two sides
 	// of a split never merge.
 	*eth = pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet, Interface: int(s.side)}
-	if s.OnFrame != nil {
-		s.OnFrame(eth, record)
+	if s.obs != nil {
+		s.obs.Frame(s.shard, eth, record)
 	}
 	if s.c == nil {
 		return s.emit(frame, nil, s.borrowed(frame, p), gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
@@ -310,7 +316,7 @@ func (s *Source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 
 // borrowed says frame is the packet's own bytes in borrow mode, valid
 // until the caller takes the packet back.
-func (s *Source) borrowed(frame []byte, p *pcaps.Packet) bool {
+func (s *source) borrowed(frame []byte, p *pcaps.Packet) bool {
 	return s.borrow && len(frame) > 0 && len(p.Data) > 0 && &frame[0] == &p.Data[0]
 }
 
@@ -321,7 +327,7 @@ func shiftOff(v uint16, shift int) uint16 {
 	return uint16(int(v) + shift)
 }
 
-func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
+func (s *source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeader, segs int, ts time.Time, built bool, from string, record int64) error {
 	it := &s.item
 	release := it.Release // set by the coalescer's callback for its records
 	if record != 0 {
@@ -345,9 +351,9 @@ func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 		// the callback only.
 		orig := frame
 		if super {
-			frame, _ = s.rw.Super(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Dir(s.side))
+			frame = edited(s.rw.Super(frame, parts, &h, layers.LinkTypeEthernet, rewrite.Dir(s.side)))
 		} else {
-			frame, _ = s.rw.Frame(frame, layers.LinkTypeEthernet, len(frame), rewrite.Dir(s.side))
+			frame = edited(s.rw.Frame(frame, layers.LinkTypeEthernet, len(frame), rewrite.Dir(s.side)))
 		}
 		if release != nil {
 			release(orig)
@@ -355,7 +361,7 @@ func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 		}
 		stable = false
 	}
-	*it = Item{Frame: frame, Parts: parts, Stable: stable, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record, Side: s.side}
+	*it = item{Frame: frame, Parts: parts, Stable: stable, Vnet: h, Segs: segs, Timestamp: ts, Built: built, GSOFrom: from, Record: record, Side: s.side}
 	it.Release = release
 	it.Wire = wireBytes(it.Len(), frame, h, segs)
 	s.Stats.Items++
@@ -366,11 +372,25 @@ func (s *Source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 			s.Stats.InSupers += int64(segs)
 		}
 	}
+	if s.obs != nil && (built || s.Stats.Coalesced) {
+		s.sent = Sent{Frame: frame, Vnet: h, Record: record, Side: s.side, Built: built, GSOFrom: from}
+		if len(parts) > 0 {
+			s.joined = it.AppendFrame(s.joined[:0])
+			s.sent.Frame = s.joined
+		}
+		if err := s.obs.Sent(s.shard, &s.sent); err != nil {
+			return err
+		}
+	}
 	return s.fn(it)
 }
 
+// edited is the frame a rewriter returns; the wire length it also returns
+// follows from the frame.
+func edited(frame []byte, _ int) []byte { return frame }
+
 // Len is the frame's length, parts included.
-func (it *Item) Len() int {
+func (it *item) Len() int {
 	n := len(it.Frame)
 	for _, p := range it.Parts {
 		n += len(p)
@@ -379,7 +399,7 @@ func (it *Item) Len() int {
 }
 
 // AppendFrame appends the whole frame, parts included, to dst.
-func (it *Item) AppendFrame(dst []byte) []byte {
+func (it *item) AppendFrame(dst []byte) []byte {
 	dst = append(dst, it.Frame...)
 	for _, p := range it.Parts {
 		dst = append(dst, p...)
@@ -412,7 +432,7 @@ func wireBytes(size int, frame []byte, h gso.VnetHeader, segs int) int {
 // place. It returns its header, segment count and where gso_size came from.
 // A packet classified already (cl, on another core) is not read again when
 // it is a mergeable TCP segment.
-func (s *Source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classified) (h gso.VnetHeader, segs int, from string, ok bool) {
+func (s *source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classified) (h gso.VnetHeader, segs int, from string, ok bool) {
 	var v coalesce.TCPView
 	if cl != nil && p.LinkType == layers.LinkTypeEthernet {
 		v, ok = cl.TCPView(frame)

@@ -35,7 +35,7 @@ type stageBatch struct {
 }
 
 type stageMsg struct {
-	item  Item
+	item  item
 	mark  int64     // a mark when not 0
 	begin time.Time // the clock starts at the capture's first packet
 }
@@ -115,7 +115,7 @@ func (st *runState) sendBatch(p *pipeline, b *stageBatch, released *atomic.Int64
 			default:
 			}
 		default:
-			if err := st.queue(p, &m.item, true, false); err != nil { // each saw it made
+			if err := st.send(p, &m.item, true); err != nil {
 				return err
 			}
 		}
@@ -174,13 +174,7 @@ func (m *maker) batch(parts, bytes int) (*stageBatch, error) {
 // item queues one item of the Source: its payload slices and any frame
 // that is not the capture's own are copied into the batch, so that the
 // Source may go on.
-func (m *maker) item(it *Item) error {
-	if m.st.each != nil {
-		// Here, in the capture's order, with what the Source saw of it.
-		if err := m.st.each(m.shard, it); err != nil {
-			return err
-		}
-	}
+func (m *maker) item(it *item) error {
 	copyFrame := !it.Stable
 	n := 0
 	if copyFrame {
@@ -289,7 +283,7 @@ func (m *maker) read(r *pcaps.Reader, p *pipeline, n int, q, free chan []readMsg
 	if !r.Window(p.ring, reclaim) {
 		return fmt.Errorf("%s: the reader takes no ring", r.Name())
 	}
-	steer := NewSteer(n)
+	steer := newSteer(n)
 	var pk pcaps.Packet
 	for {
 		err := r.Next(&pk)
@@ -329,7 +323,7 @@ func (m *maker) run(r *pcaps.Reader, p *pipeline, n int) error {
 		defer close(q)
 		readErr <- m.read(r, p, n, q, free)
 	}()
-	p.src.Begin(r.Name(), IsCoalesced(r), m.item)
+	p.src.Begin(r.Name(), isCoalesced(r), m.item)
 	var cl coalesce.Classified
 	classify := p.src.borrow // Ethernet frames, classified as the coalescer takes them
 	err := func() error {

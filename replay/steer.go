@@ -9,18 +9,18 @@ import (
 // hash. It bounds its memory (about 40 bytes a connection).
 const steerMax = 1 << 16
 
-// Steer shares connections between n shards while a capture streams by,
+// steer shares connections between n shards while a capture streams by,
 // when nothing is known of it beforehand: a connection seen for the first
 // time goes to the shard with the least work so far (bytes, and a cost
 // per frame), and keeps it. A capture of a few heavy connections — what
 // hashing splits worst — is then split by their traffic, whether they run
 // at once or one after another (recordings joined end to end: at top speed
-// each pipeline goes through its share on its own). A Steer depends on
+// each pipeline goes through its share on its own). A steer depends on
 // nothing but the packets it sees, so that pipelines that read the same
-// capture, each with a Steer of its own, agree on every answer. Both
+// capture, each with a steer of its own, agree on every answer. Both
 // directions of a connection go to one shard, packets of no connection to
 // shard 0, and connections beyond the first steerMax by hash (Shard).
-type Steer struct {
+type steer struct {
 	n     int
 	shard map[uint64]uint16 // by Flow.Symmetric
 	work  []int64
@@ -30,13 +30,13 @@ type Steer struct {
 	lastShard int
 }
 
-// NewSteer returns a Steer for n shards.
-func NewSteer(n int) *Steer {
-	return &Steer{n: n, shard: map[uint64]uint16{}, work: make([]int64, max(n, 1)), lastShard: -1}
+// newSteer returns a Steer for n shards.
+func newSteer(n int) *steer {
+	return &steer{n: n, shard: map[uint64]uint16{}, work: make([]int64, max(n, 1)), lastShard: -1}
 }
 
 // Shard is the shard of the next packet of the capture.
-func (s *Steer) Shard(p *pcaps.Packet) int {
+func (s *steer) Shard(p *pcaps.Packet) int {
 	if s.n <= 1 {
 		return 0
 	}

@@ -39,15 +39,15 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 			return st.staged(p, r, len(ps), r.Interfaces()[0].LinkType == layers.LinkTypeEthernet)
 		}
 		p.src.Borrow(false)
-		send := func(it *Item) error { return st.send(p, it, false) }
+		send := func(it *item) error { return st.send(p, it, false) }
 		if len(ps) == 1 {
 			if err := p.src.Feed(r, send); err != nil {
 				return err
 			}
 			return p.flush()
 		}
-		p.src.Begin(r.Name(), IsCoalesced(r), send)
-		steer := NewSteer(len(ps))
+		p.src.Begin(r.Name(), isCoalesced(r), send)
+		steer := newSteer(len(ps))
 		err = r.Each(func(pk *pcaps.Packet) error {
 			if r.Count() == 1 {
 				p.sched.Begin(pk.Timestamp)

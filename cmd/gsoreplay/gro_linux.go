@@ -63,7 +63,7 @@ func verifyGRO(c *cli.Context, ins []string, opens []replay.Opener, pacing repla
 
 // printGRO writes one input's receive-side verdict for a person.
 func printGRO(w io.Writer, r *verify.GROReport) {
-	fmt.Fprintf(w, "%s: GRO %s\n", r.File, strings.ToUpper(r.Verdict))
+	fmt.Fprintf(w, "%s: GRO %s\n", r.File, strings.ToUpper(r.Verdict.String()))
 	fmt.Fprintf(w, "  sent      %d frames one by one; %s handed up %d packets\n", r.Packets, r.Receiver, r.Received)
 	var types []string
 	for k, v := range r.Segmented {

@@ -241,7 +241,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 				if err := writeJSONLine(c.App.Writer, rep); err != nil {
 					return err
 				}
-			} else if !c.Bool("quiet") || rep.Failed > 0 || rep.IfaceCheck == "short" {
+			} else if !c.Bool("quiet") || rep.Failed > 0 || rep.IfaceCheck == replay.IfaceShort {
 				printReplay(c.App.Writer, rep)
 			} else if rep.HostBacklogDrops > 0 {
 				fmt.Fprintf(c.App.ErrWriter, "gsoreplay: warning: %d frames dropped by %s\n", rep.HostBacklogDrops, backlogWhy)
@@ -251,7 +251,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 				return errors.New("interrupted")
 			case rep.Failed > 0:
 				return fmt.Errorf("%d of %d sends refused by the kernel", rep.Failed, rep.Sends+rep.Failed)
-			case rep.IfaceCheck == "short":
+			case rep.IfaceCheck == replay.IfaceShort:
 				return fmt.Errorf("%s counted %d frames (%d dropped), %d were sent", rep.Interface, rep.IfaceTxPackets, rep.IfaceTxDropped, rep.Packets)
 			}
 			return nil
@@ -297,7 +297,7 @@ func printReplay(w io.Writer, r *replay.Report) {
 	if r.Skipped > 0 {
 		fmt.Fprintf(w, "\tSkipped (link type):       %d\n", r.Skipped)
 	}
-	check := map[string]string{"ok": "matches", "whole": "counted the super-packets whole (the device takes GSO frames: TSO on?)", "short": "MISSING FRAMES"}[r.IfaceCheck]
+	check := map[replay.IfaceCheck]string{replay.IfaceOK: "matches", replay.IfaceWhole: "counted the super-packets whole (the device takes GSO frames: TSO on?)", replay.IfaceShort: "MISSING FRAMES"}[r.IfaceCheck]
 	fmt.Fprintf(w, "\tInterface tx counters:     %d packets, %d bytes, %d dropped: %s\n", r.IfaceTxPackets, r.IfaceTxBytes, r.IfaceTxDropped, check)
 	for i, s := range r.Sides {
 		fmt.Fprintf(w, "\t  %-9s %-13s %d packets sent; tx counters %d packets, %d dropped: %s\n",

@@ -86,7 +86,7 @@ func TestReplayCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Packets != 2*681 || rep.Loops != 2 || rep.SuperPackets == 0 || rep.IfaceTxPackets != uint64(rep.Packets) || rep.IfaceTxBytes != uint64(rep.Bytes) || rep.IfaceCheck != "ok" {
+	if rep.Packets != 2*681 || rep.Loops != 2 || rep.SuperPackets == 0 || rep.IfaceTxPackets != uint64(rep.Packets) || rep.IfaceTxBytes != uint64(rep.Bytes) || rep.IfaceCheck.String() != "ok" {
 		t.Errorf("report: %+v", rep)
 	}
 

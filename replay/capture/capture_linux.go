@@ -11,12 +11,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
-	"github.com/gsoreplay/gsoreplay/replay/lab"
 )
 
-// Options size the ring. The defaults (16 blocks of 4 MiB) took
-// 2 M frames/s without loss on the lab machines (replay-lab.md).
+// Options size the ring. The defaults (16 blocks of 4 MiB) keep up with
+// millions of frames a second without loss (docs/lab.md).
 type Options struct {
 	BlockSize int
 	Blocks    int
@@ -47,7 +47,7 @@ type Capture struct {
 	mu     sync.Mutex
 	frames [][]byte
 	times  []time.Time // when the kernel saw each frame (its ring timestamp)
-	vnets  [][gso.VnetHeaderLen]byte
+	vnets  []gso.VnetHeader
 	last   time.Time // when the latest frame arrived
 	drops  uint64
 	seen   uint64
@@ -65,57 +65,42 @@ func New(iface string, o Options) (*Capture, error) {
 	if o.Blocks == 0 {
 		o.Blocks = 16
 	}
-	index, err := lab.InterfaceIndex(iface)
+	c := &Capture{bsize: o.BlockSize, blocks: o.Blocks, opts: o, stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
+	c.fd, _, err = afpacket.Open(iface, afpacket.Options{Protocol: unix.ETH_P_ALL, Vnet: o.Vnet, Setup: func(fd int) error {
+		// The version and the ring before bind; PACKET_VNET_HDR (set
+		// before the ring) makes the kernel write each frame's header just
+		// before its MAC header.
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+			return fmt.Errorf("PACKET_VERSION on %s: %w", iface, err)
+		}
+		// A block is handed over when full or after the timeout: with 16
+		// blocks and 20 ms, a reader kept off its CPU for a third of a
+		// second under a burst loses nothing.
+		req := unix.TpacketReq3{Block_size: uint32(o.BlockSize), Block_nr: uint32(o.Blocks), Frame_size: 2048,
+			Frame_nr: uint32(o.BlockSize / 2048 * o.Blocks), Retire_blk_tov: 20}
+		if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
+			return fmt.Errorf("PACKET_RX_RING on %s: %w", iface, err)
+		}
+		ring, err := unix.Mmap(fd, 0, o.BlockSize*o.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_LOCKED)
+		if err != nil {
+			if ring, err = unix.Mmap(fd, 0, o.BlockSize*o.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+				return fmt.Errorf("mmap on %s: %w", iface, err)
+			}
+		}
+		c.ring = ring
+		return nil
+	}})
 	if err != nil {
-		return nil, fmt.Errorf("capture: %w", err)
-	}
-	proto := htons(unix.ETH_P_ALL)
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, int(proto))
-	if err != nil {
-		return nil, fmt.Errorf("capture: AF_PACKET socket on %s: %w", iface, err)
-	}
-	c := &Capture{fd: fd, bsize: o.BlockSize, blocks: o.Blocks, opts: o, stop: make(chan struct{}), done: make(chan struct{})}
-	fail := func(op string, err error) (*Capture, error) {
 		if c.ring != nil {
 			unix.Munmap(c.ring)
 		}
-		unix.Close(fd)
-		return nil, fmt.Errorf("capture: %s on %s: %w", op, iface, err)
-	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
-		return fail("PACKET_VERSION", err)
-	}
-	if o.Vnet {
-		// Before the ring: the kernel then writes the header just before
-		// each frame's MAC header in the ring.
-		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
-			return fail("PACKET_VNET_HDR", err)
-		}
-	}
-	// A block is handed over when full or after the timeout: with 16 blocks
-	// and 20 ms, a reader kept off its CPU for a third of a second under a
-	// burst loses nothing (2 ms, before, allowed 32 ms).
-	req := unix.TpacketReq3{Block_size: uint32(o.BlockSize), Block_nr: uint32(o.Blocks), Frame_size: 2048,
-		Frame_nr: uint32(o.BlockSize / 2048 * o.Blocks), Retire_blk_tov: 20}
-	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &req); err != nil {
-		return fail("PACKET_RX_RING", err)
-	}
-	ring, err := unix.Mmap(fd, 0, o.BlockSize*o.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_LOCKED)
-	if err != nil {
-		if ring, err = unix.Mmap(fd, 0, o.BlockSize*o.Blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
-			return fail("mmap", err)
-		}
-	}
-	c.ring = ring
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: proto, Ifindex: index}); err != nil {
-		return fail("bind", err)
+		return nil, fmt.Errorf("capture: %w", err)
 	}
 	c.Stats() // reset the kernel's counters: only what follows counts
 	go c.loop()
 	return c, nil
 }
-
-func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 func (c *Capture) loop() {
 	defer close(c.done)
@@ -159,7 +144,7 @@ func (c *Capture) drainBlocks() bool {
 		off := int(bh.Offset_to_first_pkt)
 		var got [][]byte
 		var at []time.Time
-		var vn [][gso.VnetHeaderLen]byte
+		var vn []gso.VnetHeader
 		for i := uint32(0); i < bh.Num_pkts; i++ {
 			h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&block[off]))
 			// sockaddr_ll follows the aligned header; its pkttype says the
@@ -171,9 +156,13 @@ func (c *Capture) drainBlocks() bool {
 				got = append(got, withVLAN(frame, h))
 				at = append(at, time.Unix(int64(h.Sec), int64(h.Nsec)))
 				if c.opts.Vnet {
-					var v [gso.VnetHeaderLen]byte
+					// The kernel wrote the header just before the frame;
+					// a frame without room for one has none (zero).
+					var v gso.VnetHeader
 					if m := off + int(h.Mac); m >= gso.VnetHeaderLen {
-						copy(v[:], block[m-gso.VnetHeaderLen:m])
+						if d, err := gso.DecodeVnetHeader(block[m-gso.VnetHeaderLen : m]); err == nil {
+							v = d
+						}
 					}
 					vn = append(vn, v)
 				}
@@ -259,7 +248,7 @@ func (c *Capture) Stop() ([][]byte, error) {
 
 // Vnets are the virtio_net_hdr of the frames Stop returned, one each, with
 // Options.Vnet.
-func (c *Capture) Vnets() [][gso.VnetHeaderLen]byte {
+func (c *Capture) Vnets() []gso.VnetHeader {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.vnets

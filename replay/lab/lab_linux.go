@@ -207,23 +207,33 @@ func (l *Lab) Handle(iface string) *netlink.Handle {
 	return l.hA
 }
 
-// LinkCounters reads an interface's counters through the netlink handle h
-// (of the interface's namespace), retrying interrupted dumps.
-func LinkCounters(h *netlink.Handle, name string) (netlink.LinkStatistics, error) {
+// Link looks the interface name up through the netlink handle h (of the
+// interface's namespace), retrying interrupted dumps.
+func Link(h *netlink.Handle, name string) (netlink.Link, error) {
 	for range 5 {
 		link, err := h.LinkByName(name)
 		if errors.Is(err, netlink.ErrDumpInterrupted) {
 			continue
 		}
 		if err != nil {
-			return netlink.LinkStatistics{}, fmt.Errorf("%s counters: %w", name, err)
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		if st := link.Attrs().Statistics; st != nil {
-			return *st, nil
-		}
-		return netlink.LinkStatistics{}, fmt.Errorf("%s: no counters", name)
+		return link, nil
 	}
-	return netlink.LinkStatistics{}, fmt.Errorf("%s counters: netlink dump kept being interrupted", name)
+	return nil, fmt.Errorf("%s: netlink dump kept being interrupted", name)
+}
+
+// LinkCounters reads an interface's counters through the netlink handle h
+// (of the interface's namespace).
+func LinkCounters(h *netlink.Handle, name string) (netlink.LinkStatistics, error) {
+	link, err := Link(h, name)
+	if err != nil {
+		return netlink.LinkStatistics{}, fmt.Errorf("counters: %w", err)
+	}
+	if st := link.Attrs().Statistics; st != nil {
+		return *st, nil
+	}
+	return netlink.LinkStatistics{}, fmt.Errorf("%s: no counters", name)
 }
 
 // Close destroys the lab: deleting the veth and dropping the last

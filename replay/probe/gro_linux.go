@@ -3,19 +3,20 @@ package probe
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps"
-	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
+	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
+	"slices"
 )
 
 // groAttempts bounds how often a case is sent when GRO handed up other
@@ -51,42 +52,25 @@ func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 	if o.DeferIRQs == 0 {
 		o.DeferIRQs = 10
 	}
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		return nil, err
-	}
-	rep := &Report{Kernel: unix.ByteSliceToString(uts.Release[:])}
-	major, minor, ok := KernelVersion(rep.Kernel)
-	if !ok {
-		major, minor = knownKernel[0], knownKernel[1]
-	}
-	l, err := lab.New()
+	rep, major, minor, err := newReport()
 	if err != nil {
 		return nil, err
 	}
-	defer l.Close()
-	if err := l.ReceiverGRO(o.FlushTimeout, o.DeferIRQs); err != nil {
+	tb, err := lab.NewTestbed(lab.TestbedOptions{GRO: true, FlushTimeout: o.FlushTimeout, DeferIRQs: o.DeferIRQs})
+	if err != nil {
 		return nil, err
 	}
-	var c *capture.Capture
-	if err := l.Do(l.B, func() error {
+	defer tb.Close()
+	c := tb.Captures[0]
+	var fd int
+	if err := tb.InSender(func() error {
 		var err error
-		c, err = capture.New(l.IfB, capture.Options{Vnet: true})
+		fd, _, err = afpacket.Open(tb.Send, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	defer c.Stop()
-	var s *replay.Sender
-	if err := l.Do(l.A, func() error {
-		var err error
-		s, err = replay.NewSender(l.IfA, 128)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	defer s.Close()
-	s.Retries = 200
+	defer unix.Close(fd)
 
 	var seg gso.Segmenter
 	for i := range o.Cases {
@@ -97,12 +81,12 @@ func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 		expect, expLossless := gc.For(major, minor)
 		res := Result{Name: gc.Name, Kind: KindGRO, Sent: gc.Sent(), Expected: groString(expect, expLossless), Detail: gc.Note}
 		var got [][]byte
-		var vnets [][gso.VnetHeaderLen]byte
+		var vnets []gso.VnetHeader
 		for attempt := 1; ; attempt++ {
 			var obs []int
 			var lossless bool
 			var err error
-			got, vnets, obs, lossless, err = sendGROCase(c, s, &seg, gc)
+			got, vnets, obs, lossless, err = sendGROCase(c, fd, &seg, gc)
 			if err != nil {
 				return rep, err
 			}
@@ -131,20 +115,34 @@ func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 	return rep, nil
 }
 
+// groRetries bounds how often a send the receiver's full ring refuses
+// (ENOBUFS) is tried again, 50 µs apart: its NAPI polls late, up to the
+// flush timeout.
+const groRetries = 200
+
 // sendGROCase sends the case's frames back to back and reads what GRO
 // handed up: the packets, their virtio headers, how many frames each holds
 // (-1: it does not segment), and whether each one's reference segmentation
 // gives back frames that were sent.
-func sendGROCase(c *capture.Capture, s *replay.Sender, seg *gso.Segmenter, gc *GROCase) (got [][]byte, vnets [][gso.VnetHeaderLen]byte, obs []int, lossless bool, err error) {
+func sendGROCase(c *capture.Capture, fd int, seg *gso.Segmenter, gc *GROCase) (got [][]byte, vnets []gso.VnetHeader, obs []int, lossless bool, err error) {
 	before, _ := c.Count()
+	var buf []byte
 	for k := range gc.Frames {
-		it := replay.Item{Frame: gc.Frames[k].Data, Segs: 1, Wire: len(gc.Frames[k].Data)}
-		if err := s.Queue(&it, true); err != nil {
-			return nil, nil, nil, false, err
+		// A frame alone: a zero virtio header.
+		buf = append(append(buf[:0], make([]byte, gso.VnetHeaderLen)...), gc.Frames[k].Data...)
+		for retries := 0; ; retries++ {
+			err := unix.Send(fd, buf, 0)
+			if err == unix.ENOBUFS && retries < groRetries {
+				time.Sleep(50 * time.Microsecond)
+				continue
+			}
+			if err != nil && err != unix.EINTR {
+				return nil, nil, nil, false, fmt.Errorf("GRO case %s: send of frame %d: %w", gc.Name, k+1, err)
+			}
+			if err == nil {
+				break
+			}
 		}
-	}
-	if err := s.Flush(); err != nil {
-		return nil, nil, nil, false, err
 	}
 	got = waitFrames(c, before, -1)
 	vnets = c.Vnets()[before:]
@@ -154,13 +152,12 @@ func sendGROCase(c *capture.Capture, s *replay.Sender, seg *gso.Segmenter, gc *G
 		sent[string(f.Data)] = true
 	}
 	for k, f := range got {
-		h, err := gso.DecodeVnetHeader(vnets[k][:])
-		if err != nil || h.GSOType == gso.None {
+		segs, merged, err := compare.GROFrames(seg, f, vnets[k])
+		switch {
+		case !merged:
 			obs = append(obs, 1)
 			continue
-		}
-		segs, err := seg.Segment(f, layers.LinkTypeEthernet, h)
-		if err != nil {
+		case err != nil:
 			obs = append(obs, -1)
 			lossless = false
 			continue
@@ -177,31 +174,16 @@ func sendGROCase(c *capture.Capture, s *replay.Sender, seg *gso.Segmenter, gc *G
 
 // writeGROFixture writes NN-gro-name.pcapng: the frames sent, then what
 // GRO handed up with its virtio header in the comment.
-func writeGROFixture(dir string, n int, gc *GROCase, expected string, got [][]byte, vnets [][gso.VnetHeaderLen]byte) error {
+func writeGROFixture(dir string, n int, gc *GROCase, expected string, got [][]byte, vnets []gso.VnetHeader) error {
 	slug := strings.NewReplacer("/", "-", "_", "-").Replace(gc.Name)
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%02d-gro-%s.pcapng", n, slug)))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Application: "gsoreplay probe --gro",
-		Comment: fmt.Sprintf("gsoreplay probe GRO case %q: expected %s", gc.Name, expected)})
-	w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "sent"}, {LinkType: layers.LinkTypeEthernet, Name: "gro"}})
+	var frames []pcapout.Frame
 	for k, p := range gc.Frames {
-		q := pcaps.Packet{Data: p.Data, Length: len(p.Data), Timestamp: p.Timestamp, LinkType: layers.LinkTypeEthernet}
-		if err := w.Write(&q, []byte(fmt.Sprintf("sent %d of %d", k+1, len(gc.Frames)))); err != nil {
-			return err
-		}
+		frames = append(frames, pcapout.Frame{Data: p.Data, Time: p.Timestamp, Comment: fmt.Appendf(nil, "sent %d of %d", k+1, len(gc.Frames))})
 	}
 	for k, g := range got {
-		h, _ := gso.DecodeVnetHeader(vnets[k][:])
-		q := pcaps.Packet{Data: g, Length: len(g), Timestamp: time.Unix(1700000001, 0), Interface: 1, LinkType: layers.LinkTypeEthernet}
-		if err := w.Write(&q, []byte(fmt.Sprintf("handed up by GRO: %s gso_size %d", h.GSOType, h.GSOSize))); err != nil {
-			return err
-		}
+		frames = append(frames, pcapout.Frame{Data: g, Time: time.Unix(1700000001, 0), Interface: 1,
+			Comment: fmt.Appendf(nil, "handed up by GRO: %s gso_size %d", vnets[k].GSOType, vnets[k].GSOSize)})
 	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+	return pcapout.Write(filepath.Join(dir, fmt.Sprintf("%02d-gro-%s.pcapng", n, slug)), pcaps.WriterOptions{Application: "gsoreplay probe --gro",
+		Comment: fmt.Sprintf("gsoreplay probe GRO case %q: expected %s", gc.Name, expected)}, []string{"sent", "gro"}, slices.Values(frames))
 }

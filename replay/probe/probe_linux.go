@@ -2,7 +2,6 @@ package probe
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,12 +11,16 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/sys/unix"
 
+	"errors"
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
 	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
+	"slices"
 )
 
 // Options control a probe.
@@ -34,12 +37,27 @@ type Options struct {
 }
 
 // knownKernel is the newest kernel whose behaviour the expectations were
-// verified on (kernel-gso.md).
+// verified on (docs/kernel.md).
 var knownKernel = [2]int{6, 18}
 
-// ErrInterfaces: Iface and CaptureIface name existing interfaces together,
-// or both are empty for a lab.
-var ErrInterfaces = errors.New("an existing interface to send on and one to capture on go together")
+// newReport starts a report on the running kernel and returns the version
+// whose expectations apply: the newest ones, with a note, for a kernel
+// newer than knownKernel or one whose version cannot be read.
+func newReport() (rep *Report, major, minor int, err error) {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return nil, 0, 0, err
+	}
+	rep = &Report{Kernel: unix.ByteSliceToString(uts.Release[:])}
+	major, minor, ok := KernelVersion(rep.Kernel)
+	if !ok || major > knownKernel[0] || (major == knownKernel[0] && minor > knownKernel[1]) {
+		rep.Note = fmt.Sprintf("kernel %s is newer than %d.%d, the newest whose behaviour these expectations were verified on; using the newest expectations", rep.Kernel, knownKernel[0], knownKernel[1])
+		if !ok {
+			major, minor = 1<<30, 0
+		}
+	}
+	return rep, major, minor, nil
+}
 
 // Run sends every case and compares what the kernel did with what it must
 // do.
@@ -53,69 +71,38 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	if (o.Iface == "") != (o.CaptureIface == "") {
-		return nil, ErrInterfaces
-	}
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
+	tbo := lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface}
+	if err := tbo.Validate(); err != nil {
 		return nil, err
 	}
-	rep := &Report{Kernel: unix.ByteSliceToString(uts.Release[:])}
-	major, minor, ok := KernelVersion(rep.Kernel)
-	if !ok || major > knownKernel[0] || (major == knownKernel[0] && minor > knownKernel[1]) {
-		rep.Note = fmt.Sprintf("kernel %s is newer than %d.%d, the newest whose behaviour these expectations were verified on; using the newest expectations", rep.Kernel, knownKernel[0], knownKernel[1])
-		if !ok {
-			major, minor = 1<<30, 0
-		}
+	rep, major, minor, err := newReport()
+	if err != nil {
+		return nil, err
 	}
 	if o.WriteFixtures != "" {
 		if err := os.MkdirAll(o.WriteFixtures, 0o755); err != nil {
 			return nil, err
 		}
 	}
-
-	var (
-		l     *lab.Lab
-		fd    = -1
-		c     *capture.Capture
-		iface = o.Iface
-	)
+	tb, err := lab.NewTestbed(tbo)
+	if err != nil {
+		return nil, err
+	}
+	defer tb.Close()
+	c := tb.Captures[0]
+	fd := -1
 	defer func() {
-		if c != nil {
-			c.Stop()
-		}
 		if fd >= 0 {
 			unix.Close(fd)
 		}
-		l.Close()
 	}()
+	// Sends time out rather than block forever.
 	open := func() error {
 		var err error
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-		if fd, err = probeSocket(iface); err != nil {
-			return err
-		}
-		if c == nil {
-			capIf := o.CaptureIface
-			if l != nil {
-				capIf = l.IfA
-			}
-			c, err = capture.New(capIf, capture.Options{Outgoing: l != nil})
-		}
+		fd, _, err = afpacket.Open(tb.Send, afpacket.Options{Vnet: true, SendTimeout: 2 * time.Second})
 		return err
 	}
-	if o.Iface == "" {
-		var err error
-		if l, err = lab.New(); err != nil {
-			return nil, err
-		}
-		iface = l.IfA
-		if err := l.Do(l.A, open); err != nil {
-			return nil, err
-		}
-	} else if err := open(); err != nil {
+	if err := tb.InSender(open); err != nil {
 		return nil, err
 	}
 
@@ -143,13 +130,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			rep.Cases = append(rep.Cases, res)
 			// Leave that socket to its fate and go on with a new one.
 			fd = -1
-			var err error
-			if l != nil {
-				err = l.Do(l.A, open)
-			} else {
-				err = open()
-			}
-			if err != nil {
+			if err := tb.InSender(open); err != nil {
 				return rep, err
 			}
 			continue
@@ -160,7 +141,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		res.Pass = obs.Errno == exp.Outcome.Errno && (exp.Outcome.Segments < 0 || obs.Segments == exp.Outcome.Segments)
 		if !res.Pass && exp.Outcome.Errno == "ENOMEM" && obs.Errno == "" && obs.Segments == 0 {
 			// On a device with a qdisc the kernel segments at dequeue: the
-			// same failure is a silent drop (kernel-gso.md §1.8).
+			// same failure is a silent drop (docs/kernel.md).
 			res.Pass, res.Detail = true, "dropped at dequeue: the device has a qdisc"
 		}
 		if res.Pass && exp.Exact && obs.Errno == "" {
@@ -190,32 +171,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	return rep, nil
-}
-
-// probeSocket opens a packet socket with a virtio header on iface; sends
-// time out rather than block forever.
-func probeSocket(iface string) (int, error) {
-	index, err := lab.InterfaceIndex(iface)
-	if err != nil {
-		return -1, err
-	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("AF_PACKET socket on %s: %w (needs CAP_NET_RAW)", iface, err)
-	}
-	tv := unix.Timeval{Sec: 2}
-	err = unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1)
-	if err == nil {
-		err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
-	}
-	if err == nil {
-		err = unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: index})
-	}
-	if err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("packet socket on %s: %w", iface, err)
-	}
-	return fd, nil
 }
 
 // probeSend sends one case and returns the errno's name ("" on success),
@@ -271,33 +226,15 @@ func writeProbeFixture(dir string, n int, pc *Case, exp Expectation, ref [][]byt
 		}
 		return '-'
 	}, pc.Name)
-	f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%02d-%s.pcapng", n, slug)))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Application: "gsoreplay probe",
-		Comment: fmt.Sprintf("gsoreplay probe case %q (%s): expected %s", pc.Name, pc.Kind, exp.Outcome)})
-	w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "probe"}})
 	ts := time.Unix(1700000000, 0)
 	m := coalesce.Meta{Vnet: pc.Vnet, Segs: max(1, len(ref))}
 	if len(ref) > 1 {
 		m.Deltas = make([]int64, len(ref)-1)
 	}
-	frames := [][]byte{pc.Frame}
-	comments := []string{string(coalesce.AppendComment(nil, &m))}
+	frames := []pcapout.Frame{{Data: pc.Frame, Time: ts, Comment: coalesce.AppendComment(nil, &m)}}
 	for k, s := range ref {
-		frames = append(frames, s)
-		comments = append(comments, fmt.Sprintf("segment %d of %d (reference segmentation)", k+1, len(ref)))
+		frames = append(frames, pcapout.Frame{Data: s, Time: ts, Comment: fmt.Appendf(nil, "segment %d of %d (reference segmentation)", k+1, len(ref))})
 	}
-	for k, fr := range frames {
-		p := pcaps.Packet{Data: fr, Length: len(fr), Timestamp: ts, LinkType: layers.LinkTypeEthernet}
-		if err := w.Write(&p, []byte(comments[k])); err != nil {
-			return err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
+	return pcapout.Write(filepath.Join(dir, fmt.Sprintf("%02d-%s.pcapng", n, slug)), pcaps.WriterOptions{Application: "gsoreplay probe",
+		Comment: fmt.Sprintf("gsoreplay probe case %q (%s): expected %s", pc.Name, pc.Kind, exp.Outcome)}, []string{"probe"}, slices.Values(frames))
 }

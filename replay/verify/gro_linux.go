@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/vishvananda/netlink"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
@@ -20,6 +19,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
 	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
 )
 
@@ -71,7 +71,7 @@ type GROReport struct {
 	Extra      int               `json:"extra"`
 	Drops      uint64            `json:"drops"`
 	DropsBy    map[string]uint64 `json:"drops_by,omitempty"`
-	Verdict    string            `json:"verdict"`
+	Verdict    GROVerdict        `json:"verdict"`
 	Details    []string          `json:"details,omitempty"`
 	// Against coalesce: what GRO merged that coalesce would not (by
 	// coalesce's reason), and coalesce's merges GRO left apart.
@@ -85,13 +85,48 @@ type GROReport struct {
 	Segmented            map[string]int64 `json:"gso_types,omitempty"`
 }
 
+// GROVerdict is the outcome of VerifyGRO for one input, from best to
+// worst; in JSON and text, the word of its String.
+type GROVerdict uint8
+
 // GRO verdicts: every GRO packet lossless and nothing lost; a merge the
 // segmentation cannot give back; frames lost.
 const (
-	GROLossless = "lossless"
-	GROLossy    = "lossy"
-	GROLost     = "lost"
+	GROLossless GROVerdict = iota + 1
+	GROLossy
+	GROLost
 )
+
+var groVerdictWords = [...]string{GROLossless: "lossless", GROLossy: "lossy", GROLost: "lost"}
+
+func (v GROVerdict) String() string {
+	if int(v) < len(groVerdictWords) && groVerdictWords[v] != "" {
+		return groVerdictWords[v]
+	}
+	return fmt.Sprintf("GROVerdict(%d)", uint8(v))
+}
+
+// MarshalText writes the word.
+func (v GROVerdict) MarshalText() ([]byte, error) {
+	if int(v) >= len(groVerdictWords) || groVerdictWords[v] == "" {
+		return nil, fmt.Errorf("verify: no GRO verdict %d", uint8(v))
+	}
+	return []byte(v.String()), nil
+}
+
+// UnmarshalText reads the word.
+func (v *GROVerdict) UnmarshalText(b []byte) error {
+	for i, w := range groVerdictWords {
+		if w != "" && w == string(b) {
+			*v = GROVerdict(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("verify: unknown GRO verdict %q", b)
+}
+
+// Passed reports the verdict that proves GRO's merges: lossless.
+func (v GROVerdict) Passed() bool { return v == GROLossless }
 
 // frameRec is a frame sent: its bytes, time and place.
 type frameRec struct {
@@ -99,94 +134,44 @@ type frameRec struct {
 	ts   time.Time
 }
 
+// sentFrames records every frame sent, as an Observer.
+type sentFrames []frameRec
+
+func (f *sentFrames) Frame(_ int, p *pcaps.Packet, _ int64) {
+	*f = append(*f, frameRec{append([]byte(nil), p.Data...), p.Timestamp})
+}
+
+func (f *sentFrames) Sent(int, *replay.Sent) error { return nil }
+
 // VerifyGRO sends a capture frame by frame, as captured, into a receiver
 // that runs GRO, captures what GRO hands up with its virtio header, and
 // checks every merge: the reference segmentation of a GRO packet must give
 // back the very frames it replaced.
 func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOptions) (*GROReport, error) {
-	if err := sendDefaults(&o.Pacing, &o.Batch, &o.Idle, o.Iface, o.CaptureIface); err != nil {
+	if err := o.defaults(); err != nil {
 		return nil, err
 	}
-	if o.FlushTimeout == 0 {
-		o.FlushTimeout = time.Millisecond
-	}
-	if o.DeferIRQs == 0 {
-		o.DeferIRQs = 10
-	}
 	start := time.Now()
-	var (
-		ss     []*replay.Sender
-		c      *capture.Capture
-		l      *lab.Lab
-		hc     *netlink.Handle
-		capIf  = o.CaptureIface
-		report = &GROReport{File: name, DropsBy: map[string]uint64{}}
-	)
-	defer func() {
-		replay.CloseSenders(ss)
-		if c != nil {
-			c.Stop()
-		}
-		l.Close()
-	}()
-	o.Capture.Vnet, o.Capture.Outgoing = true, false
-	if o.Iface == "" {
-		var err error
-		if l, err = lab.New(); err != nil {
-			return nil, err
-		}
-		if err := l.ReceiverGRO(o.FlushTimeout, o.DeferIRQs); err != nil {
-			return nil, err
-		}
-		capIf, hc = l.IfB, l.Handle(l.IfB)
-		report.Receiver = fmt.Sprintf("GRO of %s (lab; gro_flush_timeout %v, napi_defer_hard_irqs %d)", l.IfB, o.FlushTimeout, o.DeferIRQs)
-		if err := l.Do(l.B, func() error {
-			var err error
-			c, err = capture.New(l.IfB, o.Capture)
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		if err := l.Do(l.A, func() error {
-			var err error
-			ss, err = replay.NewSenders(l.IfA, o.Batch, 1)
-			return err
-		}); err != nil {
-			return nil, err
-		}
-	} else {
-		var err error
-		if hc, err = netlink.NewHandle(); err != nil {
-			return nil, err
-		}
-		defer hc.Close()
-		report.Receiver = "what " + o.CaptureIface + " hands up (its GRO or LRO)"
-		if ss, err = replay.NewSenders(o.Iface, o.Batch, 1); err != nil {
-			return nil, err
-		}
-		if c, err = capture.New(o.CaptureIface, o.Capture); err != nil {
-			return nil, err
-		}
-	}
-	rxBefore, err := lab.LinkCounters(hc, capIf)
+	tb, err := lab.NewTestbed(lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface, GRO: true,
+		FlushTimeout: o.FlushTimeout, DeferIRQs: o.DeferIRQs, Capture: o.Capture})
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range ss {
-		// The receiver's NAPI waits up to the flush timeout before it
-		// drains its ring: a full ring is waited out, not counted lost.
-		s.Retries = int(2*o.FlushTimeout/(50*time.Microsecond)) + 8
+	defer tb.Close()
+	report := &GROReport{File: name, Receiver: tb.Where}
+	before, err := tb.Counters()
+	if err != nil {
+		return nil, err
 	}
 
-	// Send every frame as it was captured; note each.
-	var sent []frameRec
-	so := replay.SourceOptions{NoCoalesce: true, MTU: max(o.MTU, 1500)}
-	src := replay.NewSource(so)
-	src.OnFrame = func(p *pcaps.Packet, _ int64) {
-		sent = append(sent, frameRec{append([]byte(nil), p.Data...), p.Timestamp})
-	}
-	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: so}
-	rep, err := replay.Run(ctx, open, ss, []*replay.Source{src}, ro, nil)
+	// Send every frame as it was captured; note each. The receiver's NAPI
+	// waits up to the flush timeout before it drains its ring: a full ring
+	// is waited out, not counted lost.
+	var sent sentFrames
+	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Threads: 1,
+		Source:  replay.SourceOptions{NoCoalesce: true, MTU: max(o.MTU, 1500)},
+		Retries: int(2*o.FlushTimeout/(50*time.Microsecond)) + 8, Observer: &sent, In: tb.InSender}
+	rep, err := replay.Replay(ctx, name, open, tb.Send, ro)
 	if err != nil {
 		return nil, err
 	}
@@ -197,24 +182,21 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 
 	// Wait until nothing has come for Idle (GRO packets stand for several
 	// frames: their count is not known in advance).
-	waitOutput(ctx, -1, o.Idle, c)
-	got, cerr := c.Stop()
-	_, capDrops := c.Stats()
-	vnets := c.Vnets()
-	c = nil
-	if cerr != nil {
-		return nil, fmt.Errorf("capture: %w", cerr)
+	tb.Wait(ctx, -1, o.Idle)
+	out, err := tb.Stop()
+	if err != nil {
+		return nil, err
 	}
-	rxAfter, _ := lab.LinkCounters(hc, capIf)
-	report.DropsBy["capture socket"] = capDrops
-	report.DropsBy[capIf+" rx_dropped"] = rxAfter.RxDropped - rxBefore.RxDropped
+	after, err := tb.Counters()
+	if err != nil {
+		return nil, err
+	}
+	got, vnets := out[0].Frames, out[0].Vnets
+	report.DropsBy = tb.Drops(before, after, out[0].Drops)
 	if rep.Failed > 0 {
 		report.DropsBy["sends refused"] = uint64(rep.Failed)
 	}
-	for k, v := range report.DropsBy {
-		if v == 0 {
-			delete(report.DropsBy, k)
-		}
+	for _, v := range report.DropsBy {
 		report.Drops += v
 	}
 
@@ -237,6 +219,22 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 	return report, nil
 }
 
+// defaults fills what is left to defaults (sendDefaults, a 1 ms flush
+// timeout, 10 deferred IRQs) and validates the options.
+func (o *GROOptions) defaults() error {
+	sendDefaults(&o.Pacing, &o.Batch, &o.Idle)
+	if o.FlushTimeout == 0 {
+		o.FlushTimeout = time.Millisecond
+	}
+	if o.DeferIRQs == 0 {
+		o.DeferIRQs = 10
+	}
+	if err := (lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface}).Validate(); err != nil {
+		return err
+	}
+	return o.Pacing.Validate()
+}
+
 // groGroup is a packet GRO handed up: its index among what was captured
 // and the indices of the frames sent that it stands for.
 type groGroup struct {
@@ -249,7 +247,7 @@ type groGroup struct {
 // check matches what came up with what was sent, flow by flow: a GRO
 // packet's reference segmentation must give back the next frames of its
 // flow, a frame alone the next frame.
-func (r *GROReport) check(sent []frameRec, got [][]byte, vnets [][gso.VnetHeaderLen]byte) []groGroup {
+func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader) []groGroup {
 	flowOf := func(f []byte) coalesce.Flow {
 		info := coalesce.Describe(f, len(f), layers.LinkTypeEthernet, 0)
 		if !info.HasFlow {
@@ -266,14 +264,13 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets [][gso.VnetHeader
 	var groups []groGroup
 	r.Segmented = map[string]int64{}
 	for gi, f := range got {
-		h, err := gso.DecodeVnetHeader(vnets[gi][:])
-		segs := [][]byte{f}
-		g := groGroup{got: gi, ok: true}
-		if err == nil && h.GSOType != gso.None {
-			g.merged = true
+		h := vnets[gi]
+		segs, merged, err := compare.GROFrames(&seg, f, h)
+		g := groGroup{got: gi, ok: true, merged: merged}
+		if merged {
 			r.GROPackets++
 			r.Segmented[h.GSOType.String()]++
-			if segs, err = seg.Segment(f, layers.LinkTypeEthernet, h); err != nil {
+			if err != nil {
 				r.Lossy++
 				r.detail("GRO packet %d (%d bytes, %s gso_size %d): the reference segmentation refuses it: %v", gi+1, len(f), h.GSOType, h.GSOSize, err)
 				groups = append(groups, groGroup{got: gi, merged: true})
@@ -446,51 +443,40 @@ func pairReason(a, b frameRec, opts coalesce.Options) string {
 // keepGRO writes what GRO handed up as a coalesced pcapng: each GRO packet
 // with its virtio header, the timing and places of the frames it stands
 // for, so that gsoreplay segment gives back the frames sent.
-func keepGRO(dir, name string, sent []frameRec, got [][]byte, vnets [][gso.VnetHeaderLen]byte, groups []groGroup) error {
+func keepGRO(dir, name string, sent []frameRec, got [][]byte, vnets []gso.VnetHeader, groups []groGroup) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
-	f, err := os.Create(filepath.Join(dir, base+".gro.pcapng"))
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	origin := capfile.Origin{Format: pcaps.FormatPcap, Nanosecond: true, SectionLength: -1}
-	w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Comment: origin.String(), Application: "gsoreplay verify --gro"})
-	w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "gro"}})
 	var kept []groGroup
 	for _, g := range groups {
 		if len(g.frames) > 0 {
 			kept = append(kept, g)
 		}
 	}
-	if len(kept) == 0 {
-		return w.Flush()
-	}
 	sort.Slice(kept, func(a, b int) bool { return kept[a].frames[0] < kept[b].frames[0] })
-	var comment []byte
-	for _, g := range kept {
-		p := pcaps.Packet{Data: got[g.got], Length: len(got[g.got]), Timestamp: sent[g.frames[0]].ts, LinkType: layers.LinkTypeEthernet}
-		comment = comment[:0]
-		if g.merged {
-			h, _ := gso.DecodeVnetHeader(vnets[g.got][:])
-			m := coalesce.Meta{Vnet: h, Segs: len(g.frames)}
-			skipped := false
-			for k := 1; k < len(g.frames); k++ {
-				m.Deltas = append(m.Deltas, sent[g.frames[k]].ts.Sub(sent[g.frames[k-1]].ts).Nanoseconds())
-				skip := g.frames[k] - g.frames[k-1] - 1
-				m.Skips = append(m.Skips, int32(skip))
-				skipped = skipped || skip != 0
+	frames := func(yield func(pcapout.Frame) bool) {
+		for _, g := range kept {
+			fr := pcapout.Frame{Data: got[g.got], Time: sent[g.frames[0]].ts}
+			if g.merged {
+				m := coalesce.Meta{Vnet: vnets[g.got], Segs: len(g.frames)}
+				skipped := false
+				for k := 1; k < len(g.frames); k++ {
+					m.Deltas = append(m.Deltas, sent[g.frames[k]].ts.Sub(sent[g.frames[k-1]].ts).Nanoseconds())
+					skip := g.frames[k] - g.frames[k-1] - 1
+					m.Skips = append(m.Skips, int32(skip))
+					skipped = skipped || skip != 0
+				}
+				if !skipped {
+					m.Skips = nil
+				}
+				fr.Comment = coalesce.AppendComment(nil, &m)
 			}
-			if !skipped {
-				m.Skips = nil
+			if !yield(fr) {
+				return
 			}
-			comment = coalesce.AppendComment(comment, &m)
-		}
-		if err := w.Write(&p, comment); err != nil {
-			return err
 		}
 	}
-	return w.Flush()
+	return pcapout.Write(filepath.Join(dir, base+".gro.pcapng"), pcaps.WriterOptions{Comment: origin.String(), Application: "gsoreplay verify --gro"}, []string{"gro"}, frames)
 }

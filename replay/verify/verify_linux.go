@@ -3,7 +3,6 @@ package verify
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"github.com/vishvananda/netlink"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
@@ -21,6 +19,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
 	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
 	"github.com/gsoreplay/gsoreplay/replay/split"
 )
@@ -113,271 +112,62 @@ const (
 // Passed reports the verdicts that prove the output: exact or normalized.
 func (v Verdict) Passed() bool { return v == VerdictExact || v == VerdictNormalized }
 
-// ErrInterfaces: Iface and CaptureIface name existing interfaces together,
-// or both are empty for a lab.
-var ErrInterfaces = errors.New("an existing interface to send on and one to capture on go together")
-
 // Verify replays a capture and checks, frame by frame, that what leaves the
 // kernel is the original trace (or, for coalesced input and TSO-host
 // frames, what the reference segmenter makes of it).
 func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*Report, error) {
-	if err := sendDefaults(&o.Pacing, &o.Batch, &o.Idle, o.Iface, o.CaptureIface); err != nil {
+	if err := o.defaults(); err != nil {
 		return nil, err
 	}
 	start := time.Now()
-	threads := (replay.Options{Threads: o.Threads, CPUs: o.CPUs}).ThreadCount()
-	if o.Source.Coalesce.Order == coalesce.Strict {
-		threads = 1
-	}
-	two := o.Source.Split != nil
-	if two && o.Iface != "" && (o.Iface2 == "" || o.CaptureIface2 == "") {
-		return nil, errors.New("a split needs a second interface to send on and one to capture on")
-	}
-	var (
-		ss      []*replay.Sender
-		c, c2   *capture.Capture
-		l       *lab.Lab
-		hs, hc  *netlink.Handle // the namespaces of the sending and the capturing interface
-		sendIf  = o.Iface
-		capIf   = o.CaptureIface
-		capDesc string
-	)
-	defer func() {
-		replay.CloseSenders(ss)
-		if c != nil {
-			c.Stop()
-		}
-		if c2 != nil {
-			c2.Stop()
-		}
-		l.Close()
-	}()
-	if o.Iface == "" {
-		var err error
-		if l, err = lab.New(); err != nil {
-			return nil, err
-		}
-		sendIf, capIf = l.IfA, l.IfB
-		hs, hc = l.Handle(l.IfA), l.Handle(l.IfB)
-		// Capture at A's transmit tap: the segments after software GSO,
-		// immune to B's backlog limit.
-		o.Capture.Outgoing = true
-		capDesc = "transmit tap of " + l.IfA + " (lab)"
-		if two {
-			if err := l.AddPair(); err != nil {
-				return nil, err
-			}
-		}
-		err = l.Do(l.A, func() error {
-			var err error
-			if ss, err = replay.NewSenders(l.IfA, o.Batch, threads); err != nil {
-				return err
-			}
-			if two {
-				for _, s := range ss {
-					if err := s.AddInterface(l.IfA2); err != nil {
-						return err
-					}
-				}
-				if c2, err = capture.New(l.IfA2, o.Capture); err != nil {
-					return err
-				}
-			}
-			c, err = capture.New(l.IfA, o.Capture)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		var err error
-		if hs, err = netlink.NewHandle(); err != nil {
-			return nil, err
-		}
-		defer hs.Close()
-		hc = hs
-		if ss, err = replay.NewSenders(o.Iface, o.Batch, threads); err != nil {
-			return nil, err
-		}
-		o.Capture.Outgoing = false
-		if c, err = capture.New(o.CaptureIface, o.Capture); err != nil {
-			return nil, err
-		}
-		capDesc = "receive side of " + o.CaptureIface
-		if two {
-			for _, s := range ss {
-				if err := s.AddInterface(o.Iface2); err != nil {
-					return nil, err
-				}
-			}
-			if c2, err = capture.New(o.CaptureIface2, o.Capture); err != nil {
-				return nil, err
-			}
-			capDesc += " and " + o.CaptureIface2
-		}
-	}
-	if two && l != nil {
-		capDesc = "transmit taps of " + l.IfA + " and " + l.IfA2 + " (lab)"
-	}
-	txBefore, err := lab.LinkCounters(hs, sendIf)
+	threads := o.threads()
+	tb, err := lab.NewTestbed(o.testbed())
 	if err != nil {
 		return nil, err
 	}
-	rxBefore, err := lab.LinkCounters(hc, capIf)
+	defer tb.Close()
+	before, err := tb.Counters()
 	if err != nil {
 		return nil, err
-	}
-	softBefore := lab.SoftnetDrops()
-	if link, err := hs.LinkByName(sendIf); err == nil && o.Source.MTU == 0 {
-		o.Source.MTU = link.Attrs().MTU
 	}
 
-	// Send, and note on the way what must come out, shard by shard, each
-	// expected frame with the capture record it comes from.
-	srcs := replay.NewSources(o.Source, threads)
-	exp := make([][]keyed, threads)
-	segs := make([]gso.Segmenter, threads)
-	for i, src := range srcs {
-		// With rewriting, what must come out is each original frame as
-		// rewrite.Frame edits it alone, as tcprewrite would: the sent
-		// super-packets, edited once, must agree with that.
-		var rw *rewrite.Rewriter
-		if o.Source.Rewrite != nil {
-			rw, _ = rewrite.New(*o.Source.Rewrite)
-		}
-		src.OnFrame = func(p *pcaps.Packet, record int64) {
-			data := p.Data
-			if rw != nil {
-				data, _ = rw.Frame(data, layers.LinkTypeEthernet, p.Length, rewrite.Dir(p.Interface))
-			}
-			exp[i] = append(exp[i], keyed{record, compare.Expected{Data: append([]byte(nil), data...)}, split.Side(p.Interface)})
-		}
-	}
-	each := func(shard int, it *replay.Item) error {
-		if !it.Built && !srcs[shard].Stats.Coalesced {
-			return nil
-		}
-		frame := it.Frame
-		if len(it.Parts) > 0 {
-			frame = it.AppendFrame(nil)
-		}
-		frames, err := segs[shard].Segment(frame, layers.LinkTypeEthernet, it.Vnet)
-		if err != nil {
-			return fmt.Errorf("reference segmentation: %w", err)
-		}
-		why := ""
-		if it.Built {
-			why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", it.Vnet.GSOSize, it.GSOFrom)
-		}
-		for _, sg := range frames {
-			exp[shard] = append(exp[shard], keyed{it.Record, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why}, it.Side})
-		}
-		return nil
-	}
-	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source, CPUs: o.CPUs, Preload: o.preload, Window: o.window}
-	rep, err := replay.Run(ctx, open, ss, srcs, ro, each)
+	// Send, and note on the way what must come out.
+	exp, err := newExpectation(o.Source.Rewrite, threads)
 	if err != nil {
 		return nil, err
 	}
-	expected, sides := merge(exp)
+	rep, err := replay.Replay(ctx, name, open, tb.Send, o.replayOptions(tb, threads, exp))
+	if err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("interrupted: %w", err)
 	}
+	expected, sides := exp.inCaptureOrder()
 
 	// Wait for the output: all of it, or quiet for Idle.
-	waitOutput(ctx, len(expected), o.Idle, c, c2)
-	got, cerr := c.Stop()
-	_, capDrops := c.Stats()
-	times := c.Times()
-	c = nil
-	if cerr != nil {
-		return nil, fmt.Errorf("capture: %w", cerr)
+	tb.Wait(ctx, len(expected), o.Idle)
+	out, err := tb.Stop()
+	if err != nil {
+		return nil, err
 	}
-	var got2 [][]byte
-	var times2 []time.Time
-	if c2 != nil {
-		var err error
-		got2, err = c2.Stop()
-		_, d2 := c2.Stats()
-		capDrops += d2
-		times2 = c2.Times()
-		c2 = nil
-		if err != nil {
-			return nil, fmt.Errorf("capture: %w", err)
-		}
+	after, err := tb.Counters()
+	if err != nil {
+		return nil, err
 	}
-	txAfter, _ := lab.LinkCounters(hs, sendIf)
-	rxAfter, _ := lab.LinkCounters(hc, capIf)
-	softAfter := lab.SoftnetDrops()
 
 	if o.corrupt != nil {
 		o.corrupt(expected)
 	}
-	strict := o.Source.Coalesce.Order == coalesce.Strict
-	var res compare.Result
-	crossReordered := 0
-	if two {
-		// Each side against its own expectation, then the two together:
-		// within every connection, the captures merged by their timestamps
-		// must give back the expected order.
-		var exp2 [2][]compare.Expected
-		for i, e := range expected {
-			exp2[sides[i]&1] = append(exp2[sides[i]&1], e)
-		}
-		res = compare.Frames(exp2[0], got, strict)
-		r2 := compare.Frames(exp2[1], got2, strict)
-		res.Add(r2, "second interface: ")
-		crossReordered = crossOrder(expected, got, times, got2, times2)
-		got = append(got, got2...)
-	} else {
-		res = compare.Frames(expected, got, strict)
+	vr, got, res := compareOutput(expected, sides, out, o.Source.Coalesce.Order == coalesce.Strict)
+	vr.File, vr.Threads, vr.Capture = name, threads, tb.Where
+	vr.account(rep)
+	var capDrops uint64
+	for _, c := range out {
+		capDrops += c.Drops
 	}
-	vr := &Report{
-		File: name, Expected: len(expected), Skipped: rep.Skipped, SuperPackets: rep.SuperPackets, SegmentsCaptured: len(got), Threads: threads,
-		Exact: res.Exact, Normalized: res.Normalized, Mismatched: res.Mismatched, Missing: res.Missing, Extra: res.Extra,
-		Reordered: res.Reordered, Details: res.Details, Capture: capDesc, DropsBy: map[string]uint64{},
-		CrossSideReordered: crossReordered, TwoInterfaces: two,
-	}
-	if len(res.NormalizedWhy) > 0 {
-		vr.NormalizedWhy = res.NormalizedWhy
-	}
-	vr.Resegmented = rep.Resegmented
-	for _, src := range srcs {
-		vr.CoalescedPackets += src.Stats.InSupers
-		vr.Packets += src.Stats.Packets
-		if src.Stats.Coalesced {
-			vr.Packets += src.Stats.Frames - src.Stats.Packets
-		}
-	}
-	if vr.Skipped > 0 {
-		vr.Details = append(vr.Details, fmt.Sprintf("%d frames of link types that cannot be sent on Ethernet were skipped", vr.Skipped))
-	}
-	if rep.Failed > 0 {
-		vr.SendFailures = rep.Errors
-	}
-	vr.DropsBy["capture socket"] = capDrops
-	vr.DropsBy[sendIf+" tx_dropped"] = txAfter.TxDropped - txBefore.TxDropped
-	if !o.Capture.Outgoing {
-		// Only a capture behind the receiver loses what the receiver drops.
-		vr.DropsBy[capIf+" rx_dropped"] = rxAfter.RxDropped - rxBefore.RxDropped
-		vr.DropsBy["softnet backlog"] = softAfter - softBefore
-	}
-	for k, v := range vr.DropsBy {
-		if v == 0 {
-			delete(vr.DropsBy, k)
-		}
-		vr.Drops += v
-	}
-	switch {
-	case vr.Drops > 0:
-		vr.Verdict = VerdictLost
-	case res.Mismatched+res.Missing+res.Extra+res.Reordered+crossReordered > 0 || rep.Failed > 0:
-		vr.Verdict = VerdictMismatch
-	case res.Normalized > 0:
-		vr.Verdict = VerdictNormalized
-	default:
-		vr.Verdict = VerdictExact
-	}
+	vr.DropsBy = tb.Drops(before, after, capDrops)
+	vr.judge(rep.Failed)
 	vr.Seconds = time.Since(start).Seconds()
 	if o.Keep != "" {
 		if err := keep(o.Keep, name, got, res); err != nil {
@@ -387,50 +177,143 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	return vr, nil
 }
 
+// defaults fills what is left to defaults and validates the options.
+func (o *Options) defaults() error {
+	sendDefaults(&o.Pacing, &o.Batch, &o.Idle)
+	return o.Validate()
+}
+
+// sendDefaults fills what Verify and VerifyGRO leave to defaults: top
+// speed, batches of 32, 300 ms of quiet to end a capture.
+func sendDefaults(p *replay.Pacing, batch *int, idle *time.Duration) {
+	if *p == (replay.Pacing{}) {
+		p.Topspeed = true
+	}
+	if *batch == 0 {
+		*batch = 32
+	}
+	if *idle == 0 {
+		*idle = 300 * time.Millisecond
+	}
+}
+
+// threads is the number of pipelines: replay's, one in strict order,
+// which keeps the global order.
+func (o *Options) threads() int {
+	if o.Source.Coalesce.Order == coalesce.Strict {
+		return 1
+	}
+	return (replay.Options{Threads: o.Threads, CPUs: o.CPUs}).ThreadCount()
+}
+
+// testbed is where the options send and capture.
+func (o *Options) testbed() lab.TestbedOptions {
+	return lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface, Two: o.Source.Split != nil,
+		Iface2: o.Iface2, CaptureIface2: o.CaptureIface2, Capture: o.Capture}
+}
+
+// replayOptions send one pass through the testbed, shown to obs.
+func (o *Options) replayOptions(tb *lab.Testbed, threads int, obs replay.Observer) replay.Options {
+	return replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source, Threads: threads, CPUs: o.CPUs,
+		Preload: o.preload, Window: o.window, Iface2: tb.Send2, Observer: obs, In: tb.InSender}
+}
+
+// compareOutput compares the captured output with the expected frames:
+// with two interfaces each side against its own expectation, then the two
+// together, merged by the kernel's timestamps, for each connection's
+// order. It returns the report's counts, every frame captured and the
+// comparison.
+func compareOutput(expected []compare.Expected, sides []split.Side, out []lab.Output, strict bool) (*Report, [][]byte, compare.Result) {
+	got := out[0].Frames
+	vr := &Report{Expected: len(expected), TwoInterfaces: len(out) > 1}
+	var res compare.Result
+	if len(out) > 1 {
+		var exp2 [2][]compare.Expected
+		for i, e := range expected {
+			exp2[sides[i]&1] = append(exp2[sides[i]&1], e)
+		}
+		res = compare.Frames(exp2[0], got, strict)
+		r2 := compare.Frames(exp2[1], out[1].Frames, strict)
+		res.Add(r2, "second interface: ")
+		vr.CrossSideReordered = crossOrder(expected, got, out[0].Times, out[1].Frames, out[1].Times)
+		got = append(got, out[1].Frames...)
+	} else {
+		res = compare.Frames(expected, got, strict)
+	}
+	vr.SegmentsCaptured = len(got)
+	vr.Exact, vr.Normalized, vr.Mismatched, vr.Missing = res.Exact, res.Normalized, res.Mismatched, res.Missing
+	vr.Extra, vr.Reordered, vr.Details = res.Extra, res.Reordered, res.Details
+	if len(res.NormalizedWhy) > 0 {
+		vr.NormalizedWhy = res.NormalizedWhy
+	}
+	return vr, got, res
+}
+
+// account adds what the replay read and sent.
+func (vr *Report) account(rep *replay.Report) {
+	vr.Packets, vr.CoalescedPackets = rep.InputPackets, rep.CoalescedPackets
+	vr.Skipped, vr.SuperPackets, vr.Resegmented = rep.Skipped, rep.SuperPackets, rep.Resegmented
+	if vr.Skipped > 0 {
+		vr.Details = append(vr.Details, fmt.Sprintf("%d frames of link types that cannot be sent on Ethernet were skipped", vr.Skipped))
+	}
+	if rep.Failed > 0 {
+		vr.SendFailures = rep.Errors
+	}
+}
+
+// judge sums the drops and gives the verdict: lost when anything was
+// dropped, mismatch when a frame or a send went wrong.
+func (vr *Report) judge(failedSends int64) {
+	for _, v := range vr.DropsBy {
+		vr.Drops += v
+	}
+	switch {
+	case vr.Drops > 0:
+		vr.Verdict = VerdictLost
+	case vr.Mismatched+vr.Missing+vr.Extra+vr.Reordered+vr.CrossSideReordered > 0 || failedSends > 0:
+		vr.Verdict = VerdictMismatch
+	case vr.Normalized > 0:
+		vr.Verdict = VerdictNormalized
+	default:
+		vr.Verdict = VerdictExact
+	}
+}
+
 // keep writes the captured frames and the mismatching pairs as pcapng.
 func keep(dir, name string, got [][]byte, res compare.Result) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
-	write := func(file string, frames [][]byte, comments []string) error {
-		f, err := os.Create(filepath.Join(dir, file))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcapNG, Application: "gsoreplay verify"})
-		w.DeclareInterfaces([]pcaps.Interface{{LinkType: layers.LinkTypeEthernet, Name: "verify"}})
-		ts := time.Now()
-		for i, fr := range frames {
-			var c []byte
-			if comments != nil {
-				c = []byte(comments[i])
-			}
-			if err := w.Write(&pcaps.Packet{Data: fr, Length: len(fr), Timestamp: ts, LinkType: layers.LinkTypeEthernet}, c); err != nil {
-				return err
+	wo := pcaps.WriterOptions{Application: "gsoreplay verify"}
+	ts := time.Now()
+	captured := func(yield func(pcapout.Frame) bool) {
+		for _, f := range got {
+			if !yield(pcapout.Frame{Data: f, Time: ts}) {
+				return
 			}
 		}
-		return w.Flush()
 	}
-	if err := write(base+".captured.pcapng", got, nil); err != nil {
+	if err := pcapout.Write(filepath.Join(dir, base+".captured.pcapng"), wo, []string{"verify"}, captured); err != nil {
 		return err
 	}
-	var frames [][]byte
-	var comments []string
-	for i, p := range res.MismatchedPairs {
-		frames = append(frames, p[0], p[1])
-		comments = append(comments, fmt.Sprintf("mismatch %d: expected", i+1), fmt.Sprintf("mismatch %d: captured: %s", i+1, compare.Diff(p[0], p[1])))
+	mismatched := func(yield func(pcapout.Frame) bool) {
+		for i, p := range res.MismatchedPairs {
+			if !yield(pcapout.Frame{Data: p[0], Time: ts, Comment: fmt.Appendf(nil, "mismatch %d: expected", i+1)}) ||
+				!yield(pcapout.Frame{Data: p[1], Time: ts, Comment: fmt.Appendf(nil, "mismatch %d: captured: %s", i+1, compare.Diff(p[0], p[1]))}) {
+				return
+			}
+		}
 	}
-	return write(base+".mismatched.pcapng", frames, comments)
+	return pcapout.Write(filepath.Join(dir, base+".mismatched.pcapng"), wo, []string{"verify"}, mismatched)
 }
 
-// Validate reports the first option out of range: the pacing's errors,
-// ErrInterfaces, or a *coalesce.OptionError naming the field. Zero values
-// take defaults.
+// Validate reports the first option out of range: lab.ErrInterfaces, the
+// pacing's errors, or a *coalesce.OptionError naming the field. Zero
+// values take defaults.
 func (o Options) Validate() error {
-	if (o.Iface == "") != (o.CaptureIface == "") {
-		return ErrInterfaces
+	if err := o.testbed().Validate(); err != nil {
+		return err
 	}
 	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source, Threads: o.Threads, CPUs: o.CPUs}
 	return ro.Validate()
@@ -444,12 +327,66 @@ type keyed struct {
 	side   split.Side
 }
 
-// merge puts the shards' expected frames back in capture order, with each
-// frame's side: each shard holds its records in order, so a merge by
-// record number restores the capture's (frames of one record keep their
-// order; a record number 0, for what the coalescer merged, follows the
-// frame before it).
-func merge(shards [][]keyed) ([]compare.Expected, []split.Side) {
+// expectation notes, as the replay shows it what it sends, the frames that
+// must come out, shard by shard, each with the capture record it comes
+// from and the interface it leaves by. With rewriting, what must come out
+// is each original frame as rewrite.Frame edits it alone, as tcprewrite
+// would: the super-packets sent, edited once, must agree with that.
+type expectation struct {
+	shards [][]keyed
+	rw     []*rewrite.Rewriter
+	segs   []gso.Segmenter
+}
+
+func newExpectation(ro *rewrite.Options, threads int) (*expectation, error) {
+	e := &expectation{shards: make([][]keyed, threads), rw: make([]*rewrite.Rewriter, threads), segs: make([]gso.Segmenter, threads)}
+	if ro != nil {
+		for i := range e.rw {
+			var err error
+			if e.rw[i], err = rewrite.New(*ro); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return e, nil
+}
+
+// Frame notes a frame that must come out as it stands.
+func (e *expectation) Frame(shard int, p *pcaps.Packet, record int64) {
+	data := p.Data
+	if rw := e.rw[shard]; rw != nil {
+		data = edited(rw.Frame(data, layers.LinkTypeEthernet, p.Length, rewrite.Dir(p.Interface)))
+	}
+	e.shards[shard] = append(e.shards[shard], keyed{record, compare.Expected{Data: append([]byte(nil), data...)}, split.Side(p.Interface)})
+}
+
+// edited is the frame a rewriter returns; the wire length it also returns
+// follows from the frame.
+func edited(frame []byte, _ int) []byte { return frame }
+
+// Sent notes the reference segmentation of a record sent as it stands.
+func (e *expectation) Sent(shard int, s *replay.Sent) error {
+	frames, err := e.segs[shard].Segment(s.Frame, layers.LinkTypeEthernet, s.Vnet)
+	if err != nil {
+		return fmt.Errorf("reference segmentation: %w", err)
+	}
+	why := ""
+	if s.Built {
+		why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", s.Vnet.GSOSize, s.GSOFrom)
+	}
+	for _, sg := range frames {
+		e.shards[shard] = append(e.shards[shard], keyed{s.Record, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why}, s.Side})
+	}
+	return nil
+}
+
+// inCaptureOrder puts the shards' expected frames back in capture order,
+// with each frame's side: each shard holds its records in order, so a
+// merge by record number restores the capture's (frames of one record
+// keep their order; a record number 0, for what the coalescer merged,
+// follows the frame before it).
+func (e *expectation) inCaptureOrder() ([]compare.Expected, []split.Side) {
+	shards := e.shards
 	var out []compare.Expected
 	var sides []split.Side
 	take := func(k keyed) {

@@ -1,0 +1,294 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/replay/capture"
+)
+
+// ErrInterfaces: an existing interface to send on and one to capture on
+// are named together, or neither for a lab.
+var ErrInterfaces = errors.New("an existing interface to send on and one to capture on go together")
+
+// TestbedOptions say where a Testbed sends and captures.
+type TestbedOptions struct {
+	// Iface and CaptureIface name existing interfaces (two NIC ports
+	// cabled together, say) in the current namespace; both empty builds a
+	// Lab.
+	Iface, CaptureIface string
+	// Two adds a second pair: a lab builds its own; on existing interfaces
+	// Iface2 and CaptureIface2 name it.
+	Two                   bool
+	Iface2, CaptureIface2 string
+	// GRO captures what the receiver's GRO hands up, with each packet's
+	// virtio header: in a lab, B's, with GRO on, FlushTimeout and
+	// DeferIRQs (ReceiverGRO); on existing interfaces, what CaptureIface
+	// hands up (its GRO or LRO). Without, a lab captures at A's transmit
+	// tap: the segments after software GSO, immune to B's backlog limit.
+	GRO          bool
+	FlushTimeout time.Duration
+	DeferIRQs    int
+	// Capture sizes the rings (Outgoing and Vnet are the testbed's).
+	Capture capture.Options
+}
+
+// Testbed is where verify and probe send and capture: a Lab of its own or
+// existing interfaces, the capture rings, and the counters that say what
+// the kernel dropped. Close tears it all down, on every path.
+type Testbed struct {
+	// Lab is nil on existing interfaces.
+	Lab *Lab
+	// Send and Send2 are the interfaces to send on (Send2 with Two), in
+	// the namespace InSender enters.
+	Send, Send2 string
+	// Where says, for a report, where the output is captured.
+	Where string
+	// Captures are the rings: one per pair.
+	Captures []*capture.Capture
+
+	o       TestbedOptions
+	capIf   string          // the interface whose receive counters count
+	hs, hc  *netlink.Handle // the namespaces of Send and of capIf
+	ownH    bool            // hs is the testbed's to close
+	stopped bool
+}
+
+// Validate reports ErrInterfaces when existing interfaces do not come in
+// pairs.
+func (o TestbedOptions) Validate() error {
+	if (o.Iface == "") != (o.CaptureIface == "") {
+		return ErrInterfaces
+	}
+	if o.Two && o.Iface != "" && (o.Iface2 == "" || o.CaptureIface2 == "") {
+		return errors.New("a split needs a second interface to send on and one to capture on")
+	}
+	return nil
+}
+
+// NewTestbed builds the testbed and starts its captures.
+func NewTestbed(o TestbedOptions) (t *Testbed, err error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	o.Capture.Vnet, o.Capture.Outgoing = o.GRO, o.Iface == "" && !o.GRO
+	t = &Testbed{o: o, Send: o.Iface, capIf: o.CaptureIface}
+	defer func() {
+		if err != nil {
+			t.Close()
+			t = nil
+		}
+	}()
+	if o.Iface != "" {
+		return t, t.existing()
+	}
+	if t.Lab, err = New(); err != nil {
+		return t, err
+	}
+	l := t.Lab
+	t.Send, t.capIf, t.hs, t.hc = l.IfA, l.IfB, l.hA, l.hB
+	if o.GRO {
+		if err := l.ReceiverGRO(o.FlushTimeout, o.DeferIRQs); err != nil {
+			return t, err
+		}
+		t.Where = fmt.Sprintf("GRO of %s (lab; gro_flush_timeout %v, napi_defer_hard_irqs %d)", l.IfB, o.FlushTimeout, o.DeferIRQs)
+		return t, t.capture(l.B, l.IfB)
+	}
+	t.Where = "transmit tap of " + l.IfA + " (lab)"
+	if o.Two {
+		if err := l.AddPair(); err != nil {
+			return t, err
+		}
+		t.Send2 = l.IfA2
+		t.Where = "transmit taps of " + l.IfA + " and " + l.IfA2 + " (lab)"
+		if err := t.capture(l.A, l.IfA2); err != nil {
+			return t, err
+		}
+	}
+	return t, t.capture(l.A, l.IfA)
+}
+
+// existing sets the testbed up on interfaces of the current namespace.
+func (t *Testbed) existing() error {
+	var err error
+	if t.hs, err = netlink.NewHandle(); err != nil {
+		return fmt.Errorf("netlink: %w", err)
+	}
+	t.hc, t.ownH = t.hs, true
+	o := t.o
+	if o.GRO {
+		t.Where = "what " + o.CaptureIface + " hands up (its GRO or LRO)"
+		return t.capture(-1, o.CaptureIface)
+	}
+	t.Where = "receive side of " + o.CaptureIface
+	if err := t.capture(-1, o.CaptureIface); err != nil {
+		return err
+	}
+	if o.Two {
+		t.Send2 = o.Iface2
+		t.Where += " and " + o.CaptureIface2
+		// The second ring after the first: Captures[i] is pair i's.
+		c, err := capture.New(o.CaptureIface2, t.o.Capture)
+		if err != nil {
+			return err
+		}
+		t.Captures = append(t.Captures, c)
+	}
+	return nil
+}
+
+// capture opens a ring on iface in namespace ns (-1: the current one),
+// first in Captures unless a ring is there already.
+func (t *Testbed) capture(ns netns.NsHandle, iface string) error {
+	var c *capture.Capture
+	open := func() error {
+		var err error
+		c, err = capture.New(iface, t.o.Capture)
+		return err
+	}
+	var err error
+	if ns < 0 {
+		err = open()
+	} else {
+		err = inNamespace(ns, open)
+	}
+	if err != nil {
+		return err
+	}
+	// The first pair's ring goes first, whichever opened first.
+	t.Captures = append([]*capture.Capture{c}, t.Captures...)
+	return nil
+}
+
+// InSender runs fn in the namespace of the interfaces to send on: sockets
+// opened there stay in it wherever they are used later.
+func (t *Testbed) InSender(fn func() error) error {
+	if t.Lab == nil {
+		return fn()
+	}
+	return t.Lab.Do(t.Lab.A, fn)
+}
+
+// Counters are what the kernel counted at a moment: the sending
+// interface's, the capturing interface's and the host's backlog drops.
+type Counters struct {
+	Tx, Rx  netlink.LinkStatistics
+	Softnet uint64
+}
+
+// Counters reads them. An error means no verdict can be trusted: never
+// compare counters that were not read.
+func (t *Testbed) Counters() (Counters, error) {
+	var c Counters
+	var err error
+	if c.Tx, err = LinkCounters(t.hs, t.Send); err != nil {
+		return c, err
+	}
+	if c.Rx, err = LinkCounters(t.hc, t.capIf); err != nil {
+		return c, err
+	}
+	c.Softnet, err = SoftnetDrops()
+	return c, err
+}
+
+// Drops names what the kernel dropped between two readings, in the places
+// that can lose what the testbed captures: the capture sockets always;
+// the sender's queue unless GRO is captured; the receiver and the host's
+// backlog when the capture is behind the receiver. Places that lost
+// nothing are left out.
+func (t *Testbed) Drops(before, after Counters, captureSockets uint64) map[string]uint64 {
+	d := map[string]uint64{"capture socket": captureSockets}
+	if !t.o.GRO {
+		d[t.Send+" tx_dropped"] = after.Tx.TxDropped - before.Tx.TxDropped
+	}
+	if !t.o.Capture.Outgoing {
+		d[t.capIf+" rx_dropped"] = after.Rx.RxDropped - before.Rx.RxDropped
+		if !t.o.GRO {
+			d["softnet backlog"] = after.Softnet - before.Softnet
+		}
+	}
+	for k, v := range d {
+		if v == 0 {
+			delete(d, k)
+		}
+	}
+	return d
+}
+
+// Wait waits for the captures to take what was sent: want frames (any
+// number when want < 0) and 20 ms of quiet, or idle of quiet, or 30 s, or
+// until ctx ends.
+func (t *Testbed) Wait(ctx context.Context, want int, idle time.Duration) {
+	sentAt := time.Now()
+	for {
+		n, last := 0, time.Time{}
+		for _, c := range t.Captures {
+			k, l := c.Count()
+			n += k
+			if l.After(last) {
+				last = l
+			}
+		}
+		quiet := time.Since(last)
+		if last.Before(sentAt) {
+			quiet = time.Since(sentAt)
+		}
+		if (want >= 0 && n >= want && quiet > 20*time.Millisecond) || quiet > idle || time.Since(sentAt) > 30*time.Second || ctx.Err() != nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Output is what one capture ring took: the frames in the order the
+// interface handled them, the kernel's timestamp and (with GRO) virtio
+// header of each, and what the socket dropped.
+type Output struct {
+	Frames [][]byte
+	Times  []time.Time
+	Vnets  []gso.VnetHeader
+	Drops  uint64
+}
+
+// Stop ends the captures and returns each ring's output.
+func (t *Testbed) Stop() ([]Output, error) {
+	if t.stopped {
+		return nil, errors.New("testbed: captures stopped already")
+	}
+	t.stopped = true
+	out := make([]Output, len(t.Captures))
+	var first error
+	for i, c := range t.Captures {
+		frames, err := c.Stop()
+		if err != nil && first == nil {
+			first = fmt.Errorf("capture: %w", err)
+		}
+		_, drops := c.Stats()
+		out[i] = Output{Frames: frames, Times: c.Times(), Vnets: c.Vnets(), Drops: drops}
+	}
+	return out, first
+}
+
+// Close stops what still runs and destroys the lab.
+func (t *Testbed) Close() error {
+	if t == nil {
+		return nil
+	}
+	if !t.stopped {
+		t.stopped = true
+		for _, c := range t.Captures {
+			c.Stop()
+		}
+	}
+	if t.ownH && t.hs != nil {
+		t.hs.Close()
+	}
+	t.hs, t.hc = nil, nil
+	return t.Lab.Close()
+}

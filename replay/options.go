@@ -121,11 +121,11 @@ type Report struct {
 
 // SideReport is one interface's part of a two-interface replay.
 type SideReport struct {
-	Interface      string `json:"interface"`
-	Packets        int64  `json:"packets"`
-	Bytes          int64  `json:"bytes"`
-	IfaceTxPackets uint64 `json:"iface_tx_packets"`
-	IfaceTxBytes   uint64 `json:"iface_tx_bytes"`
+	Interface      string     `json:"interface"`
+	Packets        int64      `json:"packets"`
+	Bytes          int64      `json:"bytes"`
+	IfaceTxPackets uint64     `json:"iface_tx_packets"`
+	IfaceTxBytes   uint64     `json:"iface_tx_bytes"`
 	IfaceTxDropped uint64     `json:"iface_tx_dropped"`
 	IfaceCheck     IfaceCheck `json:"iface_check"`
 }

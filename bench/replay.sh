@@ -120,6 +120,31 @@ rewrite_section() {
     printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
   done
 }
+# A change against an earlier revision: ONLY=baseline BASELINE=REV builds
+# REV's gsoreplay and alternates it with this tree's, streaming and -K, one
+# pass over the bulk capture each, and prints the ratios (now / REV).
+if [[ ${ONLY:-} == baseline ]]; then
+  [[ -n ${BASELINE:-} ]] || { echo "$0: ONLY=baseline needs BASELINE=REV" >&2; exit 1; }
+  rm -rf "$work/baseline-tree"
+  git worktree add -q --detach "$work/baseline-tree" "$BASELINE"
+  (cd "$work/baseline-tree" && go build -o "$work/gsoreplay-baseline" ./cmd/gsoreplay)
+  git worktree remove --force "$work/baseline-tree"
+  B=$work/gsoreplay-baseline
+  echo "== this tree against $BASELINE: one pass, bulk TCP, top speed ($runs runs each, alternating)"
+  for ((i = 0; i < runs; i++)); do
+    measure now-stream "$nbulk" "$G" replay -i va -t --json "$bulk"
+    measure base-stream "$nbulk" "$B" replay -i va -t --json "$bulk"
+    measure now-K "$nbulk" "$G" replay -i va -t -K --json "$bulk"
+    measure base-K "$nbulk" "$B" replay -i va -t -K --json "$bulk"
+  done
+  for n in now-stream base-stream now-K base-K; do
+    printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
+  done
+  for mode in stream K; do
+    printf '%-40s %8.2f\n' "$mode: now / $BASELINE" "$(echo "$(med now-$mode) / $(med base-$mode)" | bc -l)"
+  done
+  exit 0
+fi
 if [[ ${ONLY:-} == rewrite ]]; then
   rewrite_section
   pass=0

@@ -56,9 +56,9 @@ func closeSenders(ss []*sender) error {
 // ThreadCount is the number of pipelines o asks for: Threads, else one per
 // CPU of CPUs, else one per CPU the process may run on with Preload, and
 // one per two such CPUs when streaming — a streaming pipeline keeps two
-// busy, reading, coalescing and sending in stages of their own (measured:
-// one such pipeline on two CPUs streams faster than two, and keeps the
-// capture's global order).
+// busy, reading, coalescing and sending in stages of their own (one such
+// pipeline on two CPUs streams faster than two, bench/NOTES.md, and keeps
+// the capture's global order).
 func (o Options) ThreadCount() int {
 	switch {
 	case o.Threads > 0:

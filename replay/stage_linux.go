@@ -45,9 +45,9 @@ type stageMsg struct {
 // and keeps the packets its Steer gives the pipeline; the making stage
 // classifies them (headers, checksums) and coalesces them, borrowing the
 // packets in place (Source in borrow mode); the sending stage paces the
-// items and sends them. They run at once: measured on the bench capture
-// with two cores, a pass took 0.29 s with the stages busy about 0.14, 0.17
-// and 0.22 s of it, where reading and making in one stage took 0.4 s.
+// items and sends them. They run at once: on two cores a pass takes about
+// as long as its busiest stage, well under reading and making in one stage
+// (bench/NOTES.md).
 //
 // The ring comes round only once what lies in the part it will overwrite
 // is sent: every eighth of a ring the reading stage marks its queue with

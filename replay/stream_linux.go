@@ -14,8 +14,8 @@ import (
 // ties them together: where a capture's connections follow one another in
 // time (recordings joined end to end), only one pipeline would have work
 // at a time, within the few MiB a reader may run ahead. Reading the file
-// in each pipeline costs about 0.1 s of a core per GB from the page cache,
-// and the pipelines share nothing but the clock.
+// in each pipeline costs little from the page cache (bench/NOTES.md), and
+// the pipelines share nothing but the clock.
 //
 // A pcap file is read into a ring of the pipeline's own, in huge pages
 // (pcaps.Reader.Window), in a stage of its own (staged), and its Source

@@ -4,5 +4,5 @@ package pcaps
 
 import "os"
 
-// advise does nothing where there is no posix_fadvise to call.
-func advise(*os.File) {}
+// fadvise does nothing where there is no posix_fadvise to call.
+func fadvise(*os.File) error { return nil }

@@ -147,18 +147,47 @@ type Reader struct {
 	win *window       // Window mode
 }
 
-// Open opens a capture file; "-" is standard input.
-func Open(path string) (*Reader, error) {
-	if path == "-" {
-		return NewReader(os.Stdin, "stdin")
+// Open opens a capture file; "-" is standard input. It is
+// OpenOptions{}.Open.
+func Open(path string) (*Reader, error) { return OpenOptions{}.Open(path) }
+
+// OpenOptions control how Open reads a file.
+type OpenOptions struct {
+	// Wrap, if set, is given what the Reader would read (the file, or
+	// standard input) and its size in bytes when it is a regular file (-1
+	// otherwise), and returns what the Reader reads instead: a reader that
+	// reports progress, say. Close still closes the file.
+	Wrap func(r io.Reader, size int64) io.Reader
+}
+
+// Open opens a capture file; "-" is standard input, which Close leaves
+// open. A file gets the kernel's advice for a file read once, front to
+// back (on Linux, POSIX_FADV_SEQUENTIAL and POSIX_FADV_NOREUSE). Errors
+// are os.Open's and NewReader's.
+func (o OpenOptions) Open(path string) (*Reader, error) {
+	stdin := path == "-"
+	f, name := os.Stdin, "stdin"
+	if !stdin {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return nil, err
+		}
+		name = path
+		advise(f)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
+	var src io.Reader = f
+	if o.Wrap != nil {
+		size := int64(-1) // not a regular file, or one Stat cannot tell
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = fi.Size()
+		}
+		src = o.Wrap(f, size)
 	}
-	advise(f)
-	r, err := NewReader(f, path)
-	if err != nil {
+	r, err := NewReader(src, name)
+	switch {
+	case stdin:
+		return r, err
+	case err != nil:
 		f.Close()
 		return nil, err
 	}
@@ -180,7 +209,11 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 	rd := &Reader{name: name}
 	switch {
 	case string(magic) == VnetMagic[:4]:
-		if m, _ := br.Peek(len(VnetMagic)); string(m) != VnetMagic {
+		m, err := br.Peek(len(VnetMagic))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: file header: %w", name, err)
+		}
+		if string(m) != VnetMagic {
 			return nil, fmt.Errorf("%s: magic %q: %w", name, m, ErrNotCapture)
 		}
 		rd.format = FormatVnet

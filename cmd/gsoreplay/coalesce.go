@@ -144,7 +144,10 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 			var edits []func(*coalesce.Record)
 			var rw *rewrite.Rewriter
 			if ro != nil {
-				rw, _ = rewrite.New(*ro) // validated by rewriteFrom
+				if rw, err = rewrite.New(*ro); err != nil {
+					commit(false)
+					return rewriteValidateError(c, ro, err)
+				}
 				edits = append(edits, func(rec *coalesce.Record) { rw.Record(rec, rewrite.Primary) })
 			}
 			st, err := capfile.Coalesce(r, pw, opts, nil, edits...)

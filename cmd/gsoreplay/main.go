@@ -113,48 +113,47 @@ var sample []byte
 
 const sampleName = "@sample"
 
-// input opens a capture, with a progress bar on a terminal for regular files.
-func input(c *cli.Context, path, verb string) (*pcaps.Reader, func(), error) {
+// openCapture opens a capture through pcaps' opener, which gives a file
+// the kernel's read advice; "@sample" is the built-in capture.
+func openCapture(path string, o pcaps.OpenOptions) (*pcaps.Reader, error) {
 	if path == sampleName {
-		r, err := pcaps.NewReader(bytes.NewReader(sample), sampleName)
-		return r, func() {}, err
+		return pcaps.NewReader(bytes.NewReader(sample), sampleName)
 	}
-	var f *os.File
-	name := path
-	if path == "-" {
-		f, name = os.Stdin, "stdin"
-	} else {
-		var err error
-		if f, err = os.Open(path); err != nil {
-			return nil, nil, err
+	return o.Open(path)
+}
+
+// input opens a capture, with a progress bar on a terminal for regular
+// files above 32 MiB (verb names the work; "" is no bar). done finishes
+// the bar and closes the file.
+func input(c *cli.Context, path, verb string) (*pcaps.Reader, func(), error) {
+	var bar *progressbar.ProgressBar
+	var o pcaps.OpenOptions
+	if verb != "" && isTerminal(c.App.ErrWriter) {
+		o.Wrap = func(r io.Reader, size int64) io.Reader {
+			if size <= 32<<20 {
+				return r
+			}
+			bar = progressbar.NewOptions64(size,
+				progressbar.OptionSetWriter(c.App.ErrWriter),
+				progressbar.OptionSetDescription(verb),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionThrottle(100_000_000),
+				progressbar.OptionClearOnFinish())
+			pr := progressbar.NewReader(r, bar)
+			return &pr
 		}
 	}
-	var src io.Reader = f
-	var bar *progressbar.ProgressBar
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 32<<20 && verb != "" && isTerminal(c.App.ErrWriter) {
-		bar = progressbar.NewOptions64(fi.Size(),
-			progressbar.OptionSetWriter(c.App.ErrWriter),
-			progressbar.OptionSetDescription(verb),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionThrottle(100_000_000),
-			progressbar.OptionClearOnFinish())
-		pr := progressbar.NewReader(f, bar)
-		src = &pr
-	}
-	r, err := pcaps.NewReader(src, name)
-	done := func() {
+	r, err := openCapture(path, o)
+	finish := func() {
 		if bar != nil {
 			bar.Finish()
 		}
-		if f != os.Stdin {
-			f.Close()
-		}
 	}
 	if err != nil {
-		done()
+		finish()
 		return nil, nil, err
 	}
-	return r, done, nil
+	return r, func() { finish(); r.Close() }, nil
 }
 
 func isTerminal(w io.Writer) bool {

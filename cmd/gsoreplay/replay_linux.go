@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -73,34 +72,11 @@ func threadsFrom(c *cli.Context) (int, []int, error) {
 	if c.IsSet("threads") && (n < 1 || n > replay.MaxThreads) {
 		return 0, nil, usagef("--threads %d: want 1..%d", n, replay.MaxThreads)
 	}
-	cpus, err := parseCPUs(c.String("cpus"))
+	cpus, err := replay.ParseCPUs(c.String("cpus"))
 	if err != nil {
-		return 0, nil, usagef("--cpus %q: %v", c.String("cpus"), err)
+		return 0, nil, flagError(c, err)
 	}
 	return n, cpus, nil
-}
-
-// parseCPUs reads a CPU list as taskset and /sys write them: "0,2,4-7".
-func parseCPUs(s string) ([]int, error) {
-	if s == "" {
-		return nil, nil
-	}
-	var out []int
-	for _, part := range strings.Split(s, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.Atoi(lo)
-		b := a
-		if err == nil && isRange {
-			b, err = strconv.Atoi(hi)
-		}
-		if err != nil || a < 0 || b < a || b >= replay.MaxCPU {
-			return nil, fmt.Errorf("want CPU numbers and ranges such as 0,2,4-7")
-		}
-		for cpu := a; cpu <= b; cpu++ {
-			out = append(out, cpu)
-		}
-	}
-	return out, nil
 }
 
 func sourceFlags() []cli.Flag {
@@ -115,10 +91,7 @@ func opener(c *cli.Context, path string) (replay.Opener, error) {
 	if path == "-" {
 		return nil, usagef("%s: the input must be a file (it is read once per loop and per check)", c.Command.Name)
 	}
-	return func() (*pcaps.Reader, error) {
-		r, _, err := input(c, path, "")
-		return r, err
-	}, nil
+	return func() (*pcaps.Reader, error) { return openCapture(path, pcaps.OpenOptions{}) }, nil
 }
 
 // signalContext is cancelled by Ctrl-C or SIGTERM, so that labs and sockets

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 )
 
@@ -41,20 +43,22 @@ func rewriteFrom(c *cli.Context) (*rewrite.Options, error) {
 	var err error
 	str := func(name string, parse func(string) error) {
 		if err == nil && c.IsSet(name) {
-			err = parse(c.String(name))
+			if err = parse(c.String(name)); err != nil {
+				err = rewriteFlagError(c, name, c.String(name), err)
+			}
 		}
 	}
-	str("enet-dmac", func(v string) (e error) { o.DstMAC, e = rewrite.ParseMACs("enet-dmac", v); return })
-	str("enet-smac", func(v string) (e error) { o.SrcMAC, e = rewrite.ParseMACs("enet-smac", v); return })
-	str("pnat", func(v string) (e error) { o.PNAT[0], e = rewrite.ParseCIDRMaps("pnat", v); return })
-	str("pnat2", func(v string) (e error) { o.PNAT[1], e = rewrite.ParseCIDRMaps("pnat2", v); return })
-	str("srcipmap", func(v string) (e error) { o.SrcIPMap, e = rewrite.ParseCIDRMaps("srcipmap", v); return })
-	str("dstipmap", func(v string) (e error) { o.DstIPMap, e = rewrite.ParseCIDRMaps("dstipmap", v); return })
-	str("portmap", func(v string) (e error) { o.PortMap, e = rewrite.ParsePortMaps("portmap", v); return })
+	str("enet-dmac", func(v string) (e error) { o.DstMAC, e = rewrite.ParseMACs("DstMAC", v); return })
+	str("enet-smac", func(v string) (e error) { o.SrcMAC, e = rewrite.ParseMACs("SrcMAC", v); return })
+	str("pnat", func(v string) (e error) { o.PNAT[0], e = rewrite.ParseCIDRMaps("PNAT", v); return })
+	str("pnat2", func(v string) (e error) { o.PNAT[1], e = rewrite.ParseCIDRMaps("PNAT", v); return })
+	str("srcipmap", func(v string) (e error) { o.SrcIPMap, e = rewrite.ParseCIDRMaps("SrcIPMap", v); return })
+	str("dstipmap", func(v string) (e error) { o.DstIPMap, e = rewrite.ParseCIDRMaps("DstIPMap", v); return })
+	str("portmap", func(v string) (e error) { o.PortMap, e = rewrite.ParsePortMaps(v); return })
 	str("ttl", func(v string) (e error) { o.TTL, o.TTLValue, e = rewrite.ParseTTL(v); return })
 	str("enet-vlan", func(v string) (e error) { o.VLAN, e = rewrite.ParseVLANMode(v); return })
 	if err != nil {
-		return nil, usagef("%s: %v", c.Command.Name, err)
+		return nil, err
 	}
 	if (c.IsSet("enet-vlan-tag") || c.IsSet("enet-vlan-pri") || c.IsSet("enet-vlan-cfi")) && o.VLAN == rewrite.VLANKeep {
 		return nil, usagef("%s: --enet-vlan-tag, -pri and -cfi need --enet-vlan add or edit", c.Command.Name)
@@ -63,15 +67,54 @@ func rewriteFrom(c *cli.Context) (*rewrite.Options, error) {
 		return nil, usagef("%s: --pnat2 needs --pnat", c.Command.Name)
 	}
 	if err := o.Validate(); err != nil {
-		return nil, usagef("%s: %v", c.Command.Name, err)
+		return nil, rewriteValidateError(c, &o, err)
 	}
 	if o.Empty() {
 		return nil, nil
 	}
 	for _, w := range o.Warnings() {
-		fmt.Fprintf(c.App.ErrWriter, "gsoreplay %s: warning: %s\n", c.Command.Name, w)
+		fmt.Fprintf(c.App.ErrWriter, "gsoreplay %s: warning: --%s: %s\n", c.Command.Name, rewriteOptionFlag(w.Option), w.Text)
 	}
 	return &o, nil
+}
+
+// rewriteOptionFlags names the flag behind each rewrite option that
+// Validate or Warnings may name.
+var rewriteOptionFlags = map[string]string{
+	"PNAT": "pnat", "SrcIPMap": "srcipmap", "DstIPMap": "dstipmap", "PortMap": "portmap",
+	"VLANTag": "enet-vlan-tag", "VLANPri": "enet-vlan-pri", "VLANCFI": "enet-vlan-cfi", "MTU": "mtu",
+}
+
+func rewriteOptionFlag(option string) string {
+	if f, ok := rewriteOptionFlags[option]; ok {
+		return f
+	}
+	return option
+}
+
+// rewriteFlagError is a usage error for the value v of the flag name that
+// a rewrite parser refused (its *coalesce.OptionError names the option).
+func rewriteFlagError(c *cli.Context, name, v string, err error) error {
+	var oe *coalesce.OptionError
+	if errors.As(err, &oe) {
+		return usagef("%s: --%s %q: %s", c.Command.Name, name, v, oe.Want)
+	}
+	return usagef("%s: --%s %q: %v", c.Command.Name, name, v, err)
+}
+
+// rewriteValidateError is a usage error, in the flags' words, for what
+// rewrite.Options.Validate refused in o.
+func rewriteValidateError(c *cli.Context, o *rewrite.Options, err error) error {
+	var oe *coalesce.OptionError
+	switch {
+	case !errors.As(err, &oe):
+		return usagef("%s: %v", c.Command.Name, err)
+	case oe.Option == "VLANTag" && o.VLANTag < 0:
+		return usagef(`%s: --enet-vlan-tag "": --enet-vlan add needs a tag`, c.Command.Name)
+	case oe.Option == "PNAT":
+		return usagef(`%s: --pnat "": cannot be combined with --srcipmap or --dstipmap (as in tcprewrite)`, c.Command.Name)
+	}
+	return usagef("%s: --%s %q: %s", c.Command.Name, rewriteOptionFlag(oe.Option), oe.Value, oe.Want)
 }
 
 // unmatched warns of the maps that matched nothing, after the work: a

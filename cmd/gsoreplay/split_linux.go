@@ -2,7 +2,6 @@ package main
 
 import (
 	"io"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -53,37 +52,16 @@ func splitFrom(c *cli.Context, in string, lab bool) (split.Splitter, error) {
 		}
 		return sc, nil
 	}
-	switch {
-	case mode == "client" || mode == "server":
-		unknown := split.Primary
-		if mode == "server" {
-			unknown = split.Secondary
-		}
-		r, err := pcaps.Open(in)
-		if err != nil {
-			return nil, err
-		}
-		defer r.Close()
-		return split.Learn(r, unknown)
-	case mode == "port" || strings.HasPrefix(mode, "port:"):
-		sp, err := split.ParsePorts(strings.TrimPrefix(strings.TrimPrefix(mode, "port"), ":"))
-		if err != nil {
-			return nil, usagef("%s: --split %s: %v", c.Command.Name, mode, err)
-		}
-		return sp, nil
-	case strings.HasPrefix(mode, "cidr:"):
-		sc, err := split.ParseCIDR(strings.TrimPrefix(mode, "cidr:"))
-		if err != nil {
-			return nil, usagef("%s: --split %s: %v", c.Command.Name, mode, err)
-		}
-		return sc, nil
+	m, err := split.Parse(mode)
+	if err != nil {
+		return nil, usagef("%s: --split %v", c.Command.Name, err)
 	}
-	return nil, usagef("%s: --split %q: want client, server, cidr:NET,... or port[:PORTS]", c.Command.Name, mode)
+	return m.Splitter(func() (*pcaps.Reader, error) { return openCapture(in, pcaps.OpenOptions{}) })
 }
 
 // countPackets reads a capture to its end, counting its packets.
 func countPackets(path string) (int64, error) {
-	r, err := pcaps.Open(path)
+	r, err := openCapture(path, pcaps.OpenOptions{})
 	if err != nil {
 		return 0, err
 	}

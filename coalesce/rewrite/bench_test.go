@@ -11,8 +11,13 @@ import (
 // map, a MAC and a TTL, as a replay does: no allocation per frame.
 func BenchmarkFrame(b *testing.B) {
 	o := rewrite.Options{VLANTag: -1, VLANPri: -1, VLANCFI: -1, TTL: rewrite.TTLSet, TTLValue: 33}
-	o.PNAT[0], _ = rewrite.ParseCIDRMaps("pnat", "10.0.0.0/24:192.168.7.0/24")
-	o.DstMAC, _ = rewrite.ParseMACs("enet-dmac", "02:11:22:33:44:55")
+	var err error
+	if o.PNAT[0], err = rewrite.ParseCIDRMaps("PNAT", "10.0.0.0/24:192.168.7.0/24"); err != nil {
+		b.Fatal(err)
+	}
+	if o.DstMAC, err = rewrite.ParseMACs("DstMAC", "02:11:22:33:44:55"); err != nil {
+		b.Fatal(err)
+	}
 	rw, err := rewrite.New(o)
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
 )
 
 // Dir is a packet's side: Primary (client to server in tcpprep's terms,
@@ -31,7 +33,7 @@ type CIDRMap struct{ From, To netip.Prefix }
 // PortMap maps ports Lo..Hi onto To.
 type PortMap struct{ Lo, Hi, To uint16 }
 
-// TTLMode says how --ttl changes the TTL / hop limit.
+// TTLMode says how the TTL / hop limit changes (tcprewrite's --ttl).
 type TTLMode uint8
 
 const (
@@ -41,7 +43,7 @@ const (
 	TTLSub
 )
 
-// VLANMode is --enet-vlan.
+// VLANMode is what becomes of 802.1Q tags (tcprewrite's --enet-vlan).
 type VLANMode uint8
 
 const (
@@ -85,23 +87,25 @@ func (o *Options) Empty() bool {
 		o.TTL == TTLKeep && o.VLAN == VLANKeep && !o.FixCsum && !o.MTUTrunc
 }
 
-// FlagError names the option and the value it could not take.
-type FlagError struct {
-	Flag, Value, Why string
+// optionError is the error of the Parse functions and of Validate: a
+// *coalesce.OptionError naming the field of Options and the value (a
+// string quoted) it cannot take, as every options struct's errors do; a
+// command line names its own flag instead.
+func optionError(option string, value any, why string, args ...any) error {
+	v := fmt.Sprint(value)
+	if s, ok := value.(string); ok {
+		v = strconv.Quote(s)
+	}
+	return &coalesce.OptionError{Option: option, Value: v, Want: fmt.Sprintf(why, args...)}
 }
 
-func (e *FlagError) Error() string { return fmt.Sprintf("--%s %q: %s", e.Flag, e.Value, e.Why) }
-
-func flagErr(flag, value, why string, args ...any) error {
-	return &FlagError{Flag: flag, Value: value, Why: fmt.Sprintf(why, args...)}
-}
-
-// ParseMACs reads "MAC" or "MAC1,MAC2" (either may be empty: ",MAC2").
-func ParseMACs(flag, s string) ([2]MAC, error) {
+// ParseMACs reads "MAC" or "MAC1,MAC2" (either may be empty: ",MAC2") for
+// the field option (DstMAC or SrcMAC), which its errors name.
+func ParseMACs(option, s string) ([2]MAC, error) {
 	var out [2]MAC
 	parts := strings.Split(s, ",")
 	if len(parts) > 2 {
-		return out, flagErr(flag, s, "at most two MAC addresses, comma separated")
+		return out, optionError(option, s, "at most two MAC addresses, comma separated")
 	}
 	for i, p := range parts {
 		if p == "" {
@@ -109,41 +113,42 @@ func ParseMACs(flag, s string) ([2]MAC, error) {
 		}
 		hw, err := net.ParseMAC(p)
 		if err != nil || len(hw) != 6 {
-			return out, flagErr(flag, s, "%q is not a MAC address (like 00:11:22:33:44:55)", p)
+			return out, optionError(option, s, "%q is not a MAC address (like 00:11:22:33:44:55)", p)
 		}
 		copy(out[i].Addr[:], hw)
 		out[i].Set = true
 	}
 	if !out[0].Set && !out[1].Set {
-		return out, flagErr(flag, s, "no MAC address")
+		return out, optionError(option, s, "no MAC address")
 	}
 	return out, nil
 }
 
 // ParseCIDRMaps reads "FROM:TO,FROM:TO,..." with IPv6 prefixes in brackets
-// ([2001:db8::/32]:[fd00::/16]), as tcprewrite writes them.
-func ParseCIDRMaps(flag, s string) ([]CIDRMap, error) {
+// ([2001:db8::/32]:[fd00::/16]), as tcprewrite writes them, for the field
+// option (PNAT, SrcIPMap or DstIPMap), which its errors name.
+func ParseCIDRMaps(option, s string) ([]CIDRMap, error) {
 	var out []CIDRMap
 	for _, pair := range splitTop(s, ',') {
 		from, to, ok := cutTop(pair, ':')
 		if !ok {
-			return nil, flagErr(flag, s, "%q is not FROM:TO", pair)
+			return nil, optionError(option, s, "%q is not FROM:TO", pair)
 		}
 		f, err := parsePrefix(from)
 		if err != nil {
-			return nil, flagErr(flag, s, "%q: %v", from, err)
+			return nil, optionError(option, s, "%q: %v", from, err)
 		}
 		t, err := parsePrefix(to)
 		if err != nil {
-			return nil, flagErr(flag, s, "%q: %v", to, err)
+			return nil, optionError(option, s, "%q: %v", to, err)
 		}
 		if f.Addr().Is4() != t.Addr().Is4() {
-			return nil, flagErr(flag, s, "%s and %s: one IPv4, one IPv6", f, t)
+			return nil, optionError(option, s, "%s and %s: one IPv4, one IPv6", f, t)
 		}
 		out = append(out, CIDRMap{From: f, To: t})
 	}
 	if len(out) == 0 {
-		return nil, flagErr(flag, s, "no FROM:TO pair")
+		return nil, optionError(option, s, "no FROM:TO pair")
 	}
 	return out, nil
 }
@@ -196,15 +201,16 @@ func cutTop(s string, sep byte) (string, string, bool) {
 }
 
 // ParsePortMaps reads "FROM:TO,..." where FROM is a port, a range LO-HI or
-// a list of ports joined by commas before the colon ("8000,8080:80").
-func ParsePortMaps(flag, s string) ([]PortMap, error) {
+// a list of ports joined by commas before the colon ("8000,8080:80"), for
+// PortMap.
+func ParsePortMaps(s string) ([]PortMap, error) {
 	var out []PortMap
 	var pending []PortMap // ports listed before their ":TO"
 	for _, item := range strings.Split(s, ",") {
 		from, to, hasTo := strings.Cut(item, ":")
 		lo, hi, err := portRange(from)
 		if err != nil {
-			return nil, flagErr(flag, s, "%q: %v", from, err)
+			return nil, optionError("PortMap", s, "%q: %v", from, err)
 		}
 		pending = append(pending, PortMap{Lo: lo, Hi: hi})
 		if !hasTo {
@@ -212,7 +218,7 @@ func ParsePortMaps(flag, s string) ([]PortMap, error) {
 		}
 		t, err := strconv.ParseUint(to, 10, 16)
 		if err != nil || t == 0 {
-			return nil, flagErr(flag, s, "%q is not a port 1-65535", to)
+			return nil, optionError("PortMap", s, "%q is not a port 1-65535", to)
 		}
 		for _, p := range pending {
 			p.To = uint16(t)
@@ -221,7 +227,7 @@ func ParsePortMaps(flag, s string) ([]PortMap, error) {
 		pending = pending[:0]
 	}
 	if len(pending) > 0 || len(out) == 0 {
-		return nil, flagErr(flag, s, "want FROM:TO pairs (80:8080, 8000-8999:80, 8000,8080:80)")
+		return nil, optionError("PortMap", s, "want FROM:TO pairs (80:8080, 8000-8999:80, 8000,8080:80)")
 	}
 	return out, nil
 }
@@ -241,8 +247,8 @@ func portRange(s string) (uint16, uint16, error) {
 	return uint16(lo), uint16(hi), nil
 }
 
-// ParseTTL reads --ttl: N sets, +N adds, -N subtracts (results kept in
-// 1..255).
+// ParseTTL reads TTL and TTLValue as tcprewrite's --ttl gives them: N
+// sets, +N adds, -N subtracts (results kept in 1..255).
 func ParseTTL(s string) (TTLMode, uint8, error) {
 	mode := TTLSet
 	v := s
@@ -254,12 +260,13 @@ func ParseTTL(s string) (TTLMode, uint8, error) {
 	}
 	n, err := strconv.ParseUint(v, 10, 8)
 	if err != nil || n == 0 && mode != TTLSet {
-		return 0, 0, flagErr("ttl", s, "want N, +N or -N with N in 0..255")
+		return 0, 0, optionError("TTL", s, "want N, +N or -N with N in 0..255")
 	}
 	return mode, uint8(n), nil
 }
 
-// ParseVLANMode reads --enet-vlan.
+// ParseVLANMode reads VLAN as tcprewrite's --enet-vlan gives it: add, del
+// or edit.
 func ParseVLANMode(s string) (VLANMode, error) {
 	switch s {
 	case "add":
@@ -269,56 +276,67 @@ func ParseVLANMode(s string) (VLANMode, error) {
 	case "edit":
 		return VLANEdit, nil
 	}
-	return 0, flagErr("enet-vlan", s, "want add, del or edit")
+	return 0, optionError("VLAN", s, "want add, del or edit")
 }
 
-// Validate checks the combination, as tcprewrite does: --enet-vlan-tag
-// with add on untagged frames, the ranges of tag, priority and CFI.
+// Validate checks the combination, as tcprewrite does: a VLANTag with
+// VLANAdd (for untagged frames), the ranges of tag, priority, CFI and MTU,
+// PNAT without SrcIPMap or DstIPMap. Its error is a *coalesce.OptionError
+// naming the field; New cannot fail on options Validate accepts.
 func (o *Options) Validate() error {
 	if o.VLAN == VLANAdd && o.VLANTag < 0 {
-		return flagErr("enet-vlan-tag", "", "--enet-vlan add needs a tag")
+		return optionError("VLANTag", o.VLANTag, "VLANAdd needs a tag, 0..4095")
 	}
 	if o.VLANTag > 4095 {
-		return flagErr("enet-vlan-tag", strconv.Itoa(o.VLANTag), "want 0..4095")
+		return optionError("VLANTag", o.VLANTag, "want 0..4095")
 	}
 	if o.VLANPri > 7 {
-		return flagErr("enet-vlan-pri", strconv.Itoa(o.VLANPri), "want 0..7")
+		return optionError("VLANPri", o.VLANPri, "want 0..7")
 	}
 	if o.VLANCFI > 1 {
-		return flagErr("enet-vlan-cfi", strconv.Itoa(o.VLANCFI), "want 0 or 1")
+		return optionError("VLANCFI", o.VLANCFI, "want 0 or 1")
 	}
 	if o.MTU < 0 || o.MTU > 65535 || o.MTUTrunc && o.MTU != 0 && o.MTU < 68 {
-		return flagErr("mtu", strconv.Itoa(o.MTU), "want 68..65535")
+		return optionError("MTU", o.MTU, "want 68..65535")
 	}
 	if len(o.PNAT[0]) > 0 && (len(o.SrcIPMap) > 0 || len(o.DstIPMap) > 0) {
-		return flagErr("pnat", "", "cannot be combined with --srcipmap or --dstipmap (as in tcprewrite)")
+		return optionError("PNAT", o.PNAT[0], "cannot be combined with SrcIPMap or DstIPMap (as in tcprewrite)")
 	}
 	return nil
 }
 
+// Warning is something the options do that was likely not meant: Option
+// names the field, Text what it does.
+type Warning struct{ Option, Text string }
+
+func (w Warning) String() string { return w.Option + ": " + w.Text }
+
 // Warnings lists maps that overlap (the first match wins, as in tcprewrite).
-func (o *Options) Warnings() []string {
-	var out []string
-	check := func(name string, maps []CIDRMap) {
+func (o *Options) Warnings() []Warning {
+	var out []Warning
+	overlap := func(option string, a, b any) {
+		out = append(out, Warning{option, fmt.Sprintf("%v and %v overlap; the first listed wins", a, b)})
+	}
+	check := func(option string, maps []CIDRMap) {
 		for i := range maps {
 			for j := i + 1; j < len(maps); j++ {
 				if maps[i].From.Overlaps(maps[j].From) {
-					out = append(out, fmt.Sprintf("--%s: %s and %s overlap; the first listed wins", name, maps[i].From, maps[j].From))
+					overlap(option, maps[i].From, maps[j].From)
 				}
 			}
 		}
 	}
-	check("pnat", o.PNAT[0])
+	check("PNAT", o.PNAT[0])
 	if len(o.PNAT[1]) > 0 {
-		check("pnat", o.PNAT[1])
+		check("PNAT", o.PNAT[1])
 	}
-	check("srcipmap", o.SrcIPMap)
-	check("dstipmap", o.DstIPMap)
+	check("SrcIPMap", o.SrcIPMap)
+	check("DstIPMap", o.DstIPMap)
 	for i := range o.PortMap {
 		for j := i + 1; j < len(o.PortMap); j++ {
 			a, b := o.PortMap[i], o.PortMap[j]
 			if a.Lo <= b.Hi && b.Lo <= a.Hi {
-				out = append(out, fmt.Sprintf("--portmap: %d-%d and %d-%d overlap; the first listed wins", a.Lo, a.Hi, b.Lo, b.Hi))
+				overlap("PortMap", fmt.Sprintf("%d-%d", a.Lo, a.Hi), fmt.Sprintf("%d-%d", b.Lo, b.Hi))
 			}
 		}
 	}

@@ -36,7 +36,8 @@ type Stats struct {
 	PortMapped int64 // ports mapped
 }
 
-// New returns a Rewriter, or the first problem of o.
+// New returns a Rewriter, or the first problem of o: Validate's error, so
+// that options Validate accepts always give a Rewriter.
 func New(o Options) (*Rewriter, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err

@@ -46,17 +46,17 @@ func parseFlags(t *testing.T, flags []string) rewrite.Options {
 		var err error
 		switch name {
 		case "enet-dmac":
-			o.DstMAC, err = rewrite.ParseMACs(name, v)
+			o.DstMAC, err = rewrite.ParseMACs("DstMAC", v)
 		case "enet-smac":
-			o.SrcMAC, err = rewrite.ParseMACs(name, v)
+			o.SrcMAC, err = rewrite.ParseMACs("SrcMAC", v)
 		case "pnat":
-			o.PNAT[0], err = rewrite.ParseCIDRMaps(name, v)
+			o.PNAT[0], err = rewrite.ParseCIDRMaps("PNAT", v)
 		case "srcipmap":
-			o.SrcIPMap, err = rewrite.ParseCIDRMaps(name, v)
+			o.SrcIPMap, err = rewrite.ParseCIDRMaps("SrcIPMap", v)
 		case "dstipmap":
-			o.DstIPMap, err = rewrite.ParseCIDRMaps(name, v)
+			o.DstIPMap, err = rewrite.ParseCIDRMaps("DstIPMap", v)
 		case "portmap":
-			o.PortMap, err = rewrite.ParsePortMaps(name, v)
+			o.PortMap, err = rewrite.ParsePortMaps(v)
 		case "ttl":
 			o.TTL, o.TTLValue, err = rewrite.ParseTTL(v)
 		case "fixcsum":

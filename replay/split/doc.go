@@ -5,5 +5,6 @@
 // format Debian's 4.4 and 4.6's tcpprep write), or built in — Hosts, which
 // learns in a first pass which hosts open TCP connections (clients) and
 // which accept them (servers), and CIDR, which puts packets from given
-// networks on the secondary side as tcpprep --cidr does.
+// networks on the primary side as tcpprep --cidr does; Parse reads a
+// built-in split by the name of its tcpprep mode.
 package split

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"testing"
+)
+
+// TestParsedFlagMessages: --cpus and --split, parsed by the library
+// (replay.ParseCPUs, split.Parse), are refused in the words the CLI has
+// always used (before their parsers left cmd/).
+func TestParsedFlagMessages(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // the whole of standard error
+	}{
+		{[]string{"replay", "-i", "lo", "--cpus", "1-x", "@sample"}, `gsoreplay: --cpus "1-x": want CPU numbers and ranges such as 0,2,4-7`},
+		{[]string{"replay", "-i", "lo", "--cpus", "1024", "@sample"}, `gsoreplay: --cpus "1024": want CPU numbers and ranges such as 0,2,4-7`},
+		{[]string{"verify", "--cpus", "3-1"}, `gsoreplay: --cpus "3-1": want CPU numbers and ranges such as 0,2,4-7`},
+		{[]string{"replay", "-i", "lo", "-I", "lo", "--split", "bridge", fixture}, `gsoreplay: replay: --split "bridge": want client, server, cidr:NET,... or port[:PORTS]`},
+		{[]string{"replay", "-i", "lo", "-I", "lo", "--split", "cidr:10.0.0.0/40", fixture}, `gsoreplay: replay: --split cidr:10.0.0.0/40: "10.0.0.0/40" is not a CIDR block (like 10.0.0.0/8)`},
+		{[]string{"replay", "-i", "lo", "-I", "lo", "--split", "port:90-80", fixture}, `gsoreplay: replay: --split port:90-80: "90-80" is not a port or a range LO-HI`},
+		{[]string{"verify", "--split", "cidr:", fixture}, `gsoreplay: verify: --split cidr:: "" is not a CIDR block (like 10.0.0.0/8)`},
+	} {
+		code, _, stderr := gsoreplay(t, nil, tc.args...)
+		if code != 2 || stderr != tc.want+"\n" {
+			t.Errorf("%v: exit %d, stderr\n%s\nwant exit 2 and\n%s", tc.args, code, stderr, tc.want)
+		}
+	}
+}

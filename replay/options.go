@@ -133,8 +133,11 @@ type SideReport struct {
 // Opener opens the capture again for each loop.
 type Opener func() (*pcaps.Reader, error)
 
-// MSS range for SourceOptions.MSS.
-const maxMSS = 65000
+// Ranges of SourceOptions.MSS and MTU.
+const (
+	maxMSS = 65000
+	maxMTU = 65535
+)
 
 func optionError(option string, v any, want string) error {
 	return &coalesce.OptionError{Option: option, Value: fmt.Sprint(v), Want: want}
@@ -146,6 +149,14 @@ func optionError(option string, v any, want string) error {
 func (o SourceOptions) Validate() error {
 	if o.MSS != 0 && (o.MSS < gso.MinTCPSize || o.MSS > maxMSS) {
 		return optionError("MSS", o.MSS, fmt.Sprintf("want %d..%d", gso.MinTCPSize, maxMSS))
+	}
+	if o.MTU < 0 || o.MTU > maxMTU {
+		return optionError("MTU", o.MTU, fmt.Sprintf("want 0..%d", maxMTU))
+	}
+	if o.Rewrite != nil {
+		if err := o.Rewrite.Validate(); err != nil {
+			return err
+		}
 	}
 	if o.Coalesce == (coalesce.Options{}) {
 		return nil

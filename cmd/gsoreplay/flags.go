@@ -14,6 +14,7 @@ var optionFlags = map[string]string{
 	"MaxBytes": "--max-bytes", "MaxSegments": "--max-segments", "MaxSpan": "--max-span",
 	"MaxHeld": "--max-held", "MaxFlows": "--max-flows", "Order": "--order",
 	"MSS": "--mss", "Loops": "--loop", "Batch": "--batch", "Threads": "--threads", "CPUs": "--cpus",
+	"FlushTimeout": "--gro-flush-timeout", "DeferIRQs": "--napi-defer-hard-irqs", "Timeout": "--timeout",
 }
 
 // flagError turns a library's option error into a usage error that names

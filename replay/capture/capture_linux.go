@@ -10,9 +10,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
+	"os"
 )
 
 // Options size the ring. The defaults (16 blocks of 4 MiB) keep up with
@@ -31,6 +33,27 @@ type Options struct {
 	// (PACKET_VNET_HDR): what GRO made of it (gso_type, gso_size, the
 	// checksum state); Vnets returns them.
 	Vnet bool
+}
+
+// Limits of Options.
+const (
+	MaxBlocks    = 1024
+	MaxBlockSize = 1 << 30
+)
+
+// Validate reports the first option out of range (a *coalesce.OptionError
+// naming the field). Zero values take the defaults: 16 blocks of 4 MiB.
+func (o Options) Validate() error {
+	switch {
+	case o.Blocks < 0 || o.Blocks > MaxBlocks:
+		return &coalesce.OptionError{Option: "Blocks", Value: fmt.Sprint(o.Blocks), Want: fmt.Sprintf("want 1..%d", MaxBlocks)}
+	case o.BlockSize < 0 || o.BlockSize%os.Getpagesize() != 0 || o.BlockSize > MaxBlockSize:
+		// TPACKET_V3 blocks are whole pages.
+		return &coalesce.OptionError{Option: "BlockSize", Value: fmt.Sprint(o.BlockSize), Want: "want a multiple of the page size up to 1 GiB"}
+	case o.Stall < 0:
+		return &coalesce.OptionError{Option: "Stall", Value: o.Stall.String(), Want: "must not be negative"}
+	}
+	return nil
 }
 
 // Capture reads every frame an interface sends or receives from a
@@ -59,6 +82,9 @@ type Capture struct {
 // New opens the ring on iface in the calling thread's namespace and starts
 // reading it.
 func New(iface string, o Options) (*Capture, error) {
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("capture: %w", err)
+	}
 	if o.BlockSize == 0 {
 		o.BlockSize = 4 << 20
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
 )
@@ -69,8 +70,29 @@ func (o TestbedOptions) Validate() error {
 	if o.Two && o.Iface != "" && (o.Iface2 == "" || o.CaptureIface2 == "") {
 		return errors.New("a split needs a second interface to send on and one to capture on")
 	}
-	return nil
+	if o.Iface == "" && (o.Iface2 != "" || o.CaptureIface2 != "") {
+		return ErrSecondPair
+	}
+	if o.FlushTimeout < 0 || o.FlushTimeout > MaxFlushTimeout {
+		return &coalesce.OptionError{Option: "FlushTimeout", Value: o.FlushTimeout.String(), Want: "want 1ns..1s"}
+	}
+	if o.DeferIRQs < 0 || o.DeferIRQs > MaxDeferIRQs {
+		return &coalesce.OptionError{Option: "DeferIRQs", Value: fmt.Sprint(o.DeferIRQs), Want: fmt.Sprintf("want 1..%d", MaxDeferIRQs)}
+	}
+	return o.Capture.Validate()
 }
+
+// Limits of TestbedOptions (the kernel's: napi_defer_hard_irqs is an int,
+// gro_flush_timeout nanoseconds; beyond these the receiver would hold
+// frames for longer than any replay waits).
+const (
+	MaxFlushTimeout = time.Second
+	MaxDeferIRQs    = 1000
+)
+
+// ErrSecondPair: a second pair of existing interfaces needs the first; a
+// lab builds its second pair itself.
+var ErrSecondPair = errors.New("a second pair of existing interfaces needs the first; a lab builds its second pair itself")
 
 // NewTestbed builds the testbed and starts its captures.
 func NewTestbed(o TestbedOptions) (t *Testbed, err error) {

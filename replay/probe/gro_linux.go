@@ -37,12 +37,21 @@ type GROOptions struct {
 	Cases []GROCase
 }
 
+// Validate reports the first option out of range (a *coalesce.OptionError
+// naming the field). Zero values take defaults.
+func (o GROOptions) Validate() error {
+	return (lab.TestbedOptions{GRO: true, FlushTimeout: o.FlushTimeout, DeferIRQs: o.DeferIRQs}).Validate()
+}
+
 // RunGRO sends every GRO case, back to back, into a lab receiver running
 // GRO, and compares the packets GRO hands up with the case's. GRO merges
 // only what meets in one NAPI poll, and on a busy machine a poll can end
 // while a case is still being sent; a case whose packets timing may explain
 // is sent again, up to three times, and Result.Attempts says so.
 func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if o.Cases == nil {
 		o.Cases = GROCases()
 	}

@@ -59,9 +59,21 @@ func newReport() (rep *Report, major, minor int, err error) {
 	return rep, major, minor, nil
 }
 
+// Validate reports the first option out of range: lab.ErrInterfaces or a
+// *coalesce.OptionError naming the field. Zero values take defaults.
+func (o Options) Validate() error {
+	if o.Timeout < 0 {
+		return &coalesce.OptionError{Option: "Timeout", Value: o.Timeout.String(), Want: "must not be negative"}
+	}
+	return (lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface}).Validate()
+}
+
 // Run sends every case and compares what the kernel did with what it must
 // do.
 func Run(ctx context.Context, o Options) (*Report, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
 	}
@@ -70,10 +82,6 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		if o.Cases, err = Cases(); err != nil {
 			return nil, err
 		}
-	}
-	tbo := lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface}
-	if err := tbo.Validate(); err != nil {
-		return nil, err
 	}
 	rep, major, minor, err := newReport()
 	if err != nil {
@@ -84,7 +92,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	tb, err := lab.NewTestbed(tbo)
+	tb, err := lab.NewTestbed(lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface})
 	if err != nil {
 		return nil, err
 	}

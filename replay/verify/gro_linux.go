@@ -152,8 +152,7 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 		return nil, err
 	}
 	start := time.Now()
-	tb, err := lab.NewTestbed(lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface, GRO: true,
-		FlushTimeout: o.FlushTimeout, DeferIRQs: o.DeferIRQs, Capture: o.Capture})
+	tb, err := lab.NewTestbed(o.testbed())
 	if err != nil {
 		return nil, err
 	}
@@ -229,10 +228,30 @@ func (o *GROOptions) defaults() error {
 	if o.DeferIRQs == 0 {
 		o.DeferIRQs = 10
 	}
-	if err := (lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface}).Validate(); err != nil {
+	return o.Validate()
+}
+
+// testbed is where the options send and capture.
+func (o *GROOptions) testbed() lab.TestbedOptions {
+	return lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface, GRO: true,
+		FlushTimeout: o.FlushTimeout, DeferIRQs: o.DeferIRQs, Capture: o.Capture}
+}
+
+// Validate reports the first option out of range: lab.ErrInterfaces, the
+// pacing's errors, or a *coalesce.OptionError naming the field. Zero
+// values take defaults.
+func (o GROOptions) Validate() error {
+	if err := o.testbed().Validate(); err != nil {
 		return err
 	}
-	return o.Pacing.Validate()
+	if o.Idle < 0 {
+		return &coalesce.OptionError{Option: "Idle", Value: o.Idle.String(), Want: "must not be negative"}
+	}
+	if o.MTU < 0 || o.MTU > lab.ReceiverMTU {
+		return &coalesce.OptionError{Option: "MTU", Value: fmt.Sprint(o.MTU), Want: fmt.Sprintf("want 0..%d", lab.ReceiverMTU)}
+	}
+	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: replay.SourceOptions{Coalesce: o.Coalesce}}
+	return ro.Validate()
 }
 
 // groGroup is a packet GRO handed up: its index among what was captured

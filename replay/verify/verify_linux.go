@@ -315,6 +315,9 @@ func (o Options) Validate() error {
 	if err := o.testbed().Validate(); err != nil {
 		return err
 	}
+	if o.Idle < 0 {
+		return &coalesce.OptionError{Option: "Idle", Value: o.Idle.String(), Want: "must not be negative"}
+	}
 	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source, Threads: o.Threads, CPUs: o.CPUs}
 	return ro.Validate()
 }

@@ -297,6 +297,18 @@ func (t *Testbed) Stop() ([]Output, error) {
 	return out, first
 }
 
+// Finish waits for the output (Wait), stops the captures (Stop) and reads
+// the counters after (Counters).
+func (t *Testbed) Finish(ctx context.Context, want int, idle time.Duration) ([]Output, Counters, error) {
+	t.Wait(ctx, want, idle)
+	out, err := t.Stop()
+	if err != nil {
+		return nil, Counters{}, err
+	}
+	after, err := t.Counters()
+	return out, after, err
+}
+
 // Close stops what still runs and destroys the lab.
 func (t *Testbed) Close() error {
 	if t == nil {

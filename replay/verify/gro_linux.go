@@ -181,12 +181,7 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 
 	// Wait until nothing has come for Idle (GRO packets stand for several
 	// frames: their count is not known in advance).
-	tb.Wait(ctx, -1, o.Idle)
-	out, err := tb.Stop()
-	if err != nil {
-		return nil, err
-	}
-	after, err := tb.Counters()
+	out, after, err := tb.Finish(ctx, -1, o.Idle)
 	if err != nil {
 		return nil, err
 	}

@@ -146,12 +146,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	expected, sides := exp.inCaptureOrder()
 
 	// Wait for the output: all of it, or quiet for Idle.
-	tb.Wait(ctx, len(expected), o.Idle)
-	out, err := tb.Stop()
-	if err != nil {
-		return nil, err
-	}
-	after, err := tb.Counters()
+	out, after, err := tb.Finish(ctx, len(expected), o.Idle)
 	if err != nil {
 		return nil, err
 	}

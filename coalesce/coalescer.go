@@ -448,9 +448,9 @@ func (c *Coalescer) maxSegs(f *frame) int {
 }
 
 // check decides whether packet f may join run r, comparing every header byte
-// that software GSO copies from the first segment (kernel-gso.md §2.9, §6).
-// It returns the refusal, or ReasonNone and the reason the run must end
-// right after this packet.
+// that software GSO copies from the first segment (docs/kernel.md §2.9,
+// docs/merge-rules.md). It returns the refusal, or ReasonNone and the reason
+// the run must end right after this packet.
 func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason) {
 	if !bytes.Equal(r.pkt.Options, p.Options) {
 		return ReasonPacketOpts, ReasonNone
@@ -770,7 +770,7 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 		h.GSOType = gso.UDPL4
 		h.CsumOffset = header.UDPChecksumOffset
 		// The seed must use the very 16-bit value stored in uh->len
-		// (kernel-gso.md §2.6), truncated above 64 KiB.
+		// (docs/kernel.md §2.6), truncated above 64 KiB.
 		ulen := uint16(l4Len)
 		header.UDP(l4).SetLength(ulen)
 		gso.SeedChecksum(ip, r.f.v6, header.ProtoUDP, l4, uint32(ulen))

@@ -8,9 +8,9 @@
 // whole train has been seen and its checksum holds; a train that fails gives
 // back its fragments as they were. It merges only where Linux's software
 // segmentation gives back the original frames byte for byte — every
-// condition of the lossless merge checklist in kernel-gso.md §6 — and passes
-// everything else through unchanged. Every refusal and every end of a run
-// has a Reason, counted in Stats.
+// condition of the lossless merge checklist in docs/merge-rules.md — and
+// passes everything else through unchanged. Every refusal and every end of a
+// run has a Reason, counted in Stats.
 //
 //	c := coalesce.New(coalesce.DefaultOptions(), func(rec *coalesce.Record) error {
 //		// rec.Packet is a frame passed through, or a super-packet whose

@@ -45,7 +45,7 @@ var linkReason = [...]Reason{
 
 // parse fills f from a captured frame and reports whether it could be part of
 // a super-packet; wireLen is the length on the wire. It checks everything a
-// single packet must satisfy (kernel-gso.md §6): complete frame, no padding,
+// single packet must satisfy (docs/merge-rules.md): complete frame, no padding,
 // no fragments, correct checksums, TCP/UDP with payload, no SYN/RST/URG.
 // The flow key is valid whenever the IP and L4 headers could be read, even if
 // the packet is refused, so that it can close its flow's run.
@@ -179,7 +179,7 @@ func extReason(st header.ExtStatus) Reason {
 }
 
 // parseFragment accepts an IPv4 fragment that may be part of a UFO train
-// (kernel-gso.md §6 "IPv4 fragments"): UDP, DF and the reserved bit clear,
+// (docs/merge-rules.md §4): UDP, DF and the reserved bit clear,
 // nothing after the datagram, every fragment but the last a multiple of 8
 // bytes, and a first fragment whose UDP header promises more than it holds
 // and carries a checksum. Whether the train is whole and its checksum right

@@ -97,7 +97,7 @@ func packets(ps ...[]pkt) []pcaps.Packet { return craft.Packets(ps...) }
 func one(p pkt) []pkt { return []pkt{p} }
 
 // TestMergeRules has one case per line of the lossless merge checklist
-// (kernel-gso.md §6) and per refusal: how many super-packets come out, with
+// (docs/merge-rules.md) and per refusal: how many super-packets come out, with
 // how many segments, and which reason is counted.
 func TestMergeRules(t *testing.T) {
 	tcp, udp := tcpPkt(), udpPkt()
@@ -185,7 +185,7 @@ func TestMergeRules(t *testing.T) {
 		{"USO v6", packets(flow(udp, 4, func(k int, p *pkt) { p.V6 = true })), opts(nil), []int{4}, 0, coalesce.ReasonEnd},
 		{"USO stops at 128", packets(flow(udp, 130, func(k int, p *pkt) { p.Payload = p.Payload[:100] })), opts(func(o *coalesce.Options) { o.MaxSegments, o.MaxSpan = 1000, 0 }), []int{128, 2}, 0, coalesce.ReasonMaxSegments},
 
-		// UFO: whole IPv4 fragment trains (kernel-gso.md §6 "IPv4 fragments").
+		// UFO: whole IPv4 fragment trains (docs/merge-rules.md §4).
 		{"UFO train", frags(ufo, nil), opts(nil), []int{3}, 0, coalesce.ReasonDatagram},
 		{"UFO last fragment full", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(3*1480-8, 1) }), nil), opts(nil), []int{3}, 0, coalesce.ReasonDatagram},
 		{"UFO fragments of 8 bytes", frags(ufoWith(func(p *pkt) { p.Payload = payloadOf(40, 1) }), nil, 8), opts(nil), []int{6}, 0, coalesce.ReasonDatagram},

@@ -22,9 +22,9 @@ type Stats struct {
 	// Flushes counts why each run of mergeable packets ended (a run of one is
 	// passed through).
 	Flushes [numReasons]int64
-	// Segs is a histogram of segments per super-packet: bucket i holds
-	// counts in (2^i, 2^(i+1)], i = 0..7 (2, 3-4, ..., 129-256); SegBuckets
-	// names them.
+	// Segs is a histogram of segments per super-packet: bucket i < 7 holds
+	// counts in (2^i, 2^(i+1)] (2, 3-4, ..., 65-128), and the last bucket
+	// every count above 128, however large ("129+"); SegBuckets names them.
 	Segs [8]int64
 	// GSO counts super-packets by gso_type (index gso.TCPv4, gso.UDP,
 	// gso.TCPv6, gso.UDPL4).

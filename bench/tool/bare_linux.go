@@ -166,11 +166,11 @@ func bareSend(ifindex int, frames [][]byte, h gso.VnetHeader, supers int64, batc
 // receiver, never from a sender's report.
 //
 // The watcher shares the machine with the sender, so it must cost little:
-// the counter files stay open and are re-read with pread, every pollEvery.
-// Polling every 50 µs with open/read/close took 13 % of this 2-CPU machine
-// during a replay (perf), CPU the senders then lacked. The first and the last
-// change are each seen at most pollEvery late: an error of at most 2 pollEvery
-// on a pass of a few hundred milliseconds (0.1 % at 0.4 s).
+// the counter files stay open and are re-read with pread, every pollEvery
+// (polling often with open/read/close took CPU the senders then lacked; see
+// bench/NOTES.md). The first and the last change are each seen at most
+// pollEvery late: an error of at most 2 pollEvery on a pass of a few hundred
+// milliseconds (0.1 % at 0.4 s).
 func watch(iface string, want int64, quiet time.Duration) error {
 	const pollEvery = 200 * time.Microsecond
 	dir := "/sys/class/net/" + iface + "/statistics/"

@@ -499,7 +499,7 @@ whether that passes:
                 IPv4 options, IPv6 extension headers, 802.1Q, QinQ, USO up to 128
                 segments, UFO, above 64 KiB): each segment must equal the
                 reference segmenter's, byte for byte;
-  validation    malformed virtio headers (kernel-gso.md §7): the errno or drop.
+  validation    malformed virtio headers (docs/kernel.md §4): the errno or drop.
 
 Expectations follow the kernel version where behaviour changed; a kernel newer
 than the newest verified one gets the newest expectations and a note. A send

@@ -12,6 +12,6 @@
 //	var s gso.Segmenter
 //	frames, err := s.Segment(super, layers.LinkTypeEthernet, h)
 //
-// The rules come from kernel-gso.md (§1.3 the header checks, §2 the
+// The rules are described in docs/kernel.md (§1.3 the header checks, §2 the
 // segmentation), verified on Linux 6.18.
 package gso

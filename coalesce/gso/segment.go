@@ -39,7 +39,7 @@ const (
 
 // Segmenter is the reference software GSO: it turns a frame and its
 // virtio_net_hdr into the frames Linux 6.18 puts on the wire when the device
-// segments nothing (tso/gso/tx-csum off), following kernel-gso.md §1.3 and §2:
+// segments nothing (tso/gso/tx-csum off), following docs/kernel.md §1.3 and §2:
 // virtio_net_hdr_to_skb's checks, then tcp_gso_segment, __udp_gso_segment or
 // udp4_ufo_fragment. It reuses one buffer; the zero value is ready.
 type Segmenter struct {
@@ -130,7 +130,7 @@ func (s *Segmenter) Segment(frame []byte, lt layers.LinkType, h VnetHeader) ([][
 		}
 		if l3 > header.EthernetSize && lt == layers.LinkTypeEthernet {
 			// 6.18 parses the headers before the virtio header and the
-			// dissector then misreads tagged frames (kernel-gso.md §1.3).
+			// dissector then misreads tagged frames (docs/kernel.md §1.3).
 			return nil, invalid("VLAN-tagged frame without NEEDS_CSUM (6.18)")
 		}
 	}
@@ -149,7 +149,7 @@ func (s *Segmenter) Segment(frame []byte, lt layers.LinkType, h VnetHeader) ([][
 	if (gso == TCPv4 && v6) || (gso == TCPv6 && !v6) || (gso == UDP && v6) {
 		return nil, segFail("%s on an IPv%d frame", gso, map[bool]int{false: 4, true: 6}[v6])
 	}
-	// Lengths in the super-packet's IP header are don't-care (§1.5).
+	// Lengths in the super-packet's IP header are don't-care (docs/kernel.md §1.5).
 	var l4 int
 	var proto uint8
 	if v6 {

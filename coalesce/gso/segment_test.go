@@ -31,7 +31,7 @@ func flow(base craft.Frame, n int, mut func(k int, p *craft.Frame)) []craft.Fram
 	return craft.Flow(base, n, mut)
 }
 
-// TestSegmentValidation follows kernel-gso.md §7: which headers the kernel
+// TestSegmentValidation follows docs/kernel.md §4: which headers the kernel
 // refuses (EINVAL), which it accepts but cannot segment (drop), which it
 // sends as a single frame.
 func TestSegmentValidation(t *testing.T) {

@@ -29,7 +29,7 @@ type sendStats struct {
 
 // sender writes items to an AF_PACKET socket with PACKET_VNET_HDR, in
 // sendmmsg batches. Never with PACKET_QDISC_BYPASS: the kernel drops
-// segmented packets on that path (kernel-gso.md §1.7).
+// segmented packets on that path (docs/kernel.md §1.7).
 type sender struct {
 	fd    int
 	iface string
@@ -226,7 +226,7 @@ func (s *sender) Close() error {
 	return err
 }
 
-// ErrnoMeaning explains, after kernel-gso.md §1.8, why the kernel refuses
+// ErrnoMeaning explains, after docs/kernel.md §1.8, why the kernel refuses
 // an AF_PACKET send with the named errno.
 func ErrnoMeaning(name string) string {
 	switch name {

@@ -14,7 +14,7 @@ import (
 
 // Lab is two private network namespaces joined by a veth pair: A sends, B
 // receives. A's offloads are off so that the kernel segments in software and
-// writes full checksums (replay-lab.md); neither side has an address, IPv6 is
+// writes full checksums (docs/lab.md); neither side has an address, IPv6 is
 // off, and B's MAC matches no frame, so the stacks say nothing and nothing
 // can leave the lab. Closing the namespace handles destroys everything.
 type Lab struct {

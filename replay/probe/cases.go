@@ -20,7 +20,7 @@ const (
 	// must equal the reference segmenter's byte for byte.
 	KindSegmentation Kind = "segmentation"
 	// KindValidation: a header the kernel must refuse (an errno) or accept,
-	// from kernel-gso.md §7.
+	// from docs/kernel.md §4.
 	KindValidation Kind = "validation"
 )
 
@@ -117,7 +117,7 @@ func countOnly(n int) []Expectation { return []Expectation{{Outcome: Outcome{Seg
 
 // Cases builds the matrix: segmentation cases checked byte for byte
 // against the reference segmenter, and the validation cases of
-// kernel-gso.md §7 with the errno (or drop) each must give.
+// docs/kernel.md §4 with the errno (or drop) each must give.
 func Cases() ([]Case, error) {
 	var cases []Case
 	var firstErr error
@@ -225,7 +225,7 @@ func Cases() ([]Case, error) {
 		Vnet: gso.VnetHeader{Flags: gso.NeedsCsum, GSOType: gso.UDP, GSOSize: 1480, HdrLen: 46,
 			CsumStart: 38, CsumOffset: 6}, Expect: accepted(3)})
 
-	// Validation: the base of kernel-gso.md §7, 3000 bytes in 3 segments of
+	// Validation: the base of docs/kernel.md §4, 3000 bytes in 3 segments of
 	// 1000, NEEDS_CSUM 34/16, hdr_len 66.
 	base := tcp
 	base.Payload = craft.Payload(1000, 0)

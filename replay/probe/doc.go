@@ -2,7 +2,7 @@
 // segments GSO super-packets correctly and refuses bad virtio headers. Cases
 // builds the conformance matrix — segmentation cases, one per shape the
 // coalescer makes, each to be segmented byte for byte as the reference
-// segmenter does, and validation cases from kernel-gso.md §7, each with the
+// segmenter does, and validation cases from docs/kernel.md §4, each with the
 // errno or drop it must give, aware of the kernel version where behaviour
 // changed — and Run sends them through a packet socket in a private lab (or
 // between two given interfaces) and compares what came out.

@@ -149,7 +149,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		res.Pass = obs.Errno == exp.Outcome.Errno && (exp.Outcome.Segments < 0 || obs.Segments == exp.Outcome.Segments)
 		if !res.Pass && exp.Outcome.Errno == "ENOMEM" && obs.Errno == "" && obs.Segments == 0 {
 			// On a device with a qdisc the kernel segments at dequeue: the
-			// same failure is a silent drop (docs/kernel.md).
+			// same failure is a silent drop (docs/kernel.md §1.8).
 			res.Pass, res.Detail = true, "dropped at dequeue: the device has a qdisc"
 		}
 		if res.Pass && exp.Exact && obs.Errno == "" {

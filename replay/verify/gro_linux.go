@@ -16,6 +16,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/coalesce/inspect"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
@@ -251,7 +252,7 @@ type groGroup struct {
 // flow, a frame alone the next frame.
 func (r *GROReport) check(sent []frameRec, got [][]byte, vnets [][gso.VnetHeaderLen]byte) []groGroup {
 	flowOf := func(f []byte) coalesce.Flow {
-		info := coalesce.Describe(f, len(f), layers.LinkTypeEthernet, 0)
+		info := inspect.Describe(f, len(f), layers.LinkTypeEthernet, 0)
 		if !info.HasFlow {
 			return coalesce.Flow{}
 		}

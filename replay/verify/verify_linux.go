@@ -16,6 +16,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/coalesce/inspect"
 	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/replay"
@@ -499,7 +500,7 @@ func crossOrder(expected []compare.Expected, got [][]byte, times []time.Time, go
 	}
 	sort.SliceStable(all, func(a, b int) bool { return all[a].t.Before(all[b].t) })
 	conn := func(f []byte) uint64 {
-		info := coalesce.Describe(f, len(f), layers.LinkTypeEthernet, 0)
+		info := inspect.Describe(f, len(f), layers.LinkTypeEthernet, 0)
 		if !info.HasFlow {
 			return 0
 		}

@@ -131,8 +131,8 @@ func FuzzBorrow(f *testing.F) {
 }
 
 // TestClassifiedTCPView: for every packet of the corpus and the fixtures
-// that Classify finds a mergeable TCP segment, its TCPView is what ViewTCP
-// reads of the frame.
+// that Classify finds a mergeable TCP segment, its TCPView is what
+// TCPView.Parse reads of the frame.
 func TestClassifiedTCPView(t *testing.T) {
 	seen := 0
 	for _, path := range corpusFiles(t) {
@@ -147,9 +147,10 @@ func TestClassifiedTCPView(t *testing.T) {
 			if !ok {
 				return nil
 			}
-			want, wok := coalesce.ViewTCP(p.Data, p.LinkType, p.Interface)
+			var want coalesce.TCPView
+			wok := want.Parse(p.Data, p.LinkType, p.Interface)
 			if !wok || got != want {
-				return fmt.Errorf("%s: record %d: TCPView %+v, ViewTCP %+v (%v)", path, r.Count(), got, want, wok)
+				return fmt.Errorf("%s: record %d: TCPView %+v, Parse %+v (%v)", path, r.Count(), got, want, wok)
 			}
 			seen++
 			return nil

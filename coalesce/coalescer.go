@@ -123,41 +123,6 @@ func (c *Coalescer) Push(p *pcaps.Packet) error {
 	return c.PushClassified(p, &c.cls)
 }
 
-// Classified is what the coalescer learns about a packet alone — its
-// headers, flow and whether it may merge at all — computed apart from the
-// coalescer's state, so that a pipeline can classify on one core (the
-// checksums are the cost) and merge on another.
-type Classified struct {
-	f       frame
-	key     Flow
-	refusal Reason
-	keyed   bool
-}
-
-// Classify fills cl for p.
-func (cl *Classified) Classify(p *pcaps.Packet) {
-	cl.key = Flow{iface: int32(p.Interface)}
-	cl.refusal, cl.keyed = parse(&cl.f, p.Data, p.Length, p.LinkType, &cl.key)
-	if cl.refusal != ReasonNone {
-		return
-	}
-	switch {
-	case p.Verbatim:
-		cl.refusal = ReasonKeptBlock
-	case p.Length < len(p.Data):
-		cl.refusal = ReasonOverWire
-	case p.Comment != "" && p.Options == nil:
-		// Nowhere to keep it: a pcapng packet's comment is one of its
-		// Options, which a super-packet keeps.
-		cl.refusal = ReasonComment
-	}
-}
-
-// SetInterface moves a classified packet to interface i, as if
-// Packet.Interface had been i when it was classified: a flow's packets on
-// different interfaces (or sides of a split) never merge.
-func (cl *Classified) SetInterface(i int) { cl.key.iface = int32(i) }
-
 // PushClassified is Push for a packet that cl classified, with p.Data
 // unchanged since.
 func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {

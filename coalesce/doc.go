@@ -12,18 +12,34 @@
 // passes everything else through unchanged. Every refusal and every end of a
 // run has a Reason, counted in Stats.
 //
-//	c := coalesce.New(coalesce.DefaultOptions(), func(rec *coalesce.Record) error {
+//	opts := coalesce.DefaultOptions()
+//	c := coalesce.New(opts, func(rec *coalesce.Record) error {
 //		// rec.Packet is a frame passed through, or a super-packet whose
 //		// rec.Meta.Vnet asks for rec.Meta.Segs segments.
 //		return nil
 //	})
 //	for each captured packet p { c.Push(&p) }
 //	c.Close()
+//	sum := c.Stats().Summary(opts, 0) // what merged, and why the rest did not
 //
-// The pipeline around it: package pcaps reads captures, pcaps/header gives
-// the typed header views the merge rules compare, coalesce/gso is the
-// kernel's segmentation (the inverse of a merge), and coalesce/capfile
-// writes coalesced captures and restores them. Meta, a super-packet's
-// description, has a one-line text form for pcapng comments (AppendComment,
-// ParseComment) so that Wireshark shows it and scripts can parse it.
+// What a user calls: New with Options (DefaultOptions, checked by
+// Options.Validate, whose errors are *OptionError; Order reads its name
+// with UnmarshalText), then Push and Close, each Record coming out through
+// the callback; Stats, and Summary for a report keyed by stable names. Meta,
+// a super-packet's description, has a one-line text form for pcapng
+// comments (AppendComment, ParseComment) so that Wireshark shows it and
+// scripts can parse it. Flow and FlowOf group frames by flow.
+//
+// The rest serves pipelines that send what they coalesce: Classified and
+// Coalescer.PushClassified classify a packet on one core and merge it on
+// another; Coalescer.Borrow and ExpireBefore keep slices of the caller's
+// packets instead of copies (a super-packet is then its headers and
+// Record.Parts), and Coalescer.Retain lets the callback keep a record's
+// buffer until Release; TCPView reads a frame captured whole on a TSO/GRO
+// host so that gso.BuildTSO can make it a super-packet again.
+//
+// Around it: package pcaps reads captures, pcaps/header gives the typed
+// header views the merge rules compare, coalesce/gso is the kernel's
+// segmentation (the inverse of a merge), coalesce/capfile writes coalesced
+// captures and restores them, and coalesce/inspect reports on a capture.
 package coalesce

@@ -106,34 +106,6 @@ func (k Flow) String() string {
 	return fmt.Sprintf("%s %s > %s", proto, k.Source(), k.Destination())
 }
 
-// PacketInfo is what reports need to know about one packet.
-type PacketInfo struct {
-	IPVersion int   // 4, 6, or 0 when not IP (or not a supported link type)
-	Proto     uint8 // IP protocol (after IPv6 extension headers)
-	// Flow identifies the packet's flow when HasFlow.
-	Flow    Flow
-	HasFlow bool
-	// Reason is why the packet alone could not be part of a super-packet
-	// (ReasonNone if it could).
-	Reason Reason
-}
-
-// Describe classifies a packet as the coalescer sees it.
-func Describe(data []byte, wireLen int, lt layers.LinkType, iface int) PacketInfo {
-	var f frame
-	key := Flow{iface: int32(iface)}
-	reason, keyed := parse(&f, data, wireLen, lt, &key)
-	// A fragment train is one datagram, not a flow.
-	info := PacketInfo{Flow: key, HasFlow: keyed && !key.frag, Reason: reason, Proto: f.proto}
-	if f.l4 > 0 || keyed || f.v6 {
-		info.IPVersion = 4
-		if f.v6 {
-			info.IPVersion = 6
-		}
-	}
-	return info
-}
-
 // FlowOf reads a frame's flow without validating lengths or checksums, for
 // grouping frames that may be damaged. Frames that are not TCP or UDP over
 // IP, and fragments, get ok false and the zero Flow.

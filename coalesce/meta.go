@@ -26,9 +26,6 @@ type Meta struct {
 	Skips []int32
 }
 
-// CommentPrefix starts every super-packet comment.
-const CommentPrefix = "vnet "
-
 // AppendComment writes m in the comment syntax, one line of space-separated
 // key=value tokens after the word "vnet":
 //
@@ -76,10 +73,6 @@ func appendKV(dst []byte, k string, v int64) []byte {
 
 // ErrComment is wrapped by every error of ParseComment.
 var ErrComment = errors.New("bad vnet comment")
-
-// MaxSegs bounds the segment count a comment may claim, so a hostile file
-// cannot make a reader allocate without limit. GSO itself stops at 65535.
-const MaxSegs = 65535
 
 // ParseComment reads a comment written by AppendComment into m, reusing m's
 // slices. It reports false, nil for a comment that is not a vnet comment.

@@ -17,6 +17,7 @@ const (
 	Strict
 )
 
+// String is "per-flow" or "strict".
 func (o Order) String() string {
 	if o == Strict {
 		return "strict"
@@ -24,15 +25,21 @@ func (o Order) String() string {
 	return "per-flow"
 }
 
-// ParseOrder reads "per-flow" (or "flow") and "strict".
-func ParseOrder(s string) (Order, error) {
-	switch s {
+// MarshalText writes String's name, so that an Order is a string in JSON.
+func (o Order) MarshalText() ([]byte, error) { return []byte(o.String()), nil }
+
+// UnmarshalText reads "per-flow" (or "flow") and "strict"; anything else
+// is an *OptionError naming Order.
+func (o *Order) UnmarshalText(text []byte) error {
+	switch string(text) {
 	case "per-flow", "flow":
-		return PerFlow, nil
+		*o = PerFlow
 	case "strict":
-		return Strict, nil
+		*o = Strict
+	default:
+		return &OptionError{Option: "Order", Value: fmt.Sprintf("%q", text), Want: "want per-flow or strict"}
 	}
-	return PerFlow, &OptionError{Option: "Order", Value: fmt.Sprintf("%q", s), Want: "want per-flow or strict"}
+	return nil
 }
 
 // Options limit the super-packets. DefaultOptions gives safe values.
@@ -62,12 +69,20 @@ func DefaultOptions() Options {
 	return Options{MaxBytes: 65535, MaxSegments: 64, MaxSpan: time.Millisecond, Order: PerFlow, MaxHeld: 1024, MaxFlows: 256}
 }
 
-// Ranges that Validate accepts.
+// Bounds of what Validate and ParseComment accept, and the first word of a
+// super-packet comment: one block, as a user reads them together.
 const (
-	MinBytes     = 100
-	MaxBytesMax  = 1 << 20
-	MaxHeldMax   = 1 << 15
-	MaxFlowsMax  = 4096
+	MinBytes    = 100     // least Options.MaxBytes
+	MaxBytesMax = 1 << 20 // most Options.MaxBytes
+	MaxHeldMax  = 1 << 15 // most Options.MaxHeld
+	MaxFlowsMax = 4096    // most Options.MaxFlows
+	// MaxSegs bounds Options.MaxSegments and the segment count a comment
+	// may claim, so that a hostile file cannot make a reader allocate
+	// without limit. GSO itself stops at 65535.
+	MaxSegs = 65535
+	// CommentPrefix starts every super-packet comment (AppendComment).
+	CommentPrefix = "vnet "
+
 	minSegsLimit = 1
 )
 

@@ -60,10 +60,13 @@ const (
 	ReasonFragSize     // fragment size differs from the first fragment's
 	ReasonDatagramCsum // the reassembled datagram's UDP checksum or length is wrong
 	ReasonDatagram     // the last fragment completes the datagram
-	numReasons
+
+	// NumReasons is one more than the last reason: the length of the
+	// arrays of Stats that a Reason indexes.
+	NumReasons
 )
 
-var reasonNames = [numReasons]string{
+var reasonNames = [NumReasons]string{
 	ReasonNone:          "none",
 	ReasonLinkType:      "link type not supported",
 	ReasonNotIP:         "not IPv4/IPv6",
@@ -116,13 +119,13 @@ var reasonNames = [numReasons]string{
 
 // String is the human name of the reason.
 func (r Reason) String() string {
-	if r < numReasons {
+	if r < NumReasons {
 		return reasonNames[r]
 	}
 	return "unknown"
 }
 
-var reasonKeys = [numReasons]string{
+var reasonKeys = [NumReasons]string{
 	"none", "link_type", "not_ip", "truncated", "malformed", "ip_length", "padding", "fragment",
 	"ipv4_checksum", "ipv6_ext_header", "not_tcp_udp", "l4_checksum", "udp_zero_checksum", "tcp_flags",
 	"no_payload", "small_gso", "comment", "kept_block", "over_wire", "end", "interleaved", "flow_packet",
@@ -134,7 +137,7 @@ var reasonKeys = [numReasons]string{
 
 // Key is a stable snake_case identifier for JSON reports.
 func (r Reason) Key() string {
-	if r < numReasons {
+	if r < NumReasons {
 		return reasonKeys[r]
 	}
 	return "unknown"
@@ -146,8 +149,8 @@ func (r Reason) Refusal() bool { return r > ReasonNone && r < ReasonEnd }
 
 // Reasons lists every reason but ReasonNone, in order.
 func Reasons() []Reason {
-	out := make([]Reason, 0, numReasons-1)
-	for r := ReasonNone + 1; r < numReasons; r++ {
+	out := make([]Reason, 0, NumReasons-1)
+	for r := ReasonNone + 1; r < NumReasons; r++ {
 		out = append(out, r)
 	}
 	return out

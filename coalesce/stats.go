@@ -1,6 +1,7 @@
 package coalesce
 
 import (
+	"slices"
 	"time"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
@@ -17,25 +18,27 @@ type Stats struct {
 	Records       int64 // records out
 	SuperPackets  int64
 	Merged        int64 // packets inside super-packets
-	// Refused counts packets that could not be part of a super-packet.
-	Refused [numReasons]int64
-	// Flushes counts why each run of mergeable packets ended (a run of one is
-	// passed through).
-	Flushes [numReasons]int64
+	// Refused counts, by Reason, packets that could not be part of a
+	// super-packet.
+	Refused [NumReasons]int64
+	// Flushes counts, by Reason, why each run of mergeable packets ended (a
+	// run of one is passed through).
+	Flushes [NumReasons]int64
 	// Segs is a histogram of segments per super-packet: bucket i < 7 holds
 	// counts in (2^i, 2^(i+1)] (2, 3-4, ..., 65-128), and the last bucket
-	// every count above 128, however large ("129+"); SegBuckets names them.
+	// every count above 128, however large ("129+");
+	// Summary.SegmentBuckets names them.
 	Segs [8]int64
 	// GSO counts super-packets by gso_type (index gso.TCPv4, gso.UDP,
 	// gso.TCPv6, gso.UDPL4).
 	GSO [8]int64
 }
 
-// SegBuckets names the buckets of Stats.Segs.
-var SegBuckets = [...]string{"2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129+"}
+// segBuckets names the buckets of Stats.Segs.
+var segBuckets = [...]string{"2", "3-4", "5-8", "9-16", "17-32", "33-64", "65-128", "129+"}
 
 // Summary is Stats as a report: counters, percentages and maps keyed by
-// stable names (Reason.Key, gso.Type.String, SegBuckets).
+// stable names (Reason.Key, gso.Type.String, SegmentBuckets).
 type Summary struct {
 	Packets       int64            `json:"packets"`
 	Bytes         int64            `json:"bytes"`
@@ -51,7 +54,7 @@ type Summary struct {
 	Segments      map[string]int64 `json:"segments_histogram"`
 	Refused       map[string]int64 `json:"not_mergeable"`
 	Flushes       map[string]int64 `json:"run_ended"`
-	Order         string           `json:"order"`
+	Order         Order            `json:"order"`
 	Seconds       float64          `json:"seconds,omitempty"`
 }
 
@@ -63,7 +66,7 @@ func (st *Stats) Summary(o Options, d time.Duration) Summary {
 		Blocks: st.Blocks, NoCopyDropped: st.NoCopyDropped,
 		Coalesced: st.Merged, PassedThrough: st.Records - st.SuperPackets,
 		GSO: map[string]int64{}, Segments: map[string]int64{}, Refused: map[string]int64{}, Flushes: map[string]int64{},
-		Order: o.Order.String(), Seconds: d.Seconds(),
+		Order: o.Order, Seconds: d.Seconds(),
 	}
 	if st.Packets > 0 {
 		s.MergedPercent = float64(int(1000*float64(st.Merged)/float64(st.Packets))) / 10
@@ -78,7 +81,7 @@ func (st *Stats) Summary(o Options, d time.Duration) Summary {
 	}
 	for i, n := range st.Segs {
 		if n > 0 {
-			s.Segments[SegBuckets[i]] = n
+			s.Segments[segBuckets[i]] = n
 		}
 	}
 	for _, r := range Reasons() {
@@ -91,6 +94,10 @@ func (st *Stats) Summary(o Options, d time.Duration) Summary {
 	}
 	return s
 }
+
+// SegmentBuckets are the keys of Segments, fewest segments first: the order
+// to show the histogram in.
+func (s *Summary) SegmentBuckets() []string { return slices.Clone(segBuckets[:]) }
 
 func (st *Stats) countSegs(n int) {
 	for i := range st.Segs {

@@ -9,7 +9,10 @@ import (
 
 // TCPView describes a TCP frame whatever its IP length fields say, as
 // captures from TSO/GRO hosts hold them (IPv4 total length 0, 64 KB frames,
-// partial checksums). gso.BuildTSO takes its Offsets.
+// partial checksums), so that such a frame can be sent as the super-packet
+// it was: gso.BuildTSO takes its Offsets. Parse reads one from a frame;
+// Classified.TCPView gives it for a classified segment without reading the
+// headers again.
 type TCPView struct {
 	gso.Offsets
 	Flow    Flow
@@ -18,8 +21,8 @@ type TCPView struct {
 	Payload int
 }
 
-// TCPView is, for a TCP segment cl found mergeable, the view ViewTCP
-// would read of frame (the packet cl classified), without walking its
+// TCPView is, for a TCP segment cl found mergeable, the view
+// TCPView.Parse would read of frame (the packet cl classified), without walking its
 // headers again; ok is false for any other packet. Such a segment has no
 // SYN, hence no MSS.
 func (cl *Classified) TCPView(frame []byte) (v TCPView, ok bool) {
@@ -32,9 +35,10 @@ func (cl *Classified) TCPView(frame []byte) (v TCPView, ok bool) {
 	return v, true
 }
 
-// ViewTCP reads the headers of a TCP frame without trusting its lengths.
-func ViewTCP(frame []byte, lt layers.LinkType, iface int) (TCPView, bool) {
-	var v TCPView
+// Parse sets v to the headers of a TCP frame, read without trusting its
+// lengths, and reports whether frame is one (v is then zero).
+func (v *TCPView) Parse(frame []byte, lt layers.LinkType, iface int) bool {
+	*v = TCPView{}
 	key := Flow{iface: int32(iface)}
 	l3, l4, ok := locate(frame, lt, &key)
 	version := header.EtherTypeIPv4
@@ -42,11 +46,11 @@ func ViewTCP(frame []byte, lt layers.LinkType, iface int) (TCPView, bool) {
 		version = header.EtherTypeIPv6
 	}
 	if !ok || key.proto != header.ProtoTCP || header.EtherTypeOfIP(frame[l3]) != version || l4+header.TCPMinimumSize > len(frame) {
-		return v, false
+		return false
 	}
 	th := header.TCP(frame[l4:])
 	if !th.IsValid() {
-		return v, false
+		return false
 	}
 	key.ports = th.Ports()
 	v.Flow, v.L3, v.L4, v.HdrEnd, v.V6, v.Flags = key, l3, l4, l4+th.DataOffset(), key.v6, th.Flags()
@@ -54,5 +58,5 @@ func ViewTCP(frame []byte, lt layers.LinkType, iface int) (TCPView, bool) {
 	if v.Flags&header.TCPFlagSYN != 0 {
 		v.MSS = th.MSS()
 	}
-	return v, true
+	return true
 }

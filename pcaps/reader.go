@@ -84,8 +84,9 @@ type Packet struct {
 	LinkType  layers.LinkType
 	// Comment is the pcapng record's first comment, if any.
 	Comment string
-	// Vnet is the record's virtio_net_hdr in a vnet file (nil otherwise); a
-	// Writer of vnet files writes it before Data (zeros when nil).
+	// Vnet is the record's virtio_net_hdr in a vnet file (nil otherwise),
+	// as written (gso.DecodeVnetHeader reads it); a Writer of vnet files
+	// writes it before Data (zeros when nil).
 	Vnet []byte
 	// Offset is the byte offset of the record in a pcap or vnet file (of
 	// the decompressed stream if gzipped; 0 in pcapng): it orders the

@@ -30,8 +30,10 @@ import (
 const (
 	VnetMagic         = "GSOVNET1"
 	vnetFileHeaderLen = 16
-	// VnetHeaderSize is the virtio_net_hdr a Writer puts in every record.
-	VnetHeaderSize = 10
+	// vnetHeaderSize is the virtio_net_hdr a Writer puts in every record:
+	// the legacy header, gso.VnetHeaderLen bytes (pcaps reads headers of
+	// 12 too, and decodes none).
+	vnetHeaderSize = 10
 )
 
 func (r *Reader) readVnetHeader(br *bufio.Reader) error {
@@ -88,7 +90,7 @@ func (r *Reader) nextVnet(p *Packet) error {
 func (w *Writer) writeVnetFileHeader(lt layers.LinkType) error {
 	var h [vnetFileHeaderLen]byte
 	copy(h[:], VnetMagic)
-	binary.LittleEndian.PutUint16(h[8:], VnetHeaderSize)
+	binary.LittleEndian.PutUint16(h[8:], vnetHeaderSize)
 	binary.LittleEndian.PutUint16(h[10:], uint16(lt))
 	_, err := w.w.Write(h[:])
 	return err
@@ -99,11 +101,11 @@ func (w *Writer) writeVnet(p *Packet) error {
 	if p.LinkType != w.lt {
 		return fmt.Errorf("a vnet file holds one link type (%s), packet has %s", w.lt, p.LinkType)
 	}
-	if len(p.Vnet) != 0 && len(p.Vnet) != VnetHeaderSize {
-		return fmt.Errorf("virtio header of %d bytes, want %d", len(p.Vnet), VnetHeaderSize)
+	if len(p.Vnet) != 0 && len(p.Vnet) != vnetHeaderSize {
+		return fmt.Errorf("virtio header of %d bytes, want %d", len(p.Vnet), vnetHeaderSize)
 	}
-	var rec [4 + VnetHeaderSize]byte
-	binary.LittleEndian.PutUint32(rec[:], uint32(VnetHeaderSize+len(p.Data)))
+	var rec [4 + vnetHeaderSize]byte
+	binary.LittleEndian.PutUint32(rec[:], uint32(vnetHeaderSize+len(p.Data)))
 	copy(rec[4:], p.Vnet)
 	if _, err := w.w.Write(rec[:]); err != nil {
 		return err

@@ -438,7 +438,7 @@ func (s *source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classifie
 		v, ok = cl.TCPView(frame)
 	}
 	if !ok {
-		if v, ok = coalesce.ViewTCP(frame, layers.LinkTypeEthernet, p.Interface); !ok {
+		if ok = v.Parse(frame, layers.LinkTypeEthernet, p.Interface); !ok {
 			return h, 0, "", false
 		}
 	}

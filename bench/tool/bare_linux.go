@@ -17,6 +17,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/superpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 	"github.com/gsoreplay/gsoreplay/replay/hugemem"
 	"github.com/gsoreplay/gsoreplay/replay/probe"
@@ -49,7 +50,7 @@ func bare(iface string, n int64, threads, batch, bigMiB int, small bool, nsegs i
 		p.Payload = nil
 		frame, h, segs = p.Packet().Data, gso.VnetHeader{}, 1
 	case nsegs > 0:
-		frame, h, err = coalesce.Super(craft.Packets(craft.Flow(craft.TCPBulk(), nsegs, nil)), coalesce.DefaultOptions())
+		frame, h, err = superpacket.Merge(craft.Packets(craft.Flow(craft.TCPBulk(), nsegs, nil)), coalesce.DefaultOptions())
 		segs = nsegs
 	}
 	if err != nil {

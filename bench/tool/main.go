@@ -82,8 +82,9 @@ func oneway(out, in string) error {
 	}
 	defer r.Close()
 	var pkts []pcaps.Packet
+	var v coalesce.TCPView
 	err = r.Each(func(p *pcaps.Packet) error {
-		if v, ok := coalesce.ViewTCP(p.Data, p.LinkType, p.Interface); ok && v.Payload > 0 {
+		if v.Parse(p.Data, p.LinkType, p.Interface) && v.Payload > 0 {
 			q := *p
 			q.Data = append([]byte(nil), p.Data...)
 			pkts = append(pkts, q)

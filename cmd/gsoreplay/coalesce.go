@@ -44,7 +44,7 @@ func optionsFrom(c *cli.Context) (coalesce.Options, error) {
 		MaxHeld: c.Int("max-held"), MaxFlows: c.Int("max-flows"),
 	}
 	var err error
-	if o.Order, err = coalesce.ParseOrder(c.String("order")); err != nil {
+	if err = o.Order.UnmarshalText([]byte(c.String("order"))); err != nil {
 		return o, flagError(c, err)
 	}
 	return o, flagError(c, o.Validate())

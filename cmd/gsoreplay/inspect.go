@@ -88,7 +88,7 @@ func printInspect(w io.Writer, rep *inspect.Report, o coalesce.Options) {
 	if len(s.GSO) > 0 {
 		fmt.Fprintf(tw, "  gso types\t%s\n", counts(s.GSO))
 		var hist []string
-		for _, b := range coalesce.SegBuckets {
+		for _, b := range s.SegmentBuckets() {
 			if n := s.Segments[b]; n > 0 {
 				hist = append(hist, fmt.Sprintf("%s: %d", b, n))
 			}

@@ -13,7 +13,7 @@ import (
 // stays within what the frame could produce.
 func FuzzSegment(f *testing.F) {
 	frame, h := superOf(f, flow(craft.TCPBulk(), 3, nil))
-	var hb [10]byte
+	var hb [gso.VnetHeaderLen]byte
 	h.Encode(hb[:])
 	f.Add(frame, hb[:])
 	f.Fuzz(func(t *testing.T, frame, hdr []byte) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/superpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 
 	"github.com/gopacket/gopacket/layers"
@@ -14,7 +15,7 @@ import (
 
 // coalesced merges a flow into one super-packet with the coalescer.
 func coalesced(ps []craft.Frame) ([]byte, gso.VnetHeader, error) {
-	return coalesce.Super(craft.Packets(ps), coalesce.DefaultOptions())
+	return superpacket.Merge(craft.Packets(ps), coalesce.DefaultOptions())
 }
 
 // superOf is coalesced for tests.

@@ -1,11 +1,10 @@
 package gso
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
 
 // Type is a virtio_net_hdr gso_type (VIRTIO_NET_HDR_GSO_*), possibly with
@@ -124,8 +123,12 @@ func ParseFlags(v string) (Flags, error) {
 	return f, nil
 }
 
-// VnetHeader is the value of a virtio_net_hdr (header.VirtioNetHdr is its
-// wire form). Offsets count from the first byte of the frame.
+// VnetHeader is struct virtio_net_hdr (include/uapi/linux/virtio_net.h),
+// the legacy header without num_buffers that comes before a frame on a
+// packet socket with PACKET_VNET_HDR or a tap with IFF_VNET_HDR. It is the
+// one form of the header here: decoded, with typed flags and gso_type;
+// Encode and DecodeVnetHeader convert it to and from its VnetHeaderLen
+// bytes. Offsets count from the first byte of the frame.
 type VnetHeader struct {
 	Flags      Flags
 	GSOType    Type
@@ -136,24 +139,30 @@ type VnetHeader struct {
 }
 
 // VnetHeaderLen is the size of the header on the wire.
-const VnetHeaderLen = header.VirtioNetHdrSize
+const VnetHeaderLen = 10
 
-// Encode writes h into b (at least VnetHeaderLen bytes).
+// Encode writes h into b (at least VnetHeaderLen bytes). The integers are
+// little endian whatever the host, as packet sockets use them on x86 and
+// arm64.
 func (h VnetHeader) Encode(b []byte) {
-	header.VirtioNetHdr(b).Encode(&header.VirtioNetHdrFields{
-		Flags: uint8(h.Flags), GSOType: uint8(h.GSOType), HdrLen: h.HdrLen,
-		GSOSize: h.GSOSize, CsumStart: h.CsumStart, CsumOffset: h.CsumOffset,
-	})
+	_ = b[VnetHeaderLen-1] // one bounds check
+	le := binary.LittleEndian
+	b[0], b[1] = uint8(h.Flags), uint8(h.GSOType)
+	le.PutUint16(b[2:4], h.HdrLen)
+	le.PutUint16(b[4:6], h.GSOSize)
+	le.PutUint16(b[6:8], h.CsumStart)
+	le.PutUint16(b[8:10], h.CsumOffset)
 }
 
-// DecodeVnetHeader reads a header written by Encode.
+// DecodeVnetHeader reads a header written by Encode from the first
+// VnetHeaderLen bytes of b.
 func DecodeVnetHeader(b []byte) (VnetHeader, error) {
-	v := header.VirtioNetHdr(b)
-	if !v.IsValid() {
+	if len(b) < VnetHeaderLen {
 		return VnetHeader{}, fmt.Errorf("virtio_net_hdr needs %d bytes, have %d", VnetHeaderLen, len(b))
 	}
+	le := binary.LittleEndian
 	return VnetHeader{
-		Flags: Flags(v.Flags()), GSOType: Type(v.GSOType()), HdrLen: v.HdrLen(),
-		GSOSize: v.GSOSize(), CsumStart: v.CsumStart(), CsumOffset: v.CsumOffset(),
+		Flags: Flags(b[0]), GSOType: Type(b[1]), HdrLen: le.Uint16(b[2:4]),
+		GSOSize: le.Uint16(b[4:6]), CsumStart: le.Uint16(b[6:8]), CsumOffset: le.Uint16(b[8:10]),
 	}, nil
 }

@@ -2,6 +2,8 @@
 // packets, interfaces, link types, IP versions, protocols and flows, then
 // the coalescer's statistics over the whole capture (nothing is written);
 // for a capture that is already coalesced, its super-packets instead.
+// Describe is one packet as the report sees it, for other reports that
+// count or group frames the same way.
 //
 //	r, _ := pcaps.Open("capture.pcap")
 //	rep, err := inspect.Capture(r, coalesce.DefaultOptions())
@@ -61,6 +63,7 @@ func Capture(r *pcaps.Reader, opts coalesce.Options) (*Report, error) {
 	rep := &Report{File: r.Name(), Format: r.Format().String(), LinkTypes: map[string]int64{}, FlowsExact: true}
 	flows := map[coalesce.Flow]struct{}{}
 	c := coalesce.New(opts, func(*coalesce.Record) error { return nil })
+	var cl coalesce.Classified // one classification serves the report and the coalescer
 	var meta coalesce.Meta
 	var seg gso.Segmenter
 	var ci Coalesced
@@ -82,7 +85,8 @@ func Capture(r *pcaps.Reader, opts coalesce.Options) (*Report, error) {
 			rep.Truncated++
 		}
 		rep.LinkTypes[p.LinkType.String()]++
-		info := coalesce.Describe(p.Data, p.Length, p.LinkType, p.Interface)
+		cl.Classify(p)
+		info := describe(p.Data, p.LinkType, &cl)
 		switch info.IPVersion {
 		case 4:
 			rep.IPv4++
@@ -123,7 +127,7 @@ func Capture(r *pcaps.Reader, opts coalesce.Options) (*Report, error) {
 			}
 			ci.GSO[meta.Vnet.GSOType.String()]++
 		}
-		return c.Push(p)
+		return c.PushClassified(p, &cl)
 	})
 	if err != nil {
 		return nil, err

@@ -8,9 +8,10 @@
 // It covers what gsoreplay walks: link-layer headers (Ethernet with
 // 802.1Q/802.1ad/QinQ tags, Linux cooked SLL and SLL2, BSD loopback, raw IP),
 // IPv4 with options, IPv6 with the extension headers GSO copies, TCP with
-// options, UDP, and the virtio_net_hdr that precedes a frame on a packet
-// socket with PACKET_VNET_HDR. checksum.go holds the Internet checksum
-// (RFC 1071) and the TCP/UDP pseudo-header.
+// options and UDP. The virtio_net_hdr that precedes a frame on a packet
+// socket is not a view here but one decoded type, gso.VnetHeader.
+// checksum.go holds the Internet checksum (RFC 1071) and the TCP/UDP
+// pseudo-header.
 //
 //	ip := header.IPv4(frame[off:])
 //	if ip.IsValid() && ip.Protocol() == header.ProtoTCP {

@@ -227,22 +227,6 @@ func TestIPv4Setters(t *testing.T) {
 	}
 }
 
-func TestVirtioNetHdr(t *testing.T) {
-	b := make([]byte, header.VirtioNetHdrSize)
-	v := header.VirtioNetHdr(b)
-	v.Encode(&header.VirtioNetHdrFields{Flags: 1, GSOType: 4, HdrLen: 0x4a, GSOSize: 1428, CsumStart: 54, CsumOffset: 16})
-	want := []byte{1, 4, 0x4a, 0, 0x94, 0x05, 54, 0, 16, 0}
-	if !bytes.Equal(b, want) {
-		t.Fatalf("encoded % x, want % x", b, want)
-	}
-	if v.Flags() != 1 || v.GSOType() != 4 || v.HdrLen() != 0x4a || v.GSOSize() != 1428 || v.CsumStart() != 54 || v.CsumOffset() != 16 {
-		t.Errorf("accessors disagree with the bytes")
-	}
-	if header.VirtioNetHdr(b[:9]).IsValid() {
-		t.Error("9 bytes valid")
-	}
-}
-
 // slowSum is RFC 1071 word by word, the reference for the fast path.
 func slowSum(b []byte) uint16 {
 	var acc uint32

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/superpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
@@ -104,7 +105,7 @@ func KernelVersion(release string) (major, minor int, ok bool) {
 
 // super coalesces crafted segments into one super-packet.
 func super(segs []craft.Frame, o coalesce.Options) ([]byte, gso.VnetHeader, error) {
-	return coalesce.Super(craft.Packets(segs), o)
+	return superpacket.Merge(craft.Packets(segs), o)
 }
 
 func accepted(n int) []Expectation {

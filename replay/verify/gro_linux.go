@@ -262,13 +262,6 @@ type groGroup struct {
 // packet's reference segmentation must give back the next frames of its
 // flow, a frame alone the next frame.
 func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader) []groGroup {
-	flowOf := func(f []byte) coalesce.Flow {
-		info := coalesce.Describe(f, len(f), layers.LinkTypeEthernet, 0)
-		if !info.HasFlow {
-			return coalesce.Flow{}
-		}
-		return info.Flow
-	}
 	queue := map[coalesce.Flow][]int{}
 	for i, s := range sent {
 		k := flowOf(s.data)

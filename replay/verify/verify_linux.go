@@ -434,11 +434,10 @@ func crossOrder(expected []compare.Expected, got [][]byte, times []time.Time, go
 	}
 	sort.SliceStable(all, func(a, b int) bool { return all[a].t.Before(all[b].t) })
 	conn := func(f []byte) uint64 {
-		info := coalesce.Describe(f, len(f), layers.LinkTypeEthernet, 0)
-		if !info.HasFlow {
-			return 0
+		if k := flowOf(f); k != (coalesce.Flow{}) {
+			return k.Symmetric()
 		}
-		return info.Flow.Symmetric()
+		return 0
 	}
 	want := map[uint64][][]byte{}
 	for _, e := range expected {
@@ -460,4 +459,13 @@ func crossOrder(expected []compare.Expected, got [][]byte, times []time.Time, go
 		}
 	}
 	return bad
+}
+
+// flowOf is a frame's flow as the coalescer keys it; the zero Flow for a
+// frame that has none.
+func flowOf(f []byte) coalesce.Flow {
+	var cl coalesce.Classified
+	cl.Classify(&pcaps.Packet{Data: f, Length: len(f), LinkType: layers.LinkTypeEthernet})
+	k, _ := cl.Flow()
+	return k
 }

@@ -6,7 +6,9 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay/split"
 )
 
 // Options control a replay.
@@ -57,6 +59,26 @@ type Options struct {
 	// interfaces (a lab's, say): Replay opens its sockets and reads the
 	// interfaces' counters there. Nil is the calling thread's namespace.
 	In func(fn func() error) error
+}
+
+// SourceOptions choose how a capture becomes items.
+type SourceOptions struct {
+	Coalesce coalesce.Options
+	// NoCoalesce sends a raw capture frame by frame.
+	NoCoalesce bool
+	// MSS forces gso_size for frames captured whole on TSO/GRO hosts;
+	// 0 infers it (SYN MSS option, else full-size segments, else MTU).
+	MSS int
+	// MTU of the egress interface (default 1500): frames above it are
+	// candidates for resegmentation.
+	MTU int
+	// Split, when set, gives every packet its side (Item.Side): which of
+	// two interfaces it leaves by; packets it leaves out are not sent.
+	Split split.Splitter
+	// Rewrite, when set, edits every item on its way out as tcprewrite
+	// would each frame (coalesce/rewrite): a super-packet once, after the
+	// merge decisions were made on the original frames.
+	Rewrite *rewrite.Options
 }
 
 // Limits of Options.

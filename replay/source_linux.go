@@ -53,26 +53,6 @@ type item struct {
 	Record int64
 }
 
-// SourceOptions choose how a capture becomes items.
-type SourceOptions struct {
-	Coalesce coalesce.Options
-	// NoCoalesce sends a raw capture frame by frame.
-	NoCoalesce bool
-	// MSS forces gso_size for frames captured whole on TSO/GRO hosts;
-	// 0 infers it (SYN MSS option, else full-size segments, else MTU).
-	MSS int
-	// MTU of the egress interface (default 1500): frames above it are
-	// candidates for resegmentation.
-	MTU int
-	// Split, when set, gives every packet its side (Item.Side): which of
-	// two interfaces it leaves by; packets it leaves out are not sent.
-	Split split.Splitter
-	// Rewrite, when set, edits every item on its way out as tcprewrite
-	// would each frame (coalesce/rewrite): a super-packet once, after the
-	// merge decisions were made on the original frames.
-	Rewrite *rewrite.Options
-}
-
 // feedStats counts what a Source did.
 type feedStats struct {
 	Packets    int64 // packets read (records for a coalesced input)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 	"github.com/gsoreplay/gsoreplay/internal/superpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 	"github.com/gsoreplay/gsoreplay/replay/hugemem"
@@ -100,7 +101,7 @@ func bare(iface string, n int64, threads, batch, bigMiB int, small bool, nsegs i
 			}
 			ready.Done()
 			ready.Wait()
-			s, f, err := bareSend(ifi.Index, frames, h, share, batch)
+			s, f, err := bareSend(ifi.Name, frames, h, share, batch)
 			sent.Add(s)
 			failed.Add(f)
 			if err != nil {
@@ -117,19 +118,13 @@ func bare(iface string, n int64, threads, batch, bigMiB int, small bool, nsegs i
 	return nil
 }
 
-func bareSend(ifindex int, frames [][]byte, h gso.VnetHeader, supers int64, batch int) (sent, failed int64, err error) {
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+func bareSend(iface string, frames [][]byte, h gso.VnetHeader, supers int64, batch int) (sent, failed int64, err error) {
+	// The socket gsoreplay's sender has.
+	fd, _, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
 	if err != nil {
 		return 0, 0, err
 	}
 	defer unix.Close(fd)
-	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VNET_HDR, 1); err != nil {
-		return 0, 0, err
-	}
-	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 16<<20)
-	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Ifindex: ifindex}); err != nil {
-		return 0, 0, err
-	}
 	var hdr [gso.VnetHeaderLen]byte
 	h.Encode(hdr[:])
 	iov := make([]unix.Iovec, 2*batch)

@@ -1,13 +1,10 @@
 package compare
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
-	"github.com/gopacket/gopacket/layers"
 
-	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
 
@@ -67,99 +64,17 @@ func (r *Result) detail(format string, args ...any) {
 	}
 }
 
-type flowState struct {
-	pending []int // expected indices not yet matched, in order
-	last    int   // highest expected index matched so far
-}
-
-// Frames matches captured frames to expected ones. Frames are grouped by
-// flow (Describe's flow identity; frames without one form a group of their
-// own); within a flow, the first identical unmatched frame matches. Frames
-// left over are paired in order as mismatches, the rest are missing or
-// extra. strict also checks the global order.
+// Frames matches captured frames to expected ones, all known at once: a
+// Matcher given every expected frame, then every captured one.
 func Frames(exp []Expected, got [][]byte, strict bool) Result {
-	res := Result{NormalizedWhy: map[string]int{}}
-	flows := map[coalesce.Flow]*flowState{}
-	keyOf := func(b []byte) coalesce.Flow {
-		k, _ := coalesce.FlowOf(b, layers.LinkTypeEthernet, 0)
-		return k
+	m := NewMatcher(strict)
+	for _, e := range exp {
+		m.Expect(e)
 	}
-	for i := range exp {
-		k := keyOf(exp[i].Data)
-		f := flows[k]
-		if f == nil {
-			f = &flowState{last: -1}
-			flows[k] = f
-		}
-		f.pending = append(f.pending, i)
+	for _, g := range got {
+		m.Got(g)
 	}
-	matched := make([]bool, len(exp))
-	var extra []int // captured frames without an identical expected one
-	globalLast := -1
-	const window = 4096 // how far ahead in a flow an identical frame is looked for
-	for gi, g := range got {
-		f := flows[keyOf(g)]
-		hit := -1
-		if f != nil {
-			for j, idx := range f.pending {
-				if j >= window {
-					break
-				}
-				if !matched[idx] && bytes.Equal(exp[idx].Data, g) {
-					hit = j
-					break
-				}
-			}
-		}
-		if hit < 0 {
-			extra = append(extra, gi)
-			continue
-		}
-		idx := f.pending[hit]
-		f.pending = append(f.pending[:hit], f.pending[hit+1:]...)
-		matched[idx] = true
-		if idx < f.last || (strict && idx < globalLast) {
-			res.Reordered++
-			res.detail("frame %d of the output came out of order (expected position %d)", gi+1, idx+1)
-		}
-		f.last = max(f.last, idx)
-		globalLast = max(globalLast, idx)
-		if exp[idx].Normalized != "" {
-			res.Normalized++
-			res.NormalizedWhy[exp[idx].Normalized]++
-		} else {
-			res.Exact++
-		}
-	}
-	// Pair what is left, flow by flow, in order.
-	left := map[coalesce.Flow][]int{}
-	for _, gi := range extra {
-		k := keyOf(got[gi])
-		left[k] = append(left[k], gi)
-	}
-	for i := range exp {
-		if matched[i] {
-			continue
-		}
-		k := keyOf(exp[i].Data)
-		if l := left[k]; len(l) > 0 {
-			gi := l[0]
-			left[k] = l[1:]
-			res.Mismatched++
-			res.detail("%s at frame %d", Diff(exp[i].Data, got[gi]), i+1)
-			res.MismatchedPairs = append(res.MismatchedPairs, [2][]byte{exp[i].Data, got[gi]})
-			continue
-		}
-		res.Missing++
-		res.detail("frame %d missing (%s)", i+1, Summary(exp[i].Data))
-	}
-	for _, l := range left {
-		for _, gi := range l {
-			res.Extra++
-			res.detail("extra frame %d in the output (%s)", gi+1, Summary(got[gi]))
-		}
-	}
-	return res
+	return m.Result()
 }
 
 // field is one named header field of a frame.

@@ -139,6 +139,8 @@ type Report struct {
 	Sides []SideReport `json:"sides,omitempty"`
 	// Unsent is the packets a split leaves out (a tcpprep cache's "no send").
 	Unsent int64 `json:"unsent,omitempty"`
+	// Interrupted: the context ended the replay (Ctrl-C) before the end.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // SideReport is one interface's part of a two-interface replay.

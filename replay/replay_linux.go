@@ -151,7 +151,7 @@ func Replay(ctx context.Context, name string, open Opener, iface string, o Optio
 		return nil, err
 	}
 	rep, err := run(ctx, open, senders, srcs, o)
-	rep.File, rep.Interface = name, iface
+	rep.File, rep.Interface, rep.Interrupted = name, iface, ctx.Err() != nil
 	for _, src := range srcs {
 		rep.CoalescedPackets += src.Stats.InSupers
 		rep.InputPackets += src.Stats.Packets

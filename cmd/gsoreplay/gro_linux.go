@@ -41,7 +41,7 @@ func verifyGRO(c *cli.Context, ins []string, opens []replay.Opener, pacing repla
 	failed := 0
 	for i, in := range ins {
 		rep, err := verify.VerifyGRO(ctx, in, opens[i], o)
-		if err != nil {
+		if err != nil && (rep == nil || !rep.Interrupted) {
 			return inputError(fmt.Errorf("verify --gro %s: %w", in, err))
 		}
 		if c.Bool("json") {
@@ -50,6 +50,9 @@ func verifyGRO(c *cli.Context, ins []string, opens []replay.Opener, pacing repla
 			}
 		} else {
 			printGRO(c.App.Writer, rep)
+		}
+		if err != nil { // interrupted: what was checked is shown above
+			return fmt.Errorf("verify --gro %s: %w", in, err)
 		}
 		if rep.Verdict != verify.GROLossless {
 			failed++

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -49,8 +50,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ue) {
 		return 2
 	}
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
 	return 1
 }
+
+// exitInterrupted is the status of a run stopped by SIGINT or SIGTERM
+// (Ctrl-C): 128 + SIGINT, as shells report it.
+const exitInterrupted = 130
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{

@@ -207,7 +207,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			o.Progress, finish = progress(c, "replaying")
 			rep, err := replay.Replay(ctx, in, open, c.String("intf1"), o)
 			finish()
-			if err != nil {
+			if err != nil && (rep == nil || !rep.Interrupted) {
 				return inputError(err)
 			}
 			if c.Bool("json") {
@@ -221,7 +221,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			}
 			switch {
 			case ctx.Err() != nil:
-				return errors.New("interrupted")
+				return fmt.Errorf("replay %s: interrupted after %d packets: %w", in, rep.Packets, ctx.Err())
 			case rep.Failed > 0:
 				return fmt.Errorf("%d of %d sends refused by the kernel", rep.Failed, rep.Sends+rep.Failed)
 			case rep.IfaceCheck == replay.IfaceShort:
@@ -243,6 +243,9 @@ func batchFlag(c *cli.Context) error {
 
 // printReplay writes the report the way tcpreplay users read it.
 func printReplay(w io.Writer, r *replay.Report) {
+	if r.Interrupted {
+		fmt.Fprintln(w, "INTERRUPTED: what follows is what was sent until then")
+	}
 	fmt.Fprintf(w, "Actual: %d packets (%d bytes) sent in %.3f seconds", r.Packets, r.Bytes, r.Seconds)
 	if r.Loops > 1 {
 		fmt.Fprintf(w, " (%d loops)", r.Loops)
@@ -432,7 +435,7 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 					return inputError(err)
 				}
 				rep, err := verify.Verify(ctx, in, opens[i], o)
-				if err != nil {
+				if err != nil && (rep == nil || !rep.Interrupted) {
 					return inputError(fmt.Errorf("verify %s: %w", in, err))
 				}
 				if c.Bool("json") {
@@ -441,6 +444,9 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 					}
 				} else {
 					printVerify(c.App.Writer, rep)
+				}
+				if err != nil { // interrupted: what was checked is shown above
+					return fmt.Errorf("verify %s: %w", in, err)
 				}
 				if !rep.Verdict.Passed() {
 					failed++
@@ -472,6 +478,9 @@ func printVerify(w io.Writer, r *verify.Report) {
 	}
 	fmt.Fprintf(w, "  exact %d  normalized %d  mismatched %d  missing %d  extra %d  reordered %d  drops %d  (%.2f s)\n",
 		r.Exact, r.Normalized, r.Mismatched, r.Missing, r.Extra, r.Reordered, r.Drops, r.Seconds)
+	if r.Interrupted {
+		fmt.Fprintf(w, "  stopped   before the end: %d frames expected were not checked (not sent yet, or on their way)\n", r.Unchecked)
+	}
 	for _, k := range sortedKeys(r.DropsBy) {
 		fmt.Fprintf(w, "  dropped   %d by %s\n", r.DropsBy[k], k)
 	}
@@ -553,7 +562,7 @@ Needs root. Exit status: 0 when every case passes, 1 otherwise, 2 on bad usage.`
 			} else {
 				rep, err = probe.Run(ctx, o)
 			}
-			if err != nil {
+			if err != nil && (rep == nil || !rep.Interrupted) {
 				return err
 			}
 			if c.Bool("json") {
@@ -562,6 +571,9 @@ Needs root. Exit status: 0 when every case passes, 1 otherwise, 2 on bad usage.`
 				}
 			} else {
 				printProbe(c.App.Writer, rep)
+			}
+			if err != nil { // interrupted: the cases run are shown above
+				return err
 			}
 			if rep.Failed > 0 {
 				return fmt.Errorf("probe: %d of %d cases deviate on kernel %s", rep.Failed, len(rep.Cases), rep.Kernel)
@@ -596,4 +608,7 @@ func printProbe(w io.Writer, r *probe.Report) {
 		}
 	}
 	fmt.Fprintf(w, "%d cases, %d pass, %d fail\n", len(r.Cases), len(r.Cases)-r.Failed, r.Failed)
+	if r.Interrupted {
+		fmt.Fprintln(w, "INTERRUPTED: the cases after these were not run")
+	}
 }

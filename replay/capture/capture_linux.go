@@ -15,6 +15,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
 	"os"
+	"slices"
 )
 
 // Options size the ring. The defaults (16 blocks of 4 MiB) keep up with
@@ -72,11 +73,16 @@ type Capture struct {
 	times  []time.Time // when the kernel saw each frame (its ring timestamp)
 	vnets  []gso.VnetHeader
 	last   time.Time // when the latest frame arrived
-	drops  uint64
-	seen   uint64
-	stop   chan struct{}
-	done   chan struct{}
-	err    error
+	count  int       // frames captured, kept or handed on
+	// each, if set (Stream), is handed the frames instead; scratch is
+	// where a frame gets its tag back.
+	each    func([]byte, time.Time, gso.VnetHeader)
+	scratch []byte
+	drops   uint64
+	seen    uint64
+	stop    chan struct{}
+	done    chan struct{}
+	err     error
 }
 
 // New opens the ring on iface in the calling thread's namespace and starts
@@ -171,6 +177,10 @@ func (c *Capture) drainBlocks() bool {
 		var got [][]byte
 		var at []time.Time
 		var vn []gso.VnetHeader
+		c.mu.Lock()
+		each := c.each
+		c.mu.Unlock()
+		n := 0
 		for i := uint32(0); i < bh.Num_pkts; i++ {
 			h := (*unix.Tpacket3Hdr)(unsafe.Pointer(&block[off]))
 			// sockaddr_ll follows the aligned header; its pkttype says the
@@ -179,18 +189,29 @@ func (c *Capture) drainBlocks() bool {
 			pkttype := sll[sllPkttypeOffset]
 			frame := block[off+int(h.Mac) : off+int(h.Mac)+int(h.Snaplen)]
 			if (pkttype == unix.PACKET_OUTGOING) == c.opts.Outgoing {
-				got = append(got, withVLAN(frame, h))
-				at = append(at, time.Unix(int64(h.Sec), int64(h.Nsec)))
-				if c.opts.Vnet {
-					// The kernel wrote the header just before the frame;
-					// a frame without room for one has none (zero).
-					var v gso.VnetHeader
-					if m := off + int(h.Mac); m >= gso.VnetHeaderLen {
-						if d, err := gso.DecodeVnetHeader(block[m-gso.VnetHeaderLen : m]); err == nil {
-							v = d
-						}
+				n++
+				// The kernel wrote the virtio header just before the
+				// frame; a frame without room for one has none (zero).
+				var v gso.VnetHeader
+				if m := off + int(h.Mac); c.opts.Vnet && m >= gso.VnetHeaderLen {
+					if d, err := gso.DecodeVnetHeader(block[m-gso.VnetHeaderLen : m]); err == nil {
+						v = d
 					}
-					vn = append(vn, v)
+				}
+				ts := time.Unix(int64(h.Sec), int64(h.Nsec))
+				if each != nil {
+					// Handed on where it lies: no copy unless a tag goes back in.
+					if h.Status&unix.TP_STATUS_VLAN_VALID != 0 {
+						c.scratch = appendVLAN(c.scratch[:0], frame, h)
+						frame = c.scratch
+					}
+					each(frame, ts, v)
+				} else {
+					got = append(got, appendVLAN(nil, frame, h))
+					at = append(at, ts)
+					if c.opts.Vnet {
+						vn = append(vn, v)
+					}
 				}
 			}
 			if h.Next_offset == 0 {
@@ -200,11 +221,12 @@ func (c *Capture) drainBlocks() bool {
 		}
 		atomic.StoreUint32(status, unix.TP_STATUS_KERNEL)
 		c.next = (c.next + 1) % c.blocks
-		if len(got) > 0 {
+		if n > 0 {
 			c.mu.Lock()
 			c.frames = append(c.frames, got...)
 			c.times = append(c.times, at...)
 			c.vnets = append(c.vnets, vn...)
+			c.count += n
 			c.last = time.Now()
 			c.mu.Unlock()
 		}
@@ -223,28 +245,49 @@ const (
 
 func tpacketAlign(n int) int { return (n + 15) &^ 15 }
 
-// withVLAN copies a frame, putting back the tag the receive path stripped.
-func withVLAN(frame []byte, h *unix.Tpacket3Hdr) []byte {
+// appendVLAN appends a frame to dst, putting back the tag the receive path
+// stripped.
+func appendVLAN(dst, frame []byte, h *unix.Tpacket3Hdr) []byte {
 	const macs = header.EthernetSize - 2 // the tag goes after the addresses
 	if h.Status&unix.TP_STATUS_VLAN_VALID == 0 || len(frame) < macs {
-		return append([]byte(nil), frame...)
+		return append(dst, frame...)
 	}
 	tpid := h.Hv1.Vlan_tpid
 	if h.Status&unix.TP_STATUS_VLAN_TPID_VALID == 0 || tpid == 0 {
 		tpid = uint16(header.EtherType8021Q)
 	}
-	out := make([]byte, 0, len(frame)+header.VLANTagSize)
+	out := slices.Grow(dst, len(frame)+header.VLANTagSize)
 	out = append(out, frame[:macs]...)
 	out = binary.BigEndian.AppendUint16(out, tpid)
 	out = binary.BigEndian.AppendUint16(out, uint16(h.Hv1.Vlan_tci))
 	return append(out, frame[macs:]...)
 }
 
+// Stream hands every frame captured from now on to each instead of keeping
+// it, on the capture's goroutine, with its kernel timestamp and (with
+// Options.Vnet) virtio header; the frame is valid during the call only.
+// Frames captured before are handed on first. Frames, Times and Vnets then
+// return only what was kept before. each must keep up: while it runs the
+// ring fills.
+func (c *Capture) Stream(each func(frame []byte, at time.Time, h gso.VnetHeader)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, f := range c.frames {
+		var v gso.VnetHeader
+		if c.opts.Vnet {
+			v = c.vnets[i]
+		}
+		each(f, c.times[i], v)
+	}
+	c.frames, c.times, c.vnets = nil, nil, nil
+	c.each = each
+}
+
 // Count is the number of frames captured so far, and when the last came.
 func (c *Capture) Count() (int, time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.frames), c.last
+	return c.count, c.last
 }
 
 // Stats reads (and resets) the socket's PACKET_STATISTICS, accumulating.

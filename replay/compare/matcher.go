@@ -37,6 +37,9 @@ type Matcher struct {
 	extras     map[coalesce.Flow][]captured
 	// Pending is the bytes of the expected frames not matched yet.
 	pending int64
+	// Free, if set, is given each expected frame's Data once it matched:
+	// the Matcher keeps nothing of it, so the caller may reuse it.
+	Free func([]byte)
 }
 
 // flowState is one flow's expected frames not matched yet, in order,
@@ -106,6 +109,9 @@ func (m *Matcher) Got(g []byte) {
 	}
 	e := f.pending[hit]
 	m.pending -= int64(len(e.Data))
+	if m.Free != nil {
+		m.Free(e.Data)
+	}
 	if hit == f.head {
 		f.pending[hit] = expectedAt{} // the frame goes with the match
 		f.head++

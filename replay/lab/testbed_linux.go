@@ -297,6 +297,29 @@ func (t *Testbed) Stop() ([]Output, error) {
 	return out, first
 }
 
+// Stream hands every frame the rings capture to each, with the pair it
+// came from (0, or 1 for Send2's), instead of keeping them (see
+// capture.Capture.Stream): each ring calls it on a goroutine of its own.
+// Output.Frames, Times and Vnets are then empty.
+func (t *Testbed) Stream(each func(pair int, frame []byte, at time.Time, h gso.VnetHeader)) {
+	for i, c := range t.Captures {
+		c.Stream(func(f []byte, at time.Time, h gso.VnetHeader) { each(i, f, at, h) })
+	}
+}
+
+// RingBytes is the size of each capture ring: what may be in flight
+// between a send and its capture before the ring overflows.
+func (t *Testbed) RingBytes() int64 {
+	bs, n := t.o.Capture.BlockSize, t.o.Capture.Blocks
+	if bs == 0 {
+		bs = 4 << 20
+	}
+	if n == 0 {
+		n = 16
+	}
+	return int64(bs) * int64(n)
+}
+
 // Finish waits for the output (Wait), stops the captures (Stop) and reads
 // the counters after (Counters).
 func (t *Testbed) Finish(ctx context.Context, want int, idle time.Duration) ([]Output, Counters, error) {

@@ -313,6 +313,8 @@ type Report struct {
 	Note   string   `json:"note,omitempty"`
 	Cases  []Result `json:"cases"`
 	Failed int      `json:"failed"`
+	// Interrupted: the probe was stopped (Ctrl-C) after Cases.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 const exactSuffix = ", byte for byte the reference segmentation"

@@ -84,6 +84,7 @@ func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 	var seg gso.Segmenter
 	for i := range o.Cases {
 		if err := ctx.Err(); err != nil {
+			rep.Interrupted = true
 			return rep, fmt.Errorf("interrupted: %w", err)
 		}
 		gc := &o.Cases[i]
@@ -95,9 +96,13 @@ func RunGRO(ctx context.Context, o GROOptions) (*Report, error) {
 			var obs []int
 			var lossless bool
 			var err error
-			got, vnets, obs, lossless, err = sendGROCase(c, fd, &seg, gc)
+			got, vnets, obs, lossless, err = sendGROCase(ctx, c, fd, &seg, gc)
 			if err != nil {
 				return rep, err
+			}
+			if err := ctx.Err(); err != nil {
+				rep.Interrupted = true
+				return rep, fmt.Errorf("interrupted: %w", err)
 			}
 			res.Observed = groString(obs, lossless)
 			res.Pass = sameRuns(obs, expect, gc.AnyOrder) && lossless == expLossless
@@ -133,7 +138,7 @@ const groRetries = 200
 // handed up: the packets, their virtio headers, how many frames each holds
 // (-1: it does not segment), and whether each one's reference segmentation
 // gives back frames that were sent.
-func sendGROCase(c *capture.Capture, fd int, seg *gso.Segmenter, gc *GROCase) (got [][]byte, vnets []gso.VnetHeader, obs []int, lossless bool, err error) {
+func sendGROCase(ctx context.Context, c *capture.Capture, fd int, seg *gso.Segmenter, gc *GROCase) (got [][]byte, vnets []gso.VnetHeader, obs []int, lossless bool, err error) {
 	before, _ := c.Count()
 	var buf []byte
 	for k := range gc.Frames {
@@ -153,7 +158,7 @@ func sendGROCase(c *capture.Capture, fd int, seg *gso.Segmenter, gc *GROCase) (g
 			}
 		}
 	}
-	got = waitFrames(c, before, -1)
+	got = waitFrames(ctx, c, before, -1)
 	vnets = c.Vnets()[before:]
 	lossless = true
 	sent := map[string]bool{}

@@ -117,6 +117,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	var seg gso.Segmenter
 	for i := range o.Cases {
 		if err := ctx.Err(); err != nil {
+			rep.Interrupted = true
 			return rep, fmt.Errorf("interrupted: %w", err)
 		}
 		pc := &o.Cases[i]
@@ -132,7 +133,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 		}
 		before, _ := c.Count()
-		errno, hung := probeSend(fd, pc, o.Timeout)
+		errno, hung := probeSend(ctx, fd, pc, o.Timeout)
+		if err := ctx.Err(); err != nil {
+			rep.Interrupted = true
+			return rep, fmt.Errorf("interrupted: %w", err)
+		}
 		if hung {
 			res.Observed = fmt.Sprintf("timeout: the send did not return within %v", o.Timeout)
 			rep.Cases = append(rep.Cases, res)
@@ -143,7 +148,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			}
 			continue
 		}
-		got := waitFrames(c, before, exp.Outcome.Segments)
+		got := waitFrames(ctx, c, before, exp.Outcome.Segments)
+		if err := ctx.Err(); err != nil {
+			rep.Interrupted = true
+			return rep, fmt.Errorf("interrupted: %w", err)
+		}
 		obs := Outcome{Errno: errno, Segments: len(got)}
 		res.Observed = obs.String()
 		res.Pass = obs.Errno == exp.Outcome.Errno && (exp.Outcome.Segments < 0 || obs.Segments == exp.Outcome.Segments)
@@ -183,7 +192,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 // probeSend sends one case and returns the errno's name ("" on success),
 // or hung when the send did not return in time.
-func probeSend(fd int, pc *Case, timeout time.Duration) (errno string, hung bool) {
+// An ended ctx ends the wait as a hang would.
+func probeSend(ctx context.Context, fd int, pc *Case, timeout time.Duration) (errno string, hung bool) {
 	buf := make([]byte, gso.VnetHeaderLen, gso.VnetHeaderLen+len(pc.Frame))
 	pc.Vnet.Encode(buf)
 	buf = append(buf, pc.Frame...)
@@ -201,12 +211,14 @@ func probeSend(fd int, pc *Case, timeout time.Duration) (errno string, hung bool
 		return "", false
 	case <-time.After(timeout):
 		return "", true
+	case <-ctx.Done():
+		return "", true
 	}
 }
 
 // waitFrames collects what the case put out: until want frames came and
-// 20 ms passed quietly, or 100 ms without a frame.
-func waitFrames(c *capture.Capture, before, want int) [][]byte {
+// 20 ms passed quietly, or 100 ms without a frame, or ctx ended.
+func waitFrames(ctx context.Context, c *capture.Capture, before, want int) [][]byte {
 	start := time.Now()
 	last, lastN := start, before
 	for {
@@ -215,7 +227,7 @@ func waitFrames(c *capture.Capture, before, want int) [][]byte {
 			last, lastN = time.Now(), n
 		}
 		quiet := time.Since(last)
-		if (want >= 0 && n-before >= want && quiet > 20*time.Millisecond) || quiet > 100*time.Millisecond || time.Since(start) > 3*time.Second {
+		if (want >= 0 && n-before >= want && quiet > 20*time.Millisecond) || quiet > 100*time.Millisecond || time.Since(start) > 3*time.Second || ctx.Err() != nil {
 			return c.Frames(before)
 		}
 		time.Sleep(2 * time.Millisecond)

@@ -32,3 +32,19 @@ func TestCrossOrder(t *testing.T) {
 		t.Fatalf("r1 late: %d counted, want 2", n)
 	}
 }
+
+// crossOrder runs a crossRecorder over the expected frames and the two
+// rings' captures.
+func crossOrder(expected []compare.Expected, got [][]byte, times []time.Time, got2 [][]byte, times2 []time.Time) int {
+	r := newCrossRecorder()
+	for _, e := range expected {
+		r.expect(e.Data)
+	}
+	for i := range got {
+		r.got(0, got[i], times[i])
+	}
+	for i := range got2 {
+		r.got(1, got2[i], times2[i])
+	}
+	return r.reordered()
+}

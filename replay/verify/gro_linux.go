@@ -75,14 +75,17 @@ type GROReport struct {
 	Details    []string          `json:"details,omitempty"`
 	// Against coalesce: what GRO merged that coalesce would not (by
 	// coalesce's reason), and coalesce's merges GRO left apart.
-	CoalesceSuperPackets int64            `json:"coalesce_super_packets"`
-	CoalesceMerged       int64            `json:"coalesce_merged"`
-	GROMergesRefused     int              `json:"gro_merges_coalesce_refuses"`
-	RefusedBecause       map[string]int   `json:"coalesce_reasons,omitempty"`
-	CoalesceMergesSplit  int              `json:"coalesce_merges_gro_split"`
-	Seconds              float64          `json:"seconds"`
-	Receiver             string           `json:"receiver"`
-	Segmented            map[string]int64 `json:"gso_types,omitempty"`
+	CoalesceSuperPackets int64          `json:"coalesce_super_packets"`
+	CoalesceMerged       int64          `json:"coalesce_merged"`
+	GROMergesRefused     int            `json:"gro_merges_coalesce_refuses"`
+	RefusedBecause       map[string]int `json:"coalesce_reasons,omitempty"`
+	CoalesceMergesSplit  int            `json:"coalesce_merges_gro_split"`
+	Seconds              float64        `json:"seconds"`
+	Receiver             string         `json:"receiver"`
+	// Interrupted: the run was stopped (Ctrl-C): the counts are what was
+	// checked until then.
+	Interrupted bool             `json:"interrupted,omitempty"`
+	Segmented   map[string]int64 `json:"gso_types,omitempty"`
 }
 
 // GROVerdict is the outcome of VerifyGRO for one input, from best to
@@ -95,9 +98,11 @@ const (
 	GROLossless GROVerdict = iota + 1
 	GROLossy
 	GROLost
+	// GROInterrupted: the run was stopped before the end.
+	GROInterrupted
 )
 
-var groVerdictWords = [...]string{GROLossless: "lossless", GROLossy: "lossy", GROLost: "lost"}
+var groVerdictWords = [...]string{GROLossless: "lossless", GROLossy: "lossy", GROLost: "lost", GROInterrupted: "interrupted"}
 
 func (v GROVerdict) String() string {
 	if int(v) < len(groVerdictWords) && groVerdictWords[v] != "" {
@@ -171,17 +176,15 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 		Source:  replay.SourceOptions{NoCoalesce: true, MTU: max(o.MTU, 1500)},
 		Retries: int(2*o.FlushTimeout/(50*time.Microsecond)) + 8, Observer: &sent, In: tb.InSender}
 	rep, err := replay.Replay(ctx, name, open, tb.Send, ro)
-	if err != nil {
+	if err != nil && (rep == nil || ctx.Err() == nil) {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
 	}
 	report.Packets = int64(len(sent))
 
 	// Wait until nothing has come for Idle (GRO packets stand for several
 	// frames: their count is not known in advance).
-	out, after, err := tb.Finish(ctx, -1, o.Idle)
+	wctx, idle := waitCtx(ctx, o.Idle)
+	out, after, err := tb.Finish(wctx, -1, idle)
 	if err != nil {
 		return nil, err
 	}
@@ -205,6 +208,10 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 		report.Verdict = GROLossless
 	}
 	report.Seconds = time.Since(start).Seconds()
+	if err := ctx.Err(); err != nil {
+		report.Interrupted, report.Verdict = true, GROInterrupted
+		return report, fmt.Errorf("interrupted after %d frames were sent: %w", report.Packets, err)
+	}
 	if o.Keep != "" {
 		if err := keepGRO(o.Keep, name, sent, got, vnets, groups); err != nil {
 			return report, err

@@ -1,12 +1,9 @@
 package verify
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -22,6 +19,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
 	"github.com/gsoreplay/gsoreplay/replay/split"
+	"slices"
 )
 
 // Options control a verification.
@@ -48,8 +46,9 @@ type Options struct {
 	// Idle ends the capture when no frame came for this long after the last
 	// send (default 300 ms).
 	Idle time.Duration
-	// corrupt, for tests, changes the expected frames before comparing.
-	corrupt func([]compare.Expected)
+	// corrupt, for tests, changes an expected frame (its position among
+	// all, in the order they are sent) before it is compared.
+	corrupt func(pos int, e *compare.Expected)
 	// preload, for tests, sends as replay -K does.
 	preload bool
 	// window, for tests, is the streaming ring's size (replay.Options.Window).
@@ -90,6 +89,11 @@ type Report struct {
 	Seconds            float64           `json:"seconds"`
 	Capture            string            `json:"capture"`
 	Threads            int               `json:"threads"`
+	// Interrupted: the run was stopped (Ctrl-C): the counts are what was
+	// checked until then, and Unchecked the frames expected that were not
+	// sent or were still on their way.
+	Interrupted bool `json:"interrupted,omitempty"`
+	Unchecked   int  `json:"unchecked,omitempty"`
 }
 
 // Verdict is the outcome for one input.
@@ -107,6 +111,8 @@ const (
 	VerdictMismatch Verdict = "mismatch"
 	// VerdictLost: a counter saw frames dropped, so nothing can be proved.
 	VerdictLost Verdict = "lost"
+	// VerdictInterrupted: the run was stopped before the end.
+	VerdictInterrupted Verdict = "interrupted"
 )
 
 // Passed reports the verdicts that prove the output: exact or normalized.
@@ -114,7 +120,11 @@ func (v Verdict) Passed() bool { return v == VerdictExact || v == VerdictNormali
 
 // Verify replays a capture and checks, frame by frame, that what leaves the
 // kernel is the original trace (or, for coalesced input and TSO-host
-// frames, what the reference segmenter makes of it).
+// frames, what the reference segmenter makes of it). It compares while it
+// sends: memory holds the frames in flight, not the capture. When ctx
+// ends it stops sending, takes what is already on its way, and returns the
+// report of what was checked so far (Interrupted, verdict interrupted)
+// with an error that wraps ctx's.
 func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*Report, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
@@ -131,31 +141,39 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		return nil, err
 	}
 
-	// Send, and note on the way what must come out.
-	exp, err := newExpectation(o.Source.Rewrite, threads)
+	// Compare as frames are captured; send, handing the comparison what
+	// must come out on the way.
+	ck := newCheck(ctx, o.Source.Coalesce.Order == coalesce.Strict, tb.Send2 != "", tb.RingBytes()/2, o.corrupt)
+	if o.Keep != "" {
+		if err := ck.keepCaptured(o.Keep, name); err != nil {
+			return nil, err
+		}
+	}
+	tb.Stream(ck.got)
+	exp, err := newExpectation(o.Source.Rewrite, threads, ck)
 	if err != nil {
 		return nil, err
 	}
 	rep, err := replay.Replay(ctx, name, open, tb.Send, o.replayOptions(tb, threads, exp))
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("interrupted: %w", err)
-	}
-	expected, sides := exp.inCaptureOrder()
-
-	// Wait for the output: all of it, or quiet for Idle.
-	out, after, err := tb.Finish(ctx, len(expected), o.Idle)
-	if err != nil {
+	if err != nil && (rep == nil || ctx.Err() == nil) {
 		return nil, err
 	}
 
-	if o.corrupt != nil {
-		o.corrupt(expected)
+	// Wait for the output: all of it, or quiet for Idle; interrupted, only
+	// what is on its way.
+	want, _ := ck.counts()
+	wctx, idle := waitCtx(ctx, o.Idle)
+	out, after, err := tb.Finish(wctx, want, idle)
+	if err != nil {
+		return nil, err
 	}
-	vr, got, res := compareOutput(expected, sides, out, o.Source.Coalesce.Order == coalesce.Strict)
-	vr.File, vr.Threads, vr.Capture = name, threads, tb.Where
+	res, cross, err := ck.result()
+	if err != nil {
+		return nil, err
+	}
+	vr := &Report{File: name, Threads: threads, Capture: tb.Where, Expected: want, TwoInterfaces: tb.Send2 != "", CrossSideReordered: cross}
+	_, vr.SegmentsCaptured = ck.counts()
+	vr.classified(res)
 	vr.account(rep)
 	var capDrops uint64
 	for _, c := range out {
@@ -164,12 +182,33 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	vr.DropsBy = tb.Drops(before, after, capDrops)
 	vr.judge(rep.Failed)
 	vr.Seconds = time.Since(start).Seconds()
+	if ctx.Err() != nil {
+		// What was expected and not captured was not sent, or is still on
+		// its way: not checked, rather than missing.
+		vr.Unchecked, vr.Missing = vr.Missing, 0
+		vr.Details = slices.DeleteFunc(vr.Details, func(d string) bool { return strings.Contains(d, " missing (") })
+		vr.Interrupted, vr.Verdict = true, VerdictInterrupted
+		return vr, fmt.Errorf("interrupted after %d of the frames sent were checked: %w", vr.SegmentsCaptured, ctx.Err())
+	}
 	if o.Keep != "" {
-		if err := keep(o.Keep, name, got, res); err != nil {
+		if err := keepMismatched(o.Keep, name, res); err != nil {
 			return vr, err
 		}
 	}
 	return vr, nil
+}
+
+// interruptWait is how long an interrupted run waits for what is on its
+// way: within the second a person waits after Ctrl-C.
+const interruptWait = 200 * time.Millisecond
+
+// waitCtx is how the output is waited for: for idle of quiet unless ctx
+// ends; once it has ended, for what is on its way only.
+func waitCtx(ctx context.Context, idle time.Duration) (context.Context, time.Duration) {
+	if ctx.Err() != nil {
+		return context.Background(), min(idle, interruptWait)
+	}
+	return ctx, idle
 }
 
 // defaults fills what is left to defaults and validates the options.
@@ -213,35 +252,13 @@ func (o *Options) replayOptions(tb *lab.Testbed, threads int, obs replay.Observe
 		Preload: o.preload, Window: o.window, Iface2: tb.Send2, Observer: obs, In: tb.InSender}
 }
 
-// compareOutput compares the captured output with the expected frames:
-// with two interfaces each side against its own expectation, then the two
-// together, merged by the kernel's timestamps, for each connection's
-// order. It returns the report's counts, every frame captured and the
-// comparison.
-func compareOutput(expected []compare.Expected, sides []split.Side, out []lab.Output, strict bool) (*Report, [][]byte, compare.Result) {
-	got := out[0].Frames
-	vr := &Report{Expected: len(expected), TwoInterfaces: len(out) > 1}
-	var res compare.Result
-	if len(out) > 1 {
-		var exp2 [2][]compare.Expected
-		for i, e := range expected {
-			exp2[sides[i]&1] = append(exp2[sides[i]&1], e)
-		}
-		res = compare.Frames(exp2[0], got, strict)
-		r2 := compare.Frames(exp2[1], out[1].Frames, strict)
-		res.Add(r2, "second interface: ")
-		vr.CrossSideReordered = crossOrder(expected, got, out[0].Times, out[1].Frames, out[1].Times)
-		got = append(got, out[1].Frames...)
-	} else {
-		res = compare.Frames(expected, got, strict)
-	}
-	vr.SegmentsCaptured = len(got)
+// classified takes the comparison's counts.
+func (vr *Report) classified(res compare.Result) {
 	vr.Exact, vr.Normalized, vr.Mismatched, vr.Missing = res.Exact, res.Normalized, res.Mismatched, res.Missing
 	vr.Extra, vr.Reordered, vr.Details = res.Extra, res.Reordered, res.Details
 	if len(res.NormalizedWhy) > 0 {
 		vr.NormalizedWhy = res.NormalizedWhy
 	}
-	return vr, got, res
 }
 
 // account adds what the replay read and sent.
@@ -274,24 +291,11 @@ func (vr *Report) judge(failedSends int64) {
 	}
 }
 
-// keep writes the captured frames and the mismatching pairs as pcapng.
-func keep(dir, name string, got [][]byte, res compare.Result) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
+// keepMismatched writes the mismatching pairs as pcapng (the captured
+// frames were written as they came: check.keepCaptured).
+func keepMismatched(dir, name string, res compare.Result) error {
 	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
-	wo := pcaps.WriterOptions{Application: "gsoreplay verify"}
 	ts := time.Now()
-	captured := func(yield func(pcapout.Frame) bool) {
-		for _, f := range got {
-			if !yield(pcapout.Frame{Data: f, Time: ts}) {
-				return
-			}
-		}
-	}
-	if err := pcapout.Write(filepath.Join(dir, base+".captured.pcapng"), wo, []string{"verify"}, captured); err != nil {
-		return err
-	}
 	mismatched := func(yield func(pcapout.Frame) bool) {
 		for i, p := range res.MismatchedPairs {
 			if !yield(pcapout.Frame{Data: p[0], Time: ts, Comment: fmt.Appendf(nil, "mismatch %d: expected", i+1)}) ||
@@ -300,7 +304,7 @@ func keep(dir, name string, got [][]byte, res compare.Result) error {
 			}
 		}
 	}
-	return pcapout.Write(filepath.Join(dir, base+".mismatched.pcapng"), wo, []string{"verify"}, mismatched)
+	return pcapout.Write(filepath.Join(dir, base+".mismatched.pcapng"), pcaps.WriterOptions{Application: "gsoreplay verify"}, []string{"verify"}, mismatched)
 }
 
 // Validate reports the first option out of range: lab.ErrInterfaces, the
@@ -317,27 +321,20 @@ func (o Options) Validate() error {
 	return ro.Validate()
 }
 
-// keyed is an expected frame, the capture record it comes from and the
-// interface it leaves by.
-type keyed struct {
-	record int64
-	exp    compare.Expected
-	side   split.Side
-}
-
-// expectation notes, as the replay shows it what it sends, the frames that
-// must come out, shard by shard, each with the capture record it comes
-// from and the interface it leaves by. With rewriting, what must come out
-// is each original frame as rewrite.Frame edits it alone, as tcprewrite
-// would: the super-packets sent, edited once, must agree with that.
+// expectation hands the check, as the replay shows it what it sends, the
+// frames that must come out, each with the interface it leaves by. With
+// rewriting, what must come out is each original frame as rewrite.Frame
+// edits it alone, as tcprewrite would: the super-packets sent, edited
+// once, must agree with that. Each expected frame is a copy: what the
+// replay shows it is reused.
 type expectation struct {
-	shards [][]keyed
-	rw     []*rewrite.Rewriter
-	segs   []gso.Segmenter
+	ck   *check
+	rw   []*rewrite.Rewriter
+	segs []gso.Segmenter
 }
 
-func newExpectation(ro *rewrite.Options, threads int) (*expectation, error) {
-	e := &expectation{shards: make([][]keyed, threads), rw: make([]*rewrite.Rewriter, threads), segs: make([]gso.Segmenter, threads)}
+func newExpectation(ro *rewrite.Options, threads int, ck *check) (*expectation, error) {
+	e := &expectation{ck: ck, rw: make([]*rewrite.Rewriter, threads), segs: make([]gso.Segmenter, threads)}
 	if ro != nil {
 		for i := range e.rw {
 			var err error
@@ -350,12 +347,12 @@ func newExpectation(ro *rewrite.Options, threads int) (*expectation, error) {
 }
 
 // Frame notes a frame that must come out as it stands.
-func (e *expectation) Frame(shard int, p *pcaps.Packet, record int64) {
+func (e *expectation) Frame(shard int, p *pcaps.Packet, _ int64) {
 	data := p.Data
 	if rw := e.rw[shard]; rw != nil {
 		data = edited(rw.Frame(data, layers.LinkTypeEthernet, p.Length, rewrite.Dir(p.Interface)))
 	}
-	e.shards[shard] = append(e.shards[shard], keyed{record, compare.Expected{Data: append([]byte(nil), data...)}, split.Side(p.Interface)})
+	e.ck.expect(split.Side(p.Interface), data, "")
 }
 
 // edited is the frame a rewriter returns; the wire length it also returns
@@ -373,92 +370,9 @@ func (e *expectation) Sent(shard int, s *replay.Sent) error {
 		why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", s.Vnet.GSOSize, s.GSOFrom)
 	}
 	for _, sg := range frames {
-		e.shards[shard] = append(e.shards[shard], keyed{s.Record, compare.Expected{Data: append([]byte(nil), sg...), Normalized: why}, s.Side})
+		e.ck.expect(s.Side, sg, why)
 	}
 	return nil
-}
-
-// inCaptureOrder puts the shards' expected frames back in capture order,
-// with each frame's side: each shard holds its records in order, so a
-// merge by record number restores the capture's (frames of one record
-// keep their order; a record number 0, for what the coalescer merged,
-// follows the frame before it).
-func (e *expectation) inCaptureOrder() ([]compare.Expected, []split.Side) {
-	shards := e.shards
-	var out []compare.Expected
-	var sides []split.Side
-	take := func(k keyed) {
-		out = append(out, k.exp)
-		sides = append(sides, k.side)
-	}
-	if len(shards) == 1 {
-		for _, k := range shards[0] {
-			take(k)
-		}
-		return out, sides
-	}
-	next := make([]int, len(shards))
-	for {
-		best := -1
-		for i, s := range shards {
-			if next[i] < len(s) && (best < 0 || s[next[i]].record < shards[best][next[best]].record) {
-				best = i
-			}
-		}
-		if best < 0 {
-			return out, sides
-		}
-		rec := shards[best][next[best]].record
-		for next[best] < len(shards[best]) && (shards[best][next[best]].record == rec || shards[best][next[best]].record == 0) {
-			take(shards[best][next[best]])
-			next[best]++
-		}
-	}
-}
-
-// crossOrder counts the frames that, the two interfaces' captures merged by
-// their kernel timestamps, stand elsewhere within their connection than
-// the expected frames of that connection do (both directions of a
-// connection being one sequence, as the two sides of a split are).
-func crossOrder(expected []compare.Expected, got [][]byte, times []time.Time, got2 [][]byte, times2 []time.Time) int {
-	type at struct {
-		t     time.Time
-		frame []byte
-	}
-	all := make([]at, 0, len(got)+len(got2))
-	for i := range got {
-		all = append(all, at{times[i], got[i]})
-	}
-	for i := range got2 {
-		all = append(all, at{times2[i], got2[i]})
-	}
-	sort.SliceStable(all, func(a, b int) bool { return all[a].t.Before(all[b].t) })
-	conn := func(f []byte) uint64 {
-		if k := flowOf(f); k != (coalesce.Flow{}) {
-			return k.Symmetric()
-		}
-		return 0
-	}
-	want := map[uint64][][]byte{}
-	for _, e := range expected {
-		if k := conn(e.Data); k != 0 {
-			want[k] = append(want[k], e.Data)
-		}
-	}
-	pos := map[uint64]int{}
-	bad := 0
-	for _, a := range all {
-		k := conn(a.frame)
-		if k == 0 {
-			continue
-		}
-		w, i := want[k], pos[k]
-		pos[k]++
-		if i < len(w) && !bytes.Equal(w[i], a.frame) {
-			bad++
-		}
-	}
-	return bad
 }
 
 // flowOf is a frame's flow as the coalescer keys it; the zero Flow for a

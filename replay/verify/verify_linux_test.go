@@ -111,10 +111,11 @@ func TestVerifyCatchesDifferences(t *testing.T) {
 	requireRoot(t)
 	path := writeFixture(t, "tcpv4", craft.Fixtures()[0].Pkts)
 	o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
-	o.corrupt = func(exp []compare.Expected) {
+	o.corrupt = func(pos int, e *compare.Expected) {
 		// Frame 40 is a data segment: bump its IPv4 ID.
-		b := exp[40].Data
-		b[18]++
+		if pos == 40 {
+			e.Data[18]++
+		}
 	}
 	rep, err := Verify(context.Background(), "corrupted", fileOpener(path), o)
 	if err != nil {

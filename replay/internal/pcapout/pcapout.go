@@ -6,10 +6,7 @@ package pcapout
 
 import (
 	"iter"
-	"os"
 	"time"
-
-	"github.com/gopacket/gopacket/layers"
 
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
@@ -25,26 +22,15 @@ type Frame struct {
 // Write creates path as pcapng: a section with o's comment and
 // application, an Ethernet interface for each name, then the frames.
 func Write(path string, o pcaps.WriterOptions, ifaces []string, frames iter.Seq[Frame]) error {
-	f, err := os.Create(path)
+	f, err := Create(path, o, ifaces)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	o.Format = pcaps.FormatPcapNG
-	w := pcaps.NewWriter(f, o)
-	decl := make([]pcaps.Interface, len(ifaces))
-	for i, name := range ifaces {
-		decl[i] = pcaps.Interface{LinkType: layers.LinkTypeEthernet, Name: name}
-	}
-	w.DeclareInterfaces(decl)
 	for fr := range frames {
-		p := pcaps.Packet{Data: fr.Data, Length: len(fr.Data), Timestamp: fr.Time, Interface: fr.Interface, LinkType: layers.LinkTypeEthernet}
-		if err := w.Write(&p, fr.Comment); err != nil {
+		if err := f.Write(fr); err != nil {
+			f.Close()
 			return err
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
 	}
 	return f.Close()
 }

@@ -1,0 +1,274 @@
+package verify
+
+import (
+	"context"
+	"hash/maphash"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/replay/compare"
+	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
+	"github.com/gsoreplay/gsoreplay/replay/split"
+)
+
+// stall is how long the capture may take nothing while the sender waits
+// for it: after it, the frames in flight are given up on (they count as
+// missing, and a counter tells where they went) and sending goes on.
+const stall = 200 * time.Millisecond
+
+// check compares what the testbed captures with what must come out while
+// both arrive: the sender's observer hands it each expected frame before
+// the frame leaves (expect), the capture rings each frame as it comes
+// (got), and a match lets both go. What it holds is the frames in flight
+// and those that matched nothing. The sender waits while more than budget
+// bytes are in flight, so the capture ring, which holds at least twice
+// that, never overflows because the comparison fell behind.
+type check struct {
+	ctx    context.Context
+	mu     sync.Mutex
+	sides  [2]*compare.Matcher // by pair: [1] with a second interface
+	budget int64
+	last   time.Time // when the capture last brought something
+	gave   int64     // bytes of frames given up on
+	// With two interfaces: what restores each connection's order across
+	// both (crossOrder).
+	cross *crossRecorder
+	// keep, with Options.Keep, writes what is captured; keep2 holds the
+	// second interface's frames until the end, where they follow.
+	keep, keep2 *pcapout.File
+	keepPath    string
+	keepTime    time.Time
+	keepErr     error
+	// corrupt, for tests, changes an expected frame (its position among
+	// all) before it is compared.
+	corrupt func(pos int, e *compare.Expected)
+	n       int
+	// free holds the buffers of matched frames, for the next expected
+	// ones: in flight, the same few thousand buffers go round.
+	free [][]byte
+}
+
+func newCheck(ctx context.Context, strict, two bool, budget int64, corrupt func(int, *compare.Expected)) *check {
+	c := &check{ctx: ctx, budget: budget, last: time.Now(), corrupt: corrupt}
+	c.sides[0] = compare.NewMatcher(strict)
+	if two {
+		c.sides[1] = compare.NewMatcher(strict)
+		c.cross = newCrossRecorder()
+	}
+	for _, m := range c.sides {
+		if m != nil {
+			m.Free = func(b []byte) { c.free = append(c.free, b) }
+		}
+	}
+	return c
+}
+
+// keepCaptured writes what is captured into dir as NAME.captured.pcapng.
+func (c *check) keepCaptured(dir, name string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	base := strings.TrimSuffix(filepath.Base(name), filepath.Ext(name))
+	c.keepPath, c.keepTime = filepath.Join(dir, base+".captured.pcapng"), time.Now()
+	var err error
+	if c.keep, err = pcapout.Create(c.keepPath, pcaps.WriterOptions{Application: "gsoreplay verify"}, []string{"verify"}); err != nil {
+		return err
+	}
+	if c.cross != nil {
+		c.keep2, err = pcapout.Create(c.keepPath+".second", pcaps.WriterOptions{}, []string{"verify"})
+	}
+	return err
+}
+
+// expect adds a frame that must come out by side (a copy of data),
+// waiting while too much is in flight.
+func (c *check) expect(side split.Side, data []byte, normalized string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.inFlight() > c.budget && c.ctx.Err() == nil {
+		if time.Since(c.last) > stall {
+			// Nothing came for a while: what is in flight is not coming.
+			c.gave = c.pendingBytes()
+			break
+		}
+		c.mu.Unlock()
+		time.Sleep(100 * time.Microsecond)
+		c.mu.Lock()
+	}
+	var buf []byte
+	if n := len(c.free); n > 0 && cap(c.free[n-1]) >= len(data) {
+		buf, c.free = c.free[n-1][:len(data)], c.free[:n-1]
+	} else {
+		buf = make([]byte, len(data), max(len(data), 2048))
+	}
+	copy(buf, data)
+	e := compare.Expected{Data: buf, Normalized: normalized}
+	if c.corrupt != nil {
+		c.corrupt(c.n, &e)
+	}
+	c.n++
+	if c.cross != nil {
+		c.cross.expect(e.Data)
+	}
+	c.sides[side&1].Expect(e)
+}
+
+func (c *check) pendingBytes() int64 {
+	n := c.sides[0].Pending()
+	if c.sides[1] != nil {
+		n += c.sides[1].Pending()
+	}
+	return n
+}
+
+func (c *check) inFlight() int64 { return c.pendingBytes() - c.gave }
+
+// got compares a frame captured on pair's ring.
+func (c *check) got(pair int, frame []byte, at time.Time, _ gso.VnetHeader) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = time.Now()
+	c.sides[pair&1].Got(frame)
+	if c.cross != nil {
+		c.cross.got(pair, frame, at)
+	}
+	if c.keep != nil && c.keepErr == nil {
+		f := c.keep
+		if pair == 1 {
+			f = c.keep2
+		}
+		c.keepErr = f.Write(pcapout.Frame{Data: frame, Time: c.keepTime})
+	}
+}
+
+// counts are the frames expected and captured so far.
+func (c *check) counts() (expected, captured int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.sides {
+		if m != nil {
+			e, g := m.Counts()
+			expected, captured = expected+e, captured+g
+		}
+	}
+	return expected, captured
+}
+
+// result classifies it all, once the capture has stopped: each side
+// against its own expectation, and with two interfaces their order
+// across both.
+func (c *check) result() (res compare.Result, crossReordered int, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	res = c.sides[0].Result()
+	if c.sides[1] != nil {
+		res.Add(c.sides[1].Result(), "second interface: ")
+		crossReordered = c.cross.reordered()
+	}
+	return res, crossReordered, c.finishKeep()
+}
+
+// finishKeep closes the captured file, the second interface's frames
+// after the first's.
+func (c *check) finishKeep() error {
+	if c.keep == nil {
+		return nil
+	}
+	err := c.keepErr
+	if c.keep2 != nil {
+		if cerr := c.keep2.Close(); err == nil {
+			err = cerr
+		}
+		second := c.keepPath + ".second"
+		if err == nil {
+			err = appendFrames(c.keep, second, c.keepTime)
+		}
+		os.Remove(second)
+	}
+	if cerr := c.keep.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// appendFrames writes the frames of the file path to f.
+func appendFrames(f *pcapout.File, path string, ts time.Time) error {
+	r, err := pcaps.Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return r.Each(func(p *pcaps.Packet) error { return f.Write(pcapout.Frame{Data: p.Data, Time: ts}) })
+}
+
+// crossRecorder keeps what crossOrder needs of every frame of a
+// two-interface run, small: for each frame captured its kernel time, ring
+// and connection and a hash of its bytes; for each connection the hashes
+// of its expected frames in order.
+type crossRecorder struct {
+	seed maphash.Seed
+	want map[uint64][]uint64
+	seen []seenFrame
+}
+
+type seenFrame struct {
+	at   time.Time
+	pair int
+	conn uint64
+	hash uint64
+}
+
+func newCrossRecorder() *crossRecorder {
+	return &crossRecorder{seed: maphash.MakeSeed(), want: map[uint64][]uint64{}}
+}
+
+func (r *crossRecorder) expect(f []byte) {
+	if k := connOf(f); k != 0 {
+		r.want[k] = append(r.want[k], maphash.Bytes(r.seed, f))
+	}
+}
+
+func (r *crossRecorder) got(pair int, f []byte, at time.Time) {
+	if k := connOf(f); k != 0 {
+		r.seen = append(r.seen, seenFrame{at, pair, k, maphash.Bytes(r.seed, f)})
+	}
+}
+
+// reordered counts the frames that, the two rings' captures merged by
+// their kernel timestamps (the first ring's first at equal times), stand
+// elsewhere within their connection than its expected frames do (both
+// directions of a connection being one sequence, as the two sides of a
+// split are).
+func (r *crossRecorder) reordered() int {
+	slices.SortStableFunc(r.seen, func(a, b seenFrame) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.pair - b.pair
+	})
+	pos := map[uint64]int{}
+	bad := 0
+	for _, s := range r.seen {
+		w, i := r.want[s.conn], pos[s.conn]
+		pos[s.conn]++
+		if i < len(w) && w[i] != s.hash {
+			bad++
+		}
+	}
+	return bad
+}
+
+// connOf is a frame's connection, both directions as one; 0 for none.
+func connOf(f []byte) uint64 {
+	if k := flowOf(f); k != (coalesce.Flow{}) {
+		return k.Symmetric()
+	}
+	return 0
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
 

@@ -110,7 +110,6 @@ func framesBefore(exp []Expected, got [][]byte, strict bool) Result {
 	return res
 }
 
-
 // TestMatcherAgrees: the streaming Matcher classifies as the whole-list
 // comparison did, on crafted and random damage: frames changed, dropped,
 // moved, duplicated and added, several flows, frames without a flow,

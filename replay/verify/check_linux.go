@@ -27,16 +27,18 @@ const stall = 200 * time.Millisecond
 // both arrive: the sender's observer hands it each expected frame before
 // the frame leaves (expect), the capture rings each frame as it comes
 // (got), and a match lets both go. What it holds is the frames in flight
-// and those that matched nothing. The sender waits while more than budget
-// bytes are in flight, so the capture ring, which holds at least twice
-// that, never overflows because the comparison fell behind.
+// and those that matched nothing. The sender waits while the frames in
+// flight take more than budget bytes, so the capture ring, which holds at
+// least twice that, never overflows because the comparison fell behind,
+// and memory stays bounded whatever the capture's size.
 type check struct {
 	ctx    context.Context
 	mu     sync.Mutex
 	sides  [2]*compare.Matcher // by pair: [1] with a second interface
 	budget int64
 	last   time.Time // when the capture last brought something
-	gave   int64     // bytes of frames given up on
+	held   int64     // memory of the expected frames not matched yet
+	gave   int64     // of which the frames given up on
 	// With two interfaces: what restores each connection's order across
 	// both (crossOrder).
 	cross *crossRecorder
@@ -64,7 +66,10 @@ func newCheck(ctx context.Context, strict, two bool, budget int64, corrupt func(
 	}
 	for _, m := range c.sides {
 		if m != nil {
-			m.Free = func(b []byte) { c.free = append(c.free, b) }
+			m.Free = func(b []byte) {
+				c.free = append(c.free, b)
+				c.held -= held(b)
+			}
 		}
 	}
 	return c
@@ -92,10 +97,10 @@ func (c *check) keepCaptured(dir, name string) error {
 func (c *check) expect(side split.Side, data []byte, normalized string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.inFlight() > c.budget && c.ctx.Err() == nil {
+	for c.held-c.gave > c.budget && c.ctx.Err() == nil {
 		if time.Since(c.last) > stall {
 			// Nothing came for a while: what is in flight is not coming.
-			c.gave = c.pendingBytes()
+			c.gave = c.held
 			break
 		}
 		c.mu.Unlock()
@@ -109,6 +114,7 @@ func (c *check) expect(side split.Side, data []byte, normalized string) {
 		buf = make([]byte, len(data), max(len(data), 2048))
 	}
 	copy(buf, data)
+	c.held += held(buf)
 	e := compare.Expected{Data: buf, Normalized: normalized}
 	if c.corrupt != nil {
 		c.corrupt(c.n, &e)
@@ -120,15 +126,9 @@ func (c *check) expect(side split.Side, data []byte, normalized string) {
 	c.sides[side&1].Expect(e)
 }
 
-func (c *check) pendingBytes() int64 {
-	n := c.sides[0].Pending()
-	if c.sides[1] != nil {
-		n += c.sides[1].Pending()
-	}
-	return n
-}
-
-func (c *check) inFlight() int64 { return c.pendingBytes() - c.gave }
+// held is the memory an expected frame in flight takes: its buffer and
+// the Matcher's entry.
+func held(buf []byte) int64 { return int64(cap(buf)) + 64 }
 
 // got compares a frame captured on pair's ring.
 func (c *check) got(pair int, frame []byte, at time.Time, _ gso.VnetHeader) {

@@ -17,6 +17,18 @@ import (
 
 var errStop = errors.New("stop")
 
+// stopped is ctx's error, looked at every 4096th packet n: a long read
+// stops soon after Ctrl-C, at no cost per packet.
+func stopped(ctx context.Context, n int64) error {
+	if n&4095 != 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reading stopped: %w", err)
+	}
+	return nil
+}
+
 // pipeline is one shard of a replay: the packets of its connections go
 // through its Source and leave through its Sender, paced by its Schedule
 // on the clock all shards share.
@@ -70,7 +82,7 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 	}()
 	var first time.Time
 	if o.Preload {
-		free, f, err := preload(open, ps, o.PreloadMax)
+		free, f, err := preload(ctx, open, ps, o.PreloadMax)
 		if err != nil {
 			return rep, err
 		}
@@ -320,7 +332,8 @@ func (st *runState) progress(ps []*pipeline) func() {
 // from it fast, and each sender reads memory of its own); it fails beyond
 // limit bytes in all. It returns what frees the arenas and the time of the
 // capture's first packet.
-func preload(open Opener, ps []*pipeline, limit int64) (free func(), first time.Time, err error) {
+// Cancelling ctx stops the reading.
+func preload(ctx context.Context, open Opener, ps []*pipeline, limit int64) (free func(), first time.Time, err error) {
 	if limit <= 0 {
 		limit = 2 << 30
 	}
@@ -333,7 +346,10 @@ func preload(open Opener, ps []*pipeline, limit int64) (free func(), first time.
 		if err != nil {
 			return nil, first, err
 		}
-		err = r.Each(func(pk *pcaps.Packet) error { bal.Add(pk); return nil })
+		err = r.Each(func(pk *pcaps.Packet) error {
+			bal.Add(pk)
+			return stopped(ctx, r.Count())
+		})
 		r.Close()
 		if err != nil {
 			return nil, first, err
@@ -374,6 +390,9 @@ func preload(open Opener, ps []*pipeline, limit int64) (free func(), first time.
 	err = r.Each(func(pk *pcaps.Packet) error {
 		if r.Count() == 1 {
 			first = pk.Timestamp
+		}
+		if err := stopped(ctx, r.Count()); err != nil {
+			return err
 		}
 		return ps[bal.Shard(pk)].src.Packet(pk, r.Count())
 	})

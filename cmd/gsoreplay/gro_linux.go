@@ -27,7 +27,7 @@ func groFlags() []cli.Flag {
 // verifyGRO is verify --gro: one report per input; exit 0 only when every
 // GRO packet is lossless and nothing was lost.
 func verifyGRO(c *cli.Context, ins []string, opens []replay.Opener, pacing replay.Pacing, copts coalesce.Options) error {
-	o := verify.GROOptions{Iface: c.String("iface"), CaptureIface: c.String("capture-iface"), Keep: c.String("keep"),
+	o := verify.GROOptions{Iface: c.String("iface"), CaptureIface: c.String("capture-iface"), Keep: c.String("keep"), Idle: c.Duration("idle"),
 		Batch: c.Int("batch"), Pacing: pacing, Coalesce: copts,
 		FlushTimeout: c.Duration("gro-flush-timeout"), DeferIRQs: c.Int("napi-defer-hard-irqs")}
 	if o.FlushTimeout <= 0 || o.FlushTimeout > time.Second {

@@ -371,6 +371,7 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 			&cli.StringFlag{Name: "capture-iface", Usage: "capture on the existing interface `B`, which receives what A sends"},
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "most messages per sendmmsg"},
 			&cli.IntFlag{Name: "ring-mb", Value: 64, Usage: "capture ring size in MiB (TPACKET_V3)"},
+			&cli.DurationFlag{Name: "idle", Value: 300 * time.Millisecond, Usage: "after the last send, stop waiting for the output once the capture has been quiet this `long` (longer for a slow device between --iface and --capture-iface)"},
 			&cli.StringFlag{Name: "capture-iface2", Usage: "with --iface, -I and a split: capture the second side on the existing interface `B2`"},
 		}, pacingFlags()...), append(append(append(threadFlags(), sourceFlags()...), splitFlags()...), groFlags()...)...),
 		Action: func(c *cli.Context) error {
@@ -379,7 +380,10 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 				ins = []string{sampleName}
 			}
 			o := verify.Options{Iface: c.String("iface"), CaptureIface: c.String("capture-iface"), Keep: c.String("keep"), Batch: c.Int("batch"),
-				Iface2: c.String("intf2"), CaptureIface2: c.String("capture-iface2")}
+				Iface2: c.String("intf2"), CaptureIface2: c.String("capture-iface2"), Idle: c.Duration("idle")}
+			if o.Idle <= 0 {
+				return usagef("--idle %v: must be positive", o.Idle)
+			}
 			if o.Iface == "" && (o.Iface2 != "" || o.CaptureIface2 != "") {
 				return usagef("verify: -I and --capture-iface2 go with --iface and --capture-iface; a lab builds its second pair itself")
 			}

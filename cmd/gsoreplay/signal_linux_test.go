@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
+	"github.com/gsoreplay/gsoreplay/pcaps/craft"
+)
+
+// buildBinary builds the command into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "gsoreplay")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v %s", err, out)
+	}
+	return bin
+}
+
+// ipState is what a run could leave behind in this namespace: named
+// namespaces and links.
+func ipState(t *testing.T) string {
+	t.Helper()
+	ns, err := exec.Command("ip", "netns", "list").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip netns list: %v %s", err, ns)
+	}
+	links, err := exec.Command("ip", "-o", "link", "show").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link: %v %s", err, links)
+	}
+	var names []string
+	for _, l := range strings.Split(string(links), "\n") {
+		if f := strings.Fields(l); len(f) > 1 {
+			names = append(names, strings.Split(strings.TrimSuffix(f[1], ":"), "@")[0])
+		}
+	}
+	return fmt.Sprintf("namespaces %q links %q", ns, names)
+}
+
+// TestSignals: SIGINT or SIGTERM in each phase of verify, verify --gro,
+// replay and probe — the lab being built, frames being sent (and compared:
+// verify compares while it sends), the output being waited for — stops
+// the command within a second with status 130 (or, before it could catch
+// the signal, killed by it, which a shell reports as 130 too), prints what
+// was checked marked as interrupted, and leaves no namespace or link
+// behind.
+func TestSignals(t *testing.T) {
+	testenv.RequireRoot(t, "ip")
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	capPath := filepath.Join(dir, "flow.pcap")
+	if err := craft.WriteFile(capPath, craft.Packets(craft.Flow(craft.TCPBulk(), 20000, nil))); err != nil {
+		t.Fatal(err)
+	}
+	// Two veth pairs of this namespace: frames sent on gsrt-a0 never reach
+	// gsrt-b1, so a verify from one to the other waits for its output.
+	for _, p := range []string{"0", "1"} {
+		if out, err := exec.Command("ip", "link", "add", "gsrt-a"+p, "type", "veth", "peer", "name", "gsrt-b"+p).CombinedOutput(); err != nil {
+			t.Fatalf("ip link add: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("ip", "link", "del", "gsrt-a"+p).Run() })
+		for _, l := range []string{"gsrt-a" + p, "gsrt-b" + p} {
+			if out, err := exec.Command("ip", "link", "set", l, "up").CombinedOutput(); err != nil {
+				t.Fatalf("ip link set up: %v %s", err, out)
+			}
+		}
+	}
+	before := ipState(t)
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		after  time.Duration
+		sig    syscall.Signal
+		report string // what the output must say, once the signal was caught
+	}{
+		{"verify, building the lab", []string{"verify", capPath}, 40 * time.Millisecond, syscall.SIGINT, ""},
+		{"verify, sending and comparing", []string{"verify", "--pps", "5000", capPath}, 1500 * time.Millisecond, syscall.SIGINT, "INTERRUPTED"},
+		{"verify, sending, SIGTERM", []string{"verify", "--pps", "5000", capPath}, 1500 * time.Millisecond, syscall.SIGTERM, "INTERRUPTED"},
+		{"verify, waiting for the output", []string{"verify", "--iface", "gsrt-a0", "--capture-iface", "gsrt-b1", "--idle", "20s", capPath}, 1500 * time.Millisecond, syscall.SIGINT, "INTERRUPTED"},
+		{"verify --gro, sending", []string{"verify", "--gro", "--pps", "5000", capPath}, 1500 * time.Millisecond, syscall.SIGINT, "GRO INTERRUPTED"},
+		{"replay, sending", []string{"replay", "-i", "gsrt-a0", "--pps", "5000", capPath}, time.Second, syscall.SIGINT, "INTERRUPTED"},
+		{"replay -K, looping for ever", []string{"replay", "-i", "gsrt-a0", "-K", "--loop", "0", "--topspeed", capPath}, time.Second, syscall.SIGTERM, "INTERRUPTED"},
+		{"probe, between cases", []string{"probe"}, 1500 * time.Millisecond, syscall.SIGINT, "INTERRUPTED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(tc.after)
+			sent := time.Now()
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatalf("the command ended before the signal: %v; %s %s", err, out.String(), errOut.String())
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("still running 5 s after %v; %s %s", tc.sig, out.String(), errOut.String())
+			}
+			took := time.Since(sent)
+			st := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			killed := st.Signaled() && st.Signal() == tc.sig
+			switch {
+			case killed && tc.report == "":
+				// Before the command caught signals: the default action.
+			case st.Exited() && st.ExitStatus() == 130:
+				if tc.report != "" && !strings.Contains(out.String(), tc.report) {
+					t.Errorf("the output does not say %q:\n%s", tc.report, out.String())
+				}
+				if !strings.Contains(errOut.String(), "interrupted") {
+					t.Errorf("stderr does not say it was interrupted: %q", errOut.String())
+				}
+			default:
+				t.Fatalf("exit %v after %v; stdout %s stderr %s", st, tc.sig, out.String(), errOut.String())
+			}
+			if took > time.Second {
+				t.Errorf("%v after %v (more than a second)", took, tc.sig)
+			}
+			t.Logf("stopped %v after %v, %v", took.Round(time.Millisecond), tc.sig, st)
+			if after := ipState(t); after != before {
+				t.Errorf("left behind:\nbefore %s\nafter  %s", before, after)
+			}
+		})
+	}
+	_ = os.Remove(capPath)
+}

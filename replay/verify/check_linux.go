@@ -16,6 +16,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/compare"
 	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/split"
+	"sync/atomic"
 )
 
 // stall is how long the capture may take nothing while the sender waits
@@ -31,14 +32,30 @@ const stall = 200 * time.Millisecond
 // flight take more than budget bytes, so the capture ring, which holds at
 // least twice that, never overflows because the comparison fell behind,
 // and memory stays bounded whatever the capture's size.
+//
+// The two sides meet only briefly: expect appends to a hand-over list
+// under hand, and the capture side takes the list whole before it
+// matches, under cmp, which the senders never wait for.
 type check struct {
 	ctx    context.Context
-	mu     sync.Mutex
-	sides  [2]*compare.Matcher // by pair: [1] with a second interface
 	budget int64
-	last   time.Time // when the capture last brought something
-	held   int64     // memory of the expected frames not matched yet
-	gave   int64     // of which the frames given up on
+	held   atomic.Int64 // memory of the expected frames not matched yet
+	last   atomic.Int64 // when the capture last brought something (ns)
+
+	gave atomic.Int64 // memory given up on: frames in flight that never came
+
+	hand     sync.Mutex
+	incoming []handed   // expected frames not yet with a Matcher
+	free     [][][]byte // batches of buffers of matched frames, for the next expected ones
+	nexp     int        // expected frames so far
+	corrupt  func(pos int, e *compare.Expected)
+	// spare is each pipeline's batch of free buffers, taken whole.
+	spare [][][]byte
+
+	cmp   sync.Mutex
+	sides [2]*compare.Matcher // by pair: [1] with a second interface
+	taken []handed            // the list taken from incoming
+	freed [][]byte            // buffers matched, on their way back to free
 	// With two interfaces: what restores each connection's order across
 	// both (crossOrder).
 	cross *crossRecorder
@@ -48,17 +65,17 @@ type check struct {
 	keepPath    string
 	keepTime    time.Time
 	keepErr     error
-	// corrupt, for tests, changes an expected frame (its position among
-	// all) before it is compared.
-	corrupt func(pos int, e *compare.Expected)
-	n       int
-	// free holds the buffers of matched frames, for the next expected
-	// ones: in flight, the same few thousand buffers go round.
-	free [][]byte
 }
 
-func newCheck(ctx context.Context, strict, two bool, budget int64, corrupt func(int, *compare.Expected)) *check {
-	c := &check{ctx: ctx, budget: budget, last: time.Now(), corrupt: corrupt}
+// handed is an expected frame and the side it leaves by.
+type handed struct {
+	side split.Side
+	e    compare.Expected
+}
+
+func newCheck(ctx context.Context, strict, two bool, budget int64, pipelines int, corrupt func(int, *compare.Expected)) *check {
+	c := &check{ctx: ctx, budget: budget, corrupt: corrupt, spare: make([][][]byte, pipelines)}
+	c.last.Store(time.Now().UnixNano())
 	c.sides[0] = compare.NewMatcher(strict)
 	if two {
 		c.sides[1] = compare.NewMatcher(strict)
@@ -67,13 +84,22 @@ func newCheck(ctx context.Context, strict, two bool, budget int64, corrupt func(
 	for _, m := range c.sides {
 		if m != nil {
 			m.Free = func(b []byte) {
-				c.free = append(c.free, b)
-				c.held -= held(b)
+				c.held.Add(-held(b))
+				if c.freed = append(c.freed, b); len(c.freed) == 256 {
+					c.hand.Lock()
+					c.free = append(c.free, c.freed)
+					c.hand.Unlock()
+					c.freed = make([][]byte, 0, 256)
+				}
 			}
 		}
 	}
 	return c
 }
+
+// held is the memory an expected frame in flight takes: its buffer and
+// the Matcher's entry.
+func held(buf []byte) int64 { return int64(cap(buf)) + 64 }
 
 // keepCaptured writes what is captured into dir as NAME.captured.pcapng.
 func (c *check) keepCaptured(dir, name string) error {
@@ -92,49 +118,68 @@ func (c *check) keepCaptured(dir, name string) error {
 	return err
 }
 
-// expect adds a frame that must come out by side (a copy of data),
-// waiting while too much is in flight.
-func (c *check) expect(side split.Side, data []byte, normalized string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for c.held-c.gave > c.budget && c.ctx.Err() == nil {
-		if time.Since(c.last) > stall {
+// expect hands over a frame that must come out by side (a copy of data)
+// for pipeline shard, waiting first while too much is in flight.
+// Pipelines call it at once.
+func (c *check) expect(shard int, side split.Side, data []byte, normalized string) {
+	for c.held.Load()-c.gave.Load() > c.budget && c.ctx.Err() == nil {
+		if time.Since(time.Unix(0, c.last.Load())) > stall {
 			// Nothing came for a while: what is in flight is not coming.
-			c.gave = c.held
+			c.gave.Store(c.held.Load())
 			break
 		}
-		c.mu.Unlock()
-		time.Sleep(100 * time.Microsecond)
-		c.mu.Lock()
+		time.Sleep(50 * time.Microsecond)
 	}
 	var buf []byte
-	if n := len(c.free); n > 0 && cap(c.free[n-1]) >= len(data) {
-		buf, c.free = c.free[n-1][:len(data)], c.free[:n-1]
-	} else {
+	spare := c.spare[shard]
+	if len(spare) == 0 {
+		c.hand.Lock()
+		if n := len(c.free); n > 0 {
+			spare, c.free = c.free[n-1], c.free[:n-1]
+		}
+		c.hand.Unlock()
+	}
+	if n := len(spare); n > 0 && cap(spare[n-1]) >= len(data) {
+		buf, spare = spare[n-1][:len(data)], spare[:n-1]
+	}
+	c.spare[shard] = spare
+	if buf == nil {
 		buf = make([]byte, len(data), max(len(data), 2048))
 	}
 	copy(buf, data)
-	c.held += held(buf)
+	c.held.Add(held(buf))
 	e := compare.Expected{Data: buf, Normalized: normalized}
+	c.hand.Lock()
 	if c.corrupt != nil {
-		c.corrupt(c.n, &e)
+		c.corrupt(c.nexp, &e)
 	}
-	c.n++
-	if c.cross != nil {
-		c.cross.expect(e.Data)
-	}
-	c.sides[side&1].Expect(e)
+	c.nexp++
+	c.incoming = append(c.incoming, handed{side, e})
+	c.hand.Unlock()
 }
 
-// held is the memory an expected frame in flight takes: its buffer and
-// the Matcher's entry.
-func held(buf []byte) int64 { return int64(cap(buf)) + 64 }
+// take gives the Matchers what was handed over (c.cmp held): every frame
+// expected before a frame was captured is expected before it is matched.
+func (c *check) take() {
+	c.hand.Lock()
+	c.taken, c.incoming = c.incoming, c.taken[:0]
+	c.hand.Unlock()
+	for i := range c.taken {
+		h := &c.taken[i]
+		if c.cross != nil {
+			c.cross.expect(h.e.Data)
+		}
+		c.sides[h.side&1].Expect(h.e)
+		*h = handed{}
+	}
+}
 
 // got compares a frame captured on pair's ring.
 func (c *check) got(pair int, frame []byte, at time.Time, _ gso.VnetHeader) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.last = time.Now()
+	c.cmp.Lock()
+	defer c.cmp.Unlock()
+	c.last.Store(time.Now().UnixNano())
+	c.take()
 	c.sides[pair&1].Got(frame)
 	if c.cross != nil {
 		c.cross.got(pair, frame, at)
@@ -150,12 +195,15 @@ func (c *check) got(pair int, frame []byte, at time.Time, _ gso.VnetHeader) {
 
 // counts are the frames expected and captured so far.
 func (c *check) counts() (expected, captured int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.hand.Lock()
+	expected = c.nexp
+	c.hand.Unlock()
+	c.cmp.Lock()
+	defer c.cmp.Unlock()
 	for _, m := range c.sides {
 		if m != nil {
-			e, g := m.Counts()
-			expected, captured = expected+e, captured+g
+			_, g := m.Counts()
+			captured += g
 		}
 	}
 	return expected, captured
@@ -165,8 +213,9 @@ func (c *check) counts() (expected, captured int) {
 // against its own expectation, and with two interfaces their order
 // across both.
 func (c *check) result() (res compare.Result, crossReordered int, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.cmp.Lock()
+	defer c.cmp.Unlock()
+	c.take()
 	res = c.sides[0].Result()
 	if c.sides[1] != nil {
 		res.Add(c.sides[1].Result(), "second interface: ")

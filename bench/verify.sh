@@ -21,7 +21,9 @@
 #
 # Prints per size the medians and the targets: verify / replay -t rate
 # >= 0.5, verify peak RSS (the most of its runs) < 256 MiB; exit 1 when a
-# target is missed.
+# target is missed. It also times the same replay with nothing but tcpdump
+# capturing at the tap (-w /dev/null): the bare cost of capturing every
+# frame at the sender, the ceiling of verify's rate (column tap/r).
 #
 # Usage (root): bench/verify.sh [WORKDIR]
 #   RUNS=5               runs of each command per size (alternating)
@@ -30,7 +32,7 @@
 #                        recorded varies: up to four recordings, rescaled,
 #                        until one is within -10 %..+25 % of it)
 #   e.g. RUNS=1 SIZES=450M bench/verify.sh /tmp/vbench
-# Needs: go, ip, ethtool, iperf3, tcpdump (testdata/record-kernel-traffic.sh),
+# Needs: go, ip, ethtool, iperf3, tcpdump (testdata/record-kernel-traffic.sh and the tap),
 # /usr/bin/time (GNU time), bc.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -152,13 +154,25 @@ for ((i = 1; i <= runs; i++)); do
     if ((sent != n || failed != 0)); then
       echo "  (replay sent $sent of $n frames, $failed failed: its rate is over the capture's frames all the same)" >&2
     fi
+
+    # The limit: the same replay with nothing but a capture at the tap
+    # (tcpdump's TPACKET_V3 ring, written to /dev/null), what any verify
+    # that captures at the sender must pay.
+    ip netns exec "$a" tcpdump -i va -Q out -B 65536 -w /dev/null 2>"$work/tcpdump.err" &
+    local_tp=$!
+    until grep -q listening "$work/tcpdump.err" 2>/dev/null; do sleep 0.01; done
+    if ! timed tapped "$s" ip netns exec "$a" "$G" replay -i va -t --json "$cap"; then
+      echo "$0: replay $cap under a capture failed:" >&2; cat "$work/tapped.err" >&2; exit 1
+    fi
+    kill "$local_tp"; wait "$local_tp" 2>/dev/null || true
+    printf 'run %d/%d %-6s replay -t, tcpdump at the tap: %7.2f s wall\n' "$i" "$runs" "$s" "$(tail -1 "$work/time.txt" | cut -d' ' -f1)"
   done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 okay() { [[ $(echo "$1" | bc -l) == 1 ]] && echo ok || echo MISSED; } # a bc condition
 echo "== verify against a streaming replay (replay -t, no -K) of the same capture: medians of $runs runs, peak RSS the most of them"
-printf '%-6s %6s %9s %11s %11s %6s %-6s %10s %-6s %10s %7s  %s\n' size MB frames "verify f/s" "replay f/s" v/r ">=0.5" "verify MiB" "<256" "replay MiB" "own s" "verdicts"
+printf '%-6s %6s %9s %11s %11s %6s %-6s %10s %-6s %10s %7s %8s  %s\n' size MB frames "verify f/s" "replay f/s" v/r ">=0.5" "verify MiB" "<256" "replay MiB" "own s" "tap/r" "verdicts"
 for s in "${sizes[@]}"; do
   n=${nframes[$s]}
   vw=$(median <<<"${wall[verify/$s]}") rw=$(median <<<"${wall[replay/$s]}")
@@ -166,12 +180,15 @@ for s in "${sizes[@]}"; do
   ratio=$(echo "$vr / $rr" | bc -l)
   vmib=$(echo "${maxrss[verify/$s]} / 1024" | bc -l) rmib=$(echo "${maxrss[replay/$s]} / 1024" | bc -l)
   speed=$(okay "$ratio >= 0.5") memory=$(okay "$vmib < 256")
+  tw=$(median <<<"${wall[tapped/$s]}")
+  tap=$(echo "$rw / $tw" | bc -l) # the rate a replay keeps with a bare capture at the tap: verify's ceiling
   [[ $speed == ok && $memory == ok ]] || status=1
-  printf '%-6s %6d %9d %11.0f %11.0f %6.2f %-6s %10.1f %-6s %10.1f %7.2f  %s\n' "$s" $(($(fsize "$work/bulk-$s.pcap") / 1000000)) "$n" \
-    "$vr" "$rr" "$ratio" "$speed" "$vmib" "$memory" "$rmib" "$(median <<<"${own[$s]}")" "${verdicts[$s]% }"
+  printf '%-6s %6d %9d %11.0f %11.0f %6.2f %-6s %10.1f %-6s %10.1f %7.2f %8.2f  %s\n' "$s" $(($(fsize "$work/bulk-$s.pcap") / 1000000)) "$n" \
+    "$vr" "$rr" "$ratio" "$speed" "$vmib" "$memory" "$rmib" "$(median <<<"${own[$s]}")" "$tap" "${verdicts[$s]% }"
 done
+echo "tap/r: the rate of the same replay with only tcpdump capturing at the tap, against the replay's: the most a verify that captures every frame can reach here"
 for s in "${sizes[@]}"; do
-  echo "$s wall seconds of each run: verify ${wall[verify/$s]% }; replay -t ${wall[replay/$s]% }"
+  echo "$s wall seconds of each run: verify ${wall[verify/$s]% }; replay -t ${wall[replay/$s]% }; replay -t under tcpdump ${wall[tapped/$s]% }"
 done
 for s in "${sizes[@]}"; do
   if tr ' ' '\n' <<<"${verdicts[$s]}" | grep -q -v -x -e exact -e ''; then

@@ -407,7 +407,13 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 			if mb < 4 || mb > 4096 || mb%4 != 0 {
 				return usagef("--ring-mb %d: want a multiple of 4 in 4..4096", mb)
 			}
-			o.Capture = capture.Options{BlockSize: 4 << 20, Blocks: mb / 4}
+			// Blocks of 1 MiB (the comparison sees frames a block at a
+			// time), at least 16 of them, at most MaxBlocks.
+			bs := min(1<<20, mb<<20/16)
+			o.Capture = capture.Options{BlockSize: bs, Blocks: mb << 20 / bs}
+			if o.Capture.Blocks > capture.MaxBlocks {
+				o.Capture = capture.Options{BlockSize: 4 << 20, Blocks: mb / 4}
+			}
 			if err := batchFlag(c); err != nil {
 				return err
 			}

@@ -307,9 +307,10 @@ func (t *Testbed) Stream(each func(pair int, frame []byte, at time.Time, h gso.V
 	}
 }
 
-// RingBytes is the size of each capture ring: what may be in flight
-// between a send and its capture before the ring overflows.
-func (t *Testbed) RingBytes() int64 {
+// Ring is the shape of each capture ring: its blocks' size and number.
+// What is in flight between a send and its capture must fit in it, and a
+// reader sees a block's frames once the block is full (or 20 ms old).
+func (t *Testbed) Ring() (blockSize int64, blocks int) {
 	bs, n := t.o.Capture.BlockSize, t.o.Capture.Blocks
 	if bs == 0 {
 		bs = 4 << 20
@@ -317,7 +318,7 @@ func (t *Testbed) RingBytes() int64 {
 	if n == 0 {
 		n = 16
 	}
-	return int64(bs) * int64(n)
+	return int64(bs), n
 }
 
 // Finish waits for the output (Wait), stops the captures (Stop) and reads

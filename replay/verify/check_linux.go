@@ -20,15 +20,16 @@ import (
 )
 
 // stall is how long the capture may take nothing while the sender waits
-// for it: after it, the frames in flight are given up on (they count as
-// missing, and a counter tells where they went) and sending goes on.
+// for it: after it, the sender waits no more for the frames in flight
+// (lost ones end up missing, and a counter tells where they went).
 const stall = 200 * time.Millisecond
 
 // check compares what the testbed captures with what must come out while
 // both arrive: the sender's observer hands it each expected frame before
 // the frame leaves (expect), the capture rings each frame as it comes
 // (got), and a match lets both go. What it holds is the frames in flight
-// and those that matched nothing. The sender waits while the frames in
+// and those that matched nothing (kept for the report: in a run that loses
+// or changes frames, memory grows with them). The sender waits while the frames in
 // flight take more than budget bytes, so the capture ring, which holds at
 // least twice that, never overflows because the comparison fell behind,
 // and memory stays bounded whatever the capture's size.
@@ -40,9 +41,8 @@ type check struct {
 	ctx    context.Context
 	budget int64
 	held   atomic.Int64 // memory of the expected frames not matched yet
+	gave   atomic.Int64 // of which the sender waits for no more
 	last   atomic.Int64 // when the capture last brought something (ns)
-
-	gave atomic.Int64 // memory given up on: frames in flight that never came
 
 	hand     sync.Mutex
 	incoming []handed   // expected frames not yet with a Matcher
@@ -124,7 +124,8 @@ func (c *check) keepCaptured(dir, name string) error {
 func (c *check) expect(shard int, side split.Side, data []byte, normalized string) {
 	for c.held.Load()-c.gave.Load() > c.budget && c.ctx.Err() == nil {
 		if time.Since(time.Unix(0, c.last.Load())) > stall {
-			// Nothing came for a while: what is in flight is not coming.
+			// Nothing came for a while: what is in flight is not coming
+			// (or not sent yet); wait no more for it.
 			c.gave.Store(c.held.Load())
 			break
 		}

@@ -143,7 +143,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 
 	// Compare as frames are captured; send, handing the comparison what
 	// must come out on the way.
-	ck := newCheck(ctx, o.Source.Coalesce.Order == coalesce.Strict, tb.Send2 != "", tb.RingBytes()/2, threads, o.corrupt)
+	ck := newCheck(ctx, o.Source.Coalesce.Order == coalesce.Strict, tb.Send2 != "", inFlightBudget(tb.Ring()), threads, o.corrupt)
 	if o.Keep != "" {
 		if err := ck.keepCaptured(o.Keep, name); err != nil {
 			return nil, err
@@ -197,6 +197,20 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 	}
 	return vr, nil
 }
+
+// inFlightBudget is how much memory the frames handed over and not yet
+// compared may take before the sender waits: half the capture ring, so
+// that a burst cannot overflow it, but at least minInFlight, for the
+// sender's own batches, expected before they leave, must fit (a smaller
+// ring may then overflow at top speed, which the capture socket's drops
+// report).
+func inFlightBudget(blockSize int64, blocks int) int64 {
+	return max(blockSize*int64(blocks)/2, minInFlight)
+}
+
+// minInFlight holds a replay pipeline's batches on their way to the
+// socket: the sender waits for nothing it has not sent.
+const minInFlight = 32 << 20
 
 // interruptWait is how long an interrupted run waits for what is on its
 // way: within the second a person waits after Ctrl-C.

@@ -122,7 +122,8 @@ rewrite_section() {
 }
 # A change against an earlier revision: ONLY=baseline BASELINE=REV builds
 # REV's gsoreplay and alternates it with this tree's, streaming and -K, one
-# pass over the bulk capture each, and prints the ratios (now / REV).
+# pass over the bulk capture each, as pcap and as pcapng (editcap), frames
+# counted at the peer, and prints the ratios (now / REV).
 if [[ ${ONLY:-} == baseline ]]; then
   [[ -n ${BASELINE:-} ]] || { echo "$0: ONLY=baseline needs BASELINE=REV" >&2; exit 1; }
   rm -rf "$work/baseline-tree"
@@ -130,18 +131,28 @@ if [[ ${ONLY:-} == baseline ]]; then
   (cd "$work/baseline-tree" && go build -o "$work/gsoreplay-baseline" ./cmd/gsoreplay)
   git worktree remove --force "$work/baseline-tree"
   B=$work/gsoreplay-baseline
+  bulkng=$work/bulk.pcapng
+  [[ -s $bulkng ]] || editcap -F pcapng "$bulk" "$bulkng"
   echo "== this tree against $BASELINE: one pass, bulk TCP, top speed ($runs runs each, alternating)"
   for ((i = 0; i < runs; i++)); do
-    measure now-stream "$nbulk" "$G" replay -i va -t --json "$bulk"
-    measure base-stream "$nbulk" "$B" replay -i va -t --json "$bulk"
-    measure now-K "$nbulk" "$G" replay -i va -t -K --json "$bulk"
-    measure base-K "$nbulk" "$B" replay -i va -t -K --json "$bulk"
+    for f in pcap pcapng; do
+      in=$bulk
+      [[ $f == pcapng ]] && in=$bulkng
+      measure now-stream-$f "$nbulk" "$G" replay -i va -t --json "$in"
+      measure base-stream-$f "$nbulk" "$B" replay -i va -t --json "$in"
+      measure now-K-$f "$nbulk" "$G" replay -i va -t -K --json "$in"
+      measure base-K-$f "$nbulk" "$B" replay -i va -t -K --json "$in"
+    done
   done
-  for n in now-stream base-stream now-K base-K; do
-    printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
+  for f in pcap pcapng; do
+    for n in now-stream-$f base-stream-$f now-K-$f base-K-$f; do
+      printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
+    done
   done
-  for mode in stream K; do
-    printf '%-40s %8.2f\n' "$mode: now / $BASELINE" "$(echo "$(med now-$mode) / $(med base-$mode)" | bc -l)"
+  for f in pcap pcapng; do
+    for mode in stream K; do
+      printf '%-40s %8.2f\n' "$mode, $f: now / $BASELINE" "$(echo "$(med now-$mode-$f) / $(med base-$mode-$f)" | bc -l)"
+    done
   done
   exit 0
 fi

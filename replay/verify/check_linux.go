@@ -16,7 +16,6 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/compare"
 	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/split"
-	"sync/atomic"
 )
 
 // stall is how long the capture may take nothing while the sender waits
@@ -29,33 +28,24 @@ const stall = 200 * time.Millisecond
 // the frame leaves (expect), the capture rings each frame as it comes
 // (got), and a match lets both go. What it holds is the frames in flight
 // and those that matched nothing (kept for the report: in a run that loses
-// or changes frames, memory grows with them). The sender waits while the frames in
-// flight take more than budget bytes, so the capture ring, which holds at
-// least twice that, never overflows because the comparison fell behind,
-// and memory stays bounded whatever the capture's size.
-//
-// The two sides meet only briefly: expect appends to a hand-over list
-// under hand, and the capture side takes the list whole before it
-// matches, under cmp, which the senders never wait for.
+// or changes frames, memory grows with them). The sender waits while the
+// frames in flight take more than budget bytes, so the capture ring, which
+// holds at least twice that, never overflows because the comparison fell
+// behind, and memory stays bounded whatever the capture's size.
 type check struct {
 	ctx    context.Context
 	budget int64
-	held   atomic.Int64 // memory of the expected frames not matched yet
-	gave   atomic.Int64 // of which the sender waits for no more
-	last   atomic.Int64 // when the capture last brought something (ns)
 
-	hand     sync.Mutex
-	incoming []handed   // expected frames not yet with a Matcher
-	free     [][][]byte // batches of buffers of matched frames, for the next expected ones
-	nexp     int        // expected frames so far
-	corrupt  func(pos int, e *compare.Expected)
-	// spare is each pipeline's batch of free buffers, taken whole.
-	spare [][][]byte
-
-	cmp   sync.Mutex
+	mu    sync.Mutex
 	sides [2]*compare.Matcher // by pair: [1] with a second interface
-	taken []handed            // the list taken from incoming
-	freed [][]byte            // buffers matched, on their way back to free
+	held  int64               // memory of the expected frames not matched yet
+	gave  int64               // of which the sender waits for no more
+	last  time.Time           // when the capture last brought something
+	free  [][]byte            // buffers of matched frames, for the next expected ones
+	n     int                 // expected frames so far
+	// corrupt, for tests, changes an expected frame (its position among
+	// all) before it is compared.
+	corrupt func(pos int, e *compare.Expected)
 	// With two interfaces: what restores each connection's order across
 	// both (crossOrder).
 	cross *crossRecorder
@@ -67,15 +57,8 @@ type check struct {
 	keepErr     error
 }
 
-// handed is an expected frame and the side it leaves by.
-type handed struct {
-	side split.Side
-	e    compare.Expected
-}
-
-func newCheck(ctx context.Context, strict, two bool, budget int64, pipelines int, corrupt func(int, *compare.Expected)) *check {
-	c := &check{ctx: ctx, budget: budget, corrupt: corrupt, spare: make([][][]byte, pipelines)}
-	c.last.Store(time.Now().UnixNano())
+func newCheck(ctx context.Context, strict, two bool, budget int64, corrupt func(int, *compare.Expected)) *check {
+	c := &check{ctx: ctx, budget: budget, corrupt: corrupt, last: time.Now()}
 	c.sides[0] = compare.NewMatcher(strict)
 	if two {
 		c.sides[1] = compare.NewMatcher(strict)
@@ -84,13 +67,8 @@ func newCheck(ctx context.Context, strict, two bool, budget int64, pipelines int
 	for _, m := range c.sides {
 		if m != nil {
 			m.Free = func(b []byte) {
-				c.held.Add(-held(b))
-				if c.freed = append(c.freed, b); len(c.freed) == 256 {
-					c.hand.Lock()
-					c.free = append(c.free, c.freed)
-					c.hand.Unlock()
-					c.freed = make([][]byte, 0, 256)
-				}
+				c.free = append(c.free, b)
+				c.held -= held(b)
 			}
 		}
 	}
@@ -118,69 +96,46 @@ func (c *check) keepCaptured(dir, name string) error {
 	return err
 }
 
-// expect hands over a frame that must come out by side (a copy of data)
-// for pipeline shard, waiting first while too much is in flight.
-// Pipelines call it at once.
-func (c *check) expect(shard int, side split.Side, data []byte, normalized string) {
-	for c.held.Load()-c.gave.Load() > c.budget && c.ctx.Err() == nil {
-		if time.Since(time.Unix(0, c.last.Load())) > stall {
+// expect adds a frame that must come out by side (a copy of data),
+// waiting first while too much is in flight. Pipelines call it at once.
+func (c *check) expect(side split.Side, data []byte, normalized string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.held-c.gave > c.budget && c.ctx.Err() == nil {
+		if time.Since(c.last) > stall {
 			// Nothing came for a while: what is in flight is not coming
 			// (or not sent yet); wait no more for it.
-			c.gave.Store(c.held.Load())
+			c.gave = c.held
 			break
 		}
+		c.mu.Unlock()
 		time.Sleep(50 * time.Microsecond)
+		c.mu.Lock()
 	}
 	var buf []byte
-	spare := c.spare[shard]
-	if len(spare) == 0 {
-		c.hand.Lock()
-		if n := len(c.free); n > 0 {
-			spare, c.free = c.free[n-1], c.free[:n-1]
-		}
-		c.hand.Unlock()
-	}
-	if n := len(spare); n > 0 && cap(spare[n-1]) >= len(data) {
-		buf, spare = spare[n-1][:len(data)], spare[:n-1]
-	}
-	c.spare[shard] = spare
-	if buf == nil {
+	if n := len(c.free); n > 0 && cap(c.free[n-1]) >= len(data) {
+		buf, c.free = c.free[n-1][:len(data)], c.free[:n-1]
+	} else {
 		buf = make([]byte, len(data), max(len(data), 2048))
 	}
 	copy(buf, data)
-	c.held.Add(held(buf))
+	c.held += held(buf)
 	e := compare.Expected{Data: buf, Normalized: normalized}
-	c.hand.Lock()
 	if c.corrupt != nil {
-		c.corrupt(c.nexp, &e)
+		c.corrupt(c.n, &e)
 	}
-	c.nexp++
-	c.incoming = append(c.incoming, handed{side, e})
-	c.hand.Unlock()
-}
-
-// take gives the Matchers what was handed over (c.cmp held): every frame
-// expected before a frame was captured is expected before it is matched.
-func (c *check) take() {
-	c.hand.Lock()
-	c.taken, c.incoming = c.incoming, c.taken[:0]
-	c.hand.Unlock()
-	for i := range c.taken {
-		h := &c.taken[i]
-		if c.cross != nil {
-			c.cross.expect(h.e.Data)
-		}
-		c.sides[h.side&1].Expect(h.e)
-		*h = handed{}
+	c.n++
+	if c.cross != nil {
+		c.cross.expect(e.Data)
 	}
+	c.sides[side&1].Expect(e)
 }
 
 // got compares a frame captured on pair's ring.
 func (c *check) got(pair int, frame []byte, at time.Time, _ gso.VnetHeader) {
-	c.cmp.Lock()
-	defer c.cmp.Unlock()
-	c.last.Store(time.Now().UnixNano())
-	c.take()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last = time.Now()
 	c.sides[pair&1].Got(frame)
 	if c.cross != nil {
 		c.cross.got(pair, frame, at)
@@ -196,27 +151,23 @@ func (c *check) got(pair int, frame []byte, at time.Time, _ gso.VnetHeader) {
 
 // counts are the frames expected and captured so far.
 func (c *check) counts() (expected, captured int) {
-	c.hand.Lock()
-	expected = c.nexp
-	c.hand.Unlock()
-	c.cmp.Lock()
-	defer c.cmp.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	for _, m := range c.sides {
 		if m != nil {
 			_, g := m.Counts()
 			captured += g
 		}
 	}
-	return expected, captured
+	return c.n, captured
 }
 
 // result classifies it all, once the capture has stopped: each side
 // against its own expectation, and with two interfaces their order
 // across both.
 func (c *check) result() (res compare.Result, crossReordered int, err error) {
-	c.cmp.Lock()
-	defer c.cmp.Unlock()
-	c.take()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	res = c.sides[0].Result()
 	if c.sides[1] != nil {
 		res.Add(c.sides[1].Result(), "second interface: ")

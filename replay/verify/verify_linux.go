@@ -143,7 +143,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 
 	// Compare as frames are captured; send, handing the comparison what
 	// must come out on the way.
-	ck := newCheck(ctx, o.Source.Coalesce.Order == coalesce.Strict, tb.Send2 != "", inFlightBudget(tb.Ring()), threads, o.corrupt)
+	ck := newCheck(ctx, o.Source.Coalesce.Order == coalesce.Strict, tb.Send2 != "", inFlightBudget(tb.Ring()), o.corrupt)
 	if o.Keep != "" {
 		if err := ck.keepCaptured(o.Keep, name); err != nil {
 			return nil, err
@@ -366,7 +366,7 @@ func (e *expectation) Frame(shard int, p *pcaps.Packet, _ int64) {
 	if rw := e.rw[shard]; rw != nil {
 		data = edited(rw.Frame(data, layers.LinkTypeEthernet, p.Length, rewrite.Dir(p.Interface)))
 	}
-	e.ck.expect(shard, split.Side(p.Interface), data, "")
+	e.ck.expect(split.Side(p.Interface), data, "")
 }
 
 // edited is the frame a rewriter returns; the wire length it also returns
@@ -384,7 +384,7 @@ func (e *expectation) Sent(shard int, s *replay.Sent) error {
 		why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", s.Vnet.GSOSize, s.GSOFrom)
 	}
 	for _, sg := range frames {
-		e.ck.expect(shard, s.Side, sg, why)
+		e.ck.expect(s.Side, sg, why)
 	}
 	return nil
 }

@@ -21,9 +21,12 @@
 #
 # Prints per size the medians and the targets: verify / replay -t rate
 # >= 0.5, verify peak RSS (the most of its runs) < 256 MiB; exit 1 when a
-# target is missed. It also times the same replay with nothing but tcpdump
-# capturing at the tap (-w /dev/null): the bare cost of capturing every
-# frame at the sender, the ceiling of verify's rate (column tap/r).
+# target is missed. It also times two limits: the same replay with nothing
+# but tcpdump capturing at the tap (-w /dev/null; column tap/r), and
+# verify without its comparison (bench/tool labcapture: verify's own lab,
+# replay and capture at the tap, each frame counted; column bare/r), the
+# ceiling of verify's rate on this machine; v/bare is what the comparison
+# leaves of it.
 #
 # Usage (root): bench/verify.sh [WORKDIR]
 #   RUNS=5               runs of each command per size (alternating)
@@ -45,6 +48,7 @@ for tool in go ip ethtool iperf3 tcpdump bc /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install iproute2 ethtool iperf3 tcpdump bc time)" >&2; exit 1; }
 done
 go build -o "$work/gsoreplay" ./cmd/gsoreplay
+go build -o "$work/tool" ./bench/tool
 G=$work/gsoreplay
 
 fsize() { stat -c %s "$1" 2>/dev/null || echo 0; }
@@ -166,13 +170,20 @@ for ((i = 1; i <= runs; i++)); do
     fi
     kill "$local_tp"; wait "$local_tp" 2>/dev/null || true
     printf 'run %d/%d %-6s replay -t, tcpdump at the tap: %7.2f s wall\n' "$i" "$runs" "$s" "$(tail -1 "$work/time.txt" | cut -d' ' -f1)"
+
+    # The other limit: verify without its comparison (bench/tool
+    # labcapture: verify's lab, replay and capture, each frame counted).
+    if ! timed bare "$s" "$work/tool" labcapture "$cap"; then
+      echo "$0: tool labcapture $cap failed:" >&2; cat "$work/bare.err" >&2; exit 1
+    fi
+    printf 'run %d/%d %-6s verify without comparing (tool labcapture): %7.2f s wall\n' "$i" "$runs" "$s" "$(tail -1 "$work/time.txt" | cut -d' ' -f1)"
   done
 done
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 okay() { [[ $(echo "$1" | bc -l) == 1 ]] && echo ok || echo MISSED; } # a bc condition
 echo "== verify against a streaming replay (replay -t, no -K) of the same capture: medians of $runs runs, peak RSS the most of them"
-printf '%-6s %6s %9s %11s %11s %6s %-6s %10s %-6s %10s %7s %8s  %s\n' size MB frames "verify f/s" "replay f/s" v/r ">=0.5" "verify MiB" "<256" "replay MiB" "own s" "tap/r" "verdicts"
+printf '%-6s %6s %9s %11s %11s %6s %-6s %10s %-6s %10s %7s %8s %8s %8s  %s\n' size MB frames "verify f/s" "replay f/s" v/r ">=0.5" "verify MiB" "<256" "replay MiB" "own s" "tap/r" "bare/r" "v/bare" "verdicts"
 for s in "${sizes[@]}"; do
   n=${nframes[$s]}
   vw=$(median <<<"${wall[verify/$s]}") rw=$(median <<<"${wall[replay/$s]}")
@@ -182,13 +193,17 @@ for s in "${sizes[@]}"; do
   speed=$(okay "$ratio >= 0.5") memory=$(okay "$vmib < 256")
   tw=$(median <<<"${wall[tapped/$s]}")
   tap=$(echo "$rw / $tw" | bc -l) # the rate a replay keeps with a bare capture at the tap: verify's ceiling
+  bw=$(median <<<"${wall[bare/$s]}")
+  bare=$(echo "$rw / $bw" | bc -l) vbare=$(echo "$bw / $vw" | bc -l)
   [[ $speed == ok && $memory == ok ]] || status=1
-  printf '%-6s %6d %9d %11.0f %11.0f %6.2f %-6s %10.1f %-6s %10.1f %7.2f %8.2f  %s\n' "$s" $(($(fsize "$work/bulk-$s.pcap") / 1000000)) "$n" \
-    "$vr" "$rr" "$ratio" "$speed" "$vmib" "$memory" "$rmib" "$(median <<<"${own[$s]}")" "$tap" "${verdicts[$s]% }"
+  printf '%-6s %6d %9d %11.0f %11.0f %6.2f %-6s %10.1f %-6s %10.1f %7.2f %8.2f %8.2f %8.2f  %s\n' "$s" $(($(fsize "$work/bulk-$s.pcap") / 1000000)) "$n" \
+    "$vr" "$rr" "$ratio" "$speed" "$vmib" "$memory" "$rmib" "$(median <<<"${own[$s]}")" "$tap" "$bare" "$vbare" "${verdicts[$s]% }"
 done
-echo "tap/r: the rate of the same replay with only tcpdump capturing at the tap, against the replay's: the most a verify that captures every frame can reach here"
+echo "tap/r: the rate of the same replay with only tcpdump capturing at the tap, against the replay's"
+echo "bare/r: the rate of verify without its comparison (its lab, replay and capture: bench/tool labcapture), against the replay's: the most a verify that captures every frame can reach here"
+echo "v/bare: verify's rate against that: what the comparison costs"
 for s in "${sizes[@]}"; do
-  echo "$s wall seconds of each run: verify ${wall[verify/$s]% }; replay -t ${wall[replay/$s]% }; replay -t under tcpdump ${wall[tapped/$s]% }"
+  echo "$s wall seconds of each run: verify ${wall[verify/$s]% }; replay -t ${wall[replay/$s]% }; replay -t under tcpdump ${wall[tapped/$s]% }; tool labcapture ${wall[bare/$s]% }"
 done
 for s in "${sizes[@]}"; do
   if tr ' ' '\n' <<<"${verdicts[$s]}" | grep -q -v -x -e exact -e ''; then

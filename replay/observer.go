@@ -23,6 +23,24 @@ type Observer interface {
 	Sent(shard int, s *Sent) error
 }
 
+// A Keeper is an Observer that keeps the frames it is shown where they
+// lie instead of copying them, where the replay reads the capture into a
+// ring of its own (a pcap of Ethernet frames, streamed, not rewritten):
+// there it shows each frame to Borrowed instead of Frame, and calls
+// Reclaim before it overwrites a part of the ring. Reclaim may wait (for
+// a comparison to catch up, say): the shard's reading waits with it.
+type Keeper interface {
+	Observer
+	// Borrowed is Frame for a frame whose p.Data stays valid and unchanged
+	// after the call, until Reclaim(shard, before) with before > p.Offset.
+	Borrowed(shard int, p *pcaps.Packet, record int64)
+	// Reclaim is called before the shard reuses the memory of the frames
+	// Borrowed showed with Offset < before: when it returns, the Keeper
+	// must hold none of them. A shard's last call, at the end of the
+	// replay, has before = math.MaxInt64.
+	Reclaim(shard int, before int64)
+}
+
 // Sent is one record Observer.Sent is shown.
 type Sent struct {
 	// Frame is the whole frame as it leaves, rewritten; with Vnet, what

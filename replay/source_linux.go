@@ -91,6 +91,7 @@ type source struct {
 	// obs, if set, is shown what is sent (Options.Observer), as pipeline
 	// shard.
 	obs    Observer
+	keeper Keeper // obs, if it is one
 	shard  int
 	sent   Sent
 	joined []byte // a super-packet's frame and parts, for obs
@@ -147,6 +148,7 @@ func newSources(o SourceOptions, n int, obs Observer) ([]*source, error) {
 			return nil, err
 		}
 		out[i].obs, out[i].shard = obs, i
+		out[i].keeper, _ = obs.(Keeper)
 	}
 	return out, nil
 }
@@ -278,7 +280,12 @@ func (s *source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 	// The side is the packet's interface to the coalescer: the two sides
 	// of a split never merge.
 	*eth = pcaps.Packet{Data: frame, Timestamp: p.Timestamp, Length: len(frame) + p.Length - len(p.Data), LinkType: layers.LinkTypeEthernet, Interface: int(s.side)}
-	if s.obs != nil {
+	switch {
+	case s.keeper != nil && s.rw == nil && s.borrowed(frame, p):
+		// The ring's own bytes, which nothing edits: lent, not copied.
+		eth.Offset = p.Offset
+		s.keeper.Borrowed(s.shard, eth, record)
+	case s.obs != nil:
 		s.obs.Frame(s.shard, eth, record)
 	}
 	if s.c == nil {

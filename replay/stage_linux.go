@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,11 @@ type stageMsg struct {
 func (st *runState) staged(p *pipeline, r *pcaps.Reader, n int, borrow bool) error {
 	ctx, cancel := context.WithCancel(st.ctx)
 	defer cancel()
+	if k := p.src.keeper; k != nil {
+		// The ring is the next pass's, or freed: the observer lets go of
+		// all of it, once all is sent or the pass has failed.
+		defer k.Reclaim(p.index, math.MaxInt64)
+	}
 	m := &maker{st: st, shard: p.index, ctx: ctx, cancel: cancel, q: make(chan *stageBatch, stageQueue), free: make(chan *stageBatch, stageQueue+2), wake: make(chan struct{}, 1)}
 	p.src.Borrow(borrow)
 	makeErr := make(chan error, 1)
@@ -261,22 +267,15 @@ func (m *maker) read(r *pcaps.Reader, p *pipeline, n int, q, free chan []readMsg
 	every, half := int64(ring/8), int64(ring/2)
 	next := every
 	reclaim := func(before int64) error {
-		if m.released.Load() >= before {
-			return nil // the marks on the way did it
-		}
-		if err := add(readMsg{mark: before}); err != nil {
-			return err
-		}
-		if err := hand(); err != nil {
-			return err
-		}
-		for m.released.Load() < before {
-			select {
-			case <-m.wake:
-			case <-m.ctx.Done():
-				return errStop
-			case <-time.After(time.Millisecond):
+		if m.released.Load() < before {
+			if err := m.sent(before, add, hand); err != nil {
+				return err
 			}
+		}
+		// The marks on the way, or the one just sent, went past before:
+		// every frame read before it was shown to the observer.
+		if k := p.src.keeper; k != nil {
+			k.Reclaim(m.shard, before)
 		}
 		return nil
 	}
@@ -311,6 +310,26 @@ func (m *maker) read(r *pcaps.Reader, p *pipeline, n int, q, free chan []readMsg
 		}
 	}
 	return hand()
+}
+
+// sent marks the reading stage's queue at before and waits until the
+// sending stage has sent everything read before it.
+func (m *maker) sent(before int64, add func(readMsg) error, hand func() error) error {
+	if err := add(readMsg{mark: before}); err != nil {
+		return err
+	}
+	if err := hand(); err != nil {
+		return err
+	}
+	for m.released.Load() < before {
+		select {
+		case <-m.wake:
+		case <-m.ctx.Done():
+			return errStop
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
 }
 
 // run is the making stage's pass: the reading stage's packets classified

@@ -16,3 +16,5 @@ func watch(string, int64, time.Duration) error {
 }
 
 func xdp(string, string) error { return errors.New("xdp needs Linux (AF_XDP)") }
+
+func labCapture(string) error { return errors.New("labcapture needs Linux (network namespaces)") }

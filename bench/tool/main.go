@@ -7,6 +7,9 @@
 //	                           -segs S: super-packets of S segments
 //	tool xdp -i IFACE IN       sends the frames of IN, one pass, through an
 //	                           AF_XDP socket (copy mode): that send path, measured
+//	tool labcapture IN         gsoreplay verify of IN without the comparison:
+//	                           its lab, replay and capture, frames counted
+//	                           (bench/verify.sh's ceiling)
 //	tool watch -i IFACE -n N   counts the frames IFACE receives, from the first
 //	                           to the last, and prints the rate (JSON)
 //	tool small -o OUT -n N     writes N small frames that cannot be merged
@@ -29,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: tool bare|watch|small|timed|oneway ...")
+		fmt.Fprintln(os.Stderr, "usage: tool bare|xdp|labcapture|watch|small|timed|oneway ...")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -50,6 +53,8 @@ func main() {
 		err = bare(*iface, int64(*n), *threads, *batch, *big, *smallFrames, *segs)
 	case "xdp":
 		err = xdp(*iface, fs.Arg(0))
+	case "labcapture":
+		err = labCapture(fs.Arg(0))
 	case "watch":
 		err = watch(*iface, int64(*n), *quiet)
 	case "small":

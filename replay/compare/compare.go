@@ -14,6 +14,8 @@ type Expected struct {
 	// segmenter produces rather than a frame of the original capture (for
 	// example a super-frame captured whole on a TSO host).
 	Normalized string
+	// Tag is the caller's, for a Matcher: given back to Matcher.Free.
+	Tag uint64
 }
 
 // Result classifies every expected and every captured frame.

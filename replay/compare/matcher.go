@@ -35,11 +35,15 @@ type Matcher struct {
 	nexp, ngot int
 	globalLast int
 	extras     map[coalesce.Flow][]captured
+	// The flow looked up last: frames come in runs of one flow, and a
+	// Flow compares faster than the map hashes it.
+	lastKey  coalesce.Flow
+	lastFlow *flowState
 	// Pending is the bytes of the expected frames not matched yet.
 	pending int64
-	// Free, if set, is given each expected frame's Data once it matched:
-	// the Matcher keeps nothing of it, so the caller may reuse it.
-	Free func([]byte)
+	// Free, if set, is given each expected frame once it matched: the
+	// Matcher keeps nothing of its Data, so the caller may reuse it.
+	Free func(Expected)
 }
 
 // flowState is one flow's expected frames not matched yet, in order,
@@ -73,11 +77,23 @@ func flowKey(b []byte) coalesce.Flow {
 	return k
 }
 
+// flow is k's state, nil if k has none yet.
+func (m *Matcher) flow(k coalesce.Flow) *flowState {
+	if m.lastFlow != nil && k == m.lastKey {
+		return m.lastFlow
+	}
+	f := m.flows[k]
+	if f != nil {
+		m.lastKey, m.lastFlow = k, f
+	}
+	return f
+}
+
 // Expect adds the next expected frame. The Matcher keeps e.Data until it
 // is matched: the caller must not change it.
 func (m *Matcher) Expect(e Expected) {
 	k := flowKey(e.Data)
-	f := m.flows[k]
+	f := m.flow(k)
 	if f == nil {
 		f = &flowState{last: -1}
 		m.flows[k] = f
@@ -93,7 +109,7 @@ func (m *Matcher) Got(g []byte) {
 	gi := m.ngot
 	m.ngot++
 	k := flowKey(g)
-	f := m.flows[k]
+	f := m.flow(k)
 	hit := -1
 	if f != nil {
 		for j, e := range f.pending[f.head:min(len(f.pending), f.head+window)] {
@@ -110,7 +126,7 @@ func (m *Matcher) Got(g []byte) {
 	e := f.pending[hit]
 	m.pending -= int64(len(e.Data))
 	if m.Free != nil {
-		m.Free(e.Data)
+		m.Free(e.Expected)
 	}
 	if hit == f.head {
 		f.pending[hit] = expectedAt{} // the frame goes with the match
@@ -139,9 +155,34 @@ func (m *Matcher) Got(g []byte) {
 	}
 }
 
+// Own gives the caller back an expected frame it lent the Matcher (data,
+// at position pos in Expect's order) if it has not matched yet: the
+// Matcher keeps own(data) in its place, with no Tag. It reports whether the
+// frame was still unmatched. A frame's flow is found again from data, and
+// pos within the flow by binary search: a flow's unmatched frames stay in
+// order.
+func (m *Matcher) Own(data []byte, pos int, own func([]byte) []byte) bool {
+	f := m.flow(flowKey(data))
+	if f == nil {
+		return false
+	}
+	left := f.pending[f.head:]
+	i, ok := slices.BinarySearchFunc(left, pos, func(e expectedAt, pos int) int { return e.pos - pos })
+	if !ok {
+		return false
+	}
+	left[i].Data, left[i].Tag = own(left[i].Data), 0
+	return true
+}
+
 // Pending is the bytes of expected frames not matched yet: what is in
 // flight, and what never came.
 func (m *Matcher) Pending() int64 { return m.pending }
+
+// Latest is the position (Expect's order, from 0) of the latest expected
+// frame matched so far; -1 before the first match. An unmatched frame
+// before it is lost, changed or late.
+func (m *Matcher) Latest() int { return m.globalLast }
 
 // Counts are the frames expected and captured so far.
 func (m *Matcher) Counts() (expected, captured int) { return m.nexp, m.ngot }

@@ -220,3 +220,78 @@ func show(r Result) string {
 	return fmt.Sprintf("exact %d normalized %d mismatched %d missing %d extra %d reordered %d pairs %d details %q",
 		r.Exact, r.Normalized, r.Mismatched, r.Missing, r.Extra, r.Reordered, len(r.MismatchedPairs), r.Details)
 }
+
+// TestMatcherLends: frames lent to the Matcher in a buffer that is
+// overwritten after Own took back those still unmatched classify as the
+// whole lists do (framesBefore on copies); Free gives back each matched
+// frame's tag, Own reports only unmatched frames, and Latest the latest
+// position matched.
+func TestMatcherLends(t *testing.T) {
+	var exp []Expected
+	for i := range 3000 {
+		exp = append(exp, Expected{Data: tcpFrame(uint16(1+i%4), uint16(i), uint32(i/4*100))})
+	}
+	var got [][]byte
+	for i, e := range exp {
+		switch {
+		case i%101 == 0: // lost
+		case i%211 == 0: // changed
+			g := bytes.Clone(e.Data)
+			g[len(g)-1] ^= 0xff
+			got = append(got, g)
+		default:
+			got = append(got, e.Data)
+		}
+	}
+	m := NewMatcher(false)
+	freed := map[uint64]bool{}
+	m.Free = func(e Expected) { freed[e.Tag] = true }
+	// A "ring" of 64 frames: each frame lent from it, and taken back
+	// before its slot is written again.
+	const ring = 64
+	slots := make([][]byte, ring)
+	var lent []int // positions lent, not yet taken back
+	owned := 0
+	reclaim := func(upTo int) {
+		for len(lent) > 0 && lent[0] < upTo {
+			pos := lent[0]
+			lent = lent[1:]
+			if m.Own(slots[pos%ring], pos, bytes.Clone) {
+				owned++
+				if freed[uint64(pos+1)] {
+					t.Fatalf("frame %d: Own took back a frame Free had given back", pos)
+				}
+			}
+		}
+	}
+	sent, gi := 0, 0
+	for sent < len(exp) || gi < len(got) {
+		for sent < len(exp) && sent < gi+ring/2 {
+			reclaim(sent - ring + 1)
+			slots[sent%ring] = append(slots[sent%ring][:0], exp[sent].Data...)
+			m.Expect(Expected{Data: slots[sent%ring], Tag: uint64(sent + 1)})
+			lent = append(lent, sent)
+			sent++
+		}
+		if gi < len(got) {
+			m.Got(got[gi])
+			gi++
+		}
+	}
+	reclaim(len(exp))
+	for i := range slots {
+		for j := range slots[i] {
+			slots[i][j] = 0xee // what the ring holds next
+		}
+	}
+	if m.Latest() != len(exp)-1 {
+		t.Errorf("Latest %d, want %d", m.Latest(), len(exp)-1)
+	}
+	want := framesBefore(exp, got, false)
+	if owned != want.Missing+want.Mismatched || len(freed) != want.Exact {
+		t.Errorf("%d taken back, %d freed: want %d and %d", owned, len(freed), want.Missing+want.Mismatched, want.Exact)
+	}
+	if have := m.Result(); !sameResult(want, have) {
+		t.Fatalf("before %s\nnow %s", show(want), show(have))
+	}
+}

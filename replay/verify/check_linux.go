@@ -25,13 +25,21 @@ const stall = 200 * time.Millisecond
 
 // check compares what the testbed captures with what must come out while
 // both arrive: the sender's observer hands it each expected frame before
-// the frame leaves (expect), the capture rings each frame as it comes
-// (got), and a match lets both go. What it holds is the frames in flight
-// and those that matched nothing (kept for the report: in a run that loses
-// or changes frames, memory grows with them). The sender waits while the
-// frames in flight take more than budget bytes, so the capture ring, which
-// holds at least twice that, never overflows because the comparison fell
-// behind, and memory stays bounded whatever the capture's size.
+// the frame leaves (expect, or lend), the capture rings each frame as it
+// comes (got), and a match lets both go. What it holds is the frames in
+// flight and those that matched nothing (kept for the report: in a run
+// that loses or changes frames, memory grows with them).
+//
+// An expected frame is a copy (expect) unless the replay lends it where it
+// lies, in the streaming replay's ring (lend): most frames of a pcap are
+// compared there, never copied. Before the replay overwrites a part of its
+// ring it calls reclaim, which waits for the capture to catch up with the
+// frames lent from there and copies only those that did not match (lost
+// or changed): so the replay runs no further ahead of the comparison than
+// its ring. Copies are bounded the other way: the sender waits while they
+// take more than budget bytes. Either way the capture ring, larger than
+// both, does not overflow because the comparison fell behind, and memory
+// stays bounded whatever the capture's size.
 type check struct {
 	ctx    context.Context
 	budget int64
@@ -43,6 +51,7 @@ type check struct {
 	last  time.Time           // when the capture last brought something
 	free  [][]byte            // buffers of matched frames, for the next expected ones
 	n     int                 // expected frames so far
+	lent  []lentQueue         // by shard: the frames lent, in their order
 	// corrupt, for tests, changes an expected frame (its position among
 	// all) before it is compared.
 	corrupt func(pos int, e *compare.Expected)
@@ -66,14 +75,26 @@ func newCheck(ctx context.Context, strict, two bool, budget int64, corrupt func(
 	}
 	for _, m := range c.sides {
 		if m != nil {
-			m.Free = func(b []byte) {
-				c.free = append(c.free, b)
-				c.held -= held(b)
-			}
+			m.Free = c.matched
 		}
 	}
 	return c
 }
+
+// matched takes back an expected frame that matched: a copy's buffer for
+// the next one, a lent frame's place in its queue marked done.
+func (c *check) matched(e compare.Expected) {
+	if e.Tag != 0 {
+		c.lent[e.Tag>>tagShard].at(e.Tag&(1<<tagShard-1) - 1).done = true
+		return
+	}
+	c.free = append(c.free, e.Data)
+	c.held -= held(e.Data)
+}
+
+// tagShard is where a lent frame's tag (compare.Expected.Tag) holds its
+// shard; below it, its place in the shard's queue, plus 1 (0 is a copy).
+const tagShard = 40
 
 // held is the memory an expected frame in flight takes: its buffer and
 // the Matcher's entry.
@@ -112,6 +133,12 @@ func (c *check) expect(side split.Side, data []byte, normalized string) {
 		time.Sleep(50 * time.Microsecond)
 		c.mu.Lock()
 	}
+	c.add(side, compare.Expected{Data: c.copied(data), Normalized: normalized})
+}
+
+// copied is a copy of data, in a buffer of a frame that matched if one is
+// large enough, counted as held.
+func (c *check) copied(data []byte) []byte {
 	var buf []byte
 	if n := len(c.free); n > 0 && cap(c.free[n-1]) >= len(data) {
 		buf, c.free = c.free[n-1][:len(data)], c.free[:n-1]
@@ -120,7 +147,12 @@ func (c *check) expect(side split.Side, data []byte, normalized string) {
 	}
 	copy(buf, data)
 	c.held += held(buf)
-	e := compare.Expected{Data: buf, Normalized: normalized}
+	return buf
+}
+
+// add hands the comparison an expected frame; it returns the frame's
+// position among its side's.
+func (c *check) add(side split.Side, e compare.Expected) int {
 	if c.corrupt != nil {
 		c.corrupt(c.n, &e)
 	}
@@ -128,7 +160,101 @@ func (c *check) expect(side split.Side, data []byte, normalized string) {
 	if c.cross != nil {
 		c.cross.expect(e.Data)
 	}
-	c.sides[side&1].Expect(e)
+	m := c.sides[side&1]
+	pos, _ := m.Counts()
+	m.Expect(e)
+	return pos
+}
+
+// lend adds a frame that must come out by side as it lies in shard's ring
+// (at offset off of the file), kept there until reclaim takes it back.
+func (c *check) lend(shard int, side split.Side, data []byte, off int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.lent) <= shard {
+		c.lent = append(c.lent, lentQueue{})
+	}
+	if c.corrupt != nil {
+		// A test's hook may change it: a copy.
+		c.add(side, compare.Expected{Data: c.copied(data)})
+		return
+	}
+	q := &c.lent[shard]
+	seq := q.push(lentFrame{data: data, off: off, side: side})
+	q.at(seq).pos = c.add(side, compare.Expected{Data: data, Tag: uint64(shard)<<tagShard | (seq + 1)})
+}
+
+// reclaim gives shard's ring back before the replay overwrites it below
+// before: for each frame lent from there it waits, while the capture
+// still brings frames, until the frame or one expected after it matched;
+// a lent frame that has not matched by then is copied where the Matcher
+// keeps it (it is lost, changed or late). Lost frames cost no wait: the
+// frames after them match.
+func (c *check) reclaim(shard int, before int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if shard >= len(c.lent) {
+		return
+	}
+	q := &c.lent[shard]
+	for f := q.head(); f != nil && f.off < before; f = q.head() {
+		for !f.done && c.ctx.Err() == nil && time.Since(c.last) <= stall {
+			if c.sides[f.side&1].Latest() > f.pos {
+				break
+			}
+			c.mu.Unlock()
+			time.Sleep(50 * time.Microsecond)
+			c.mu.Lock()
+			f = q.head() // the queue may have grown meanwhile
+		}
+		if !f.done {
+			c.sides[f.side&1].Own(f.data, f.pos, c.copied)
+		}
+		q.pop()
+	}
+}
+
+// lentFrame is a frame lent by the replay's ring: where it lies, its
+// file offset, its side and position there, and whether it matched.
+type lentFrame struct {
+	data []byte
+	off  int64
+	side split.Side
+	pos  int
+	done bool
+}
+
+// lentQueue is a shard's lent frames in the order lent, each known by its
+// sequence number.
+type lentQueue struct {
+	q     []lentFrame
+	head0 int    // q[head0] is the oldest
+	base  uint64 // the sequence number of q[0]
+}
+
+func (q *lentQueue) push(f lentFrame) uint64 {
+	q.q = append(q.q, f)
+	return q.base + uint64(len(q.q)-1)
+}
+
+func (q *lentQueue) at(seq uint64) *lentFrame { return &q.q[seq-q.base] }
+
+// head is the oldest frame, nil for none.
+func (q *lentQueue) head() *lentFrame {
+	if q.head0 == len(q.q) {
+		return nil
+	}
+	return &q.q[q.head0]
+}
+
+func (q *lentQueue) pop() {
+	q.q[q.head0] = lentFrame{} // no reference into the ring stays behind
+	q.head0++
+	if q.head0 == len(q.q) || q.head0 >= 4096 && q.head0*2 >= len(q.q) {
+		n := copy(q.q, q.q[q.head0:])
+		clear(q.q[n:])
+		q.q, q.base, q.head0 = q.q[:n], q.base+uint64(q.head0), 0
+	}
 }
 
 // got compares a frame captured on pair's ring.

@@ -340,7 +340,7 @@ func (o Options) Validate() error {
 // rewriting, what must come out is each original frame as rewrite.Frame
 // edits it alone, as tcprewrite would: the super-packets sent, edited
 // once, must agree with that. Each expected frame is a copy: what the
-// replay shows it is reused.
+// replay shows it is reused, unless the replay lends it (Borrowed).
 type expectation struct {
 	ck   *check
 	rw   []*rewrite.Rewriter
@@ -368,6 +368,15 @@ func (e *expectation) Frame(shard int, p *pcaps.Packet, _ int64) {
 	}
 	e.ck.expect(split.Side(p.Interface), data, "")
 }
+
+// Borrowed notes a frame that must come out as it stands, lent where it
+// lies until Reclaim (the replay lends only frames it does not rewrite).
+func (e *expectation) Borrowed(shard int, p *pcaps.Packet, _ int64) {
+	e.ck.lend(shard, split.Side(p.Interface), p.Data, p.Offset)
+}
+
+// Reclaim gives back the frames lent before offset before.
+func (e *expectation) Reclaim(shard int, before int64) { e.ck.reclaim(shard, before) }
 
 // edited is the frame a rewriter returns; the wire length it also returns
 // follows from the frame.

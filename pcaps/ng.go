@@ -1,6 +1,7 @@
 package pcaps
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,8 +27,14 @@ type ngState struct {
 	// before any other (copies, so that reading on does not overwrite them).
 	ahead [][]byte
 	order binary.ByteOrder
-	keep  bool  // KeepBlocks
-	block int64 // blocks read
+	// blockOrder is the section's byte order for reading blocks (the
+	// block reader's, once it hands over to the ring); at is the offset of
+	// the block read last.
+	blockOrder binary.ByteOrder
+	at         int64
+	aheadAt    int64 // the offset of the next block read ahead
+	keep       bool  // KeepBlocks
+	block      int64 // blocks read
 	// What the file holds besides packets, counted (Metadata).
 	meta Metadata
 }
@@ -35,6 +42,11 @@ type ngState struct {
 // maxAhead bounds what NewReader reads past the section header to learn the
 // interfaces before the first packet.
 const maxAhead = 4 << 20
+
+// maxBlockNG is the longest block a Reader takes: the longest frame, with
+// room for the options of its block, or a block of metadata (decryption
+// secrets of a long capture may take megabytes).
+const maxBlockNG = MaxFrame + maxAhead
 
 // Metadata counts what a pcapng file holds besides packets, and the oddities
 // of records that are read but not as tools usually write them.
@@ -83,9 +95,9 @@ func (r *Reader) KeepBlocks() {
 	}
 }
 
-func (r *Reader) openNg(br io.Reader) error {
+func (r *Reader) openNg(br *bufio.Reader) error {
 	r.ng = &ngState{br: pcapng.NewReader(br)}
-	r.ng.br.Max = MaxFrame + maxAhead
+	r.ng.br.Max = maxBlockNG
 	// Read the section header and the blocks after it up to the first
 	// packet, so that Interfaces and SectionComment are known at once.
 	size := 0
@@ -111,6 +123,9 @@ func (r *Reader) openNg(br io.Reader) error {
 			break
 		}
 	}
+	// The rest is read through a ring (window.go), from where the blocks
+	// read ahead end.
+	r.br, r.offset, r.ng.blockOrder = br, int64(size), r.ng.br.Order()
 	return nil
 }
 
@@ -172,20 +187,22 @@ func (r *Reader) nextNg(p *Packet) error {
 			raw := s.ahead[0]
 			s.ahead = s.ahead[1:]
 			b = pcapng.Block{Bytes: raw, Order: s.orderOf(raw)}
+			s.at = s.aheadAt
+			s.aheadAt += int64(len(raw))
 			if !b.IsPacket() {
 				s.block++
 				if s.keep {
-					*p = Packet{Block: raw, Interface: -1}
+					*p = Packet{Block: raw, Interface: -1, Offset: s.at}
 					return nil
 				}
 				continue
 			}
 		} else {
 			var err error
-			if b, err = s.br.Next(); err == io.EOF {
+			if b, err = r.nextBlock(); err == io.EOF {
 				return io.EOF
 			} else if err != nil {
-				return r.ngError(err, false)
+				return err
 			}
 			s.order = b.Order
 			if !b.IsPacket() {
@@ -194,7 +211,7 @@ func (r *Reader) nextNg(p *Packet) error {
 					return err
 				}
 				if s.keep {
-					*p = Packet{Block: b.Bytes, Interface: -1}
+					*p = Packet{Block: b.Bytes, Interface: -1, Offset: s.at}
 					return nil
 				}
 				continue
@@ -203,6 +220,61 @@ func (r *Reader) nextNg(p *Packet) error {
 		s.block++
 		return r.ngPacket(b, p)
 	}
+}
+
+// nextBlock reads the next block in the ring, where it stays (its offset
+// becomes the packet's).
+func (r *Reader) nextBlock() (pcapng.Block, error) {
+	r.ownWindow()
+	w, s := r.win, r.ng
+	head := 8
+	for {
+		ok, err := r.fill(head)
+		switch {
+		case err != nil:
+			return pcapng.Block{}, r.ngRead(err)
+		case !ok && w.end == w.start && head == 8:
+			return pcapng.Block{}, io.EOF
+		case !ok:
+			return pcapng.Block{}, r.ngError(r.ngAt(fmt.Errorf("%d bytes of a block header: %w", w.end-w.start, pcapng.ErrTruncated)), false)
+		}
+		if head == 12 || !pcapng.IsSection(w.buf[w.start:w.end]) {
+			break
+		}
+		head = 12 // a section header: its byte-order magic follows
+	}
+	length, order, err := pcapng.Header(w.buf[w.start:w.start+head], s.blockOrder, maxBlockNG)
+	if err != nil {
+		return pcapng.Block{}, r.ngError(r.ngAt(err), false)
+	}
+	if ok, err := r.fill(length); err != nil {
+		return pcapng.Block{}, r.ngRead(err)
+	} else if !ok {
+		return pcapng.Block{}, r.ngError(r.ngAt(fmt.Errorf("%d of %d bytes: %w", w.end-w.start, length, pcapng.ErrTruncated)), false)
+	}
+	b := pcapng.Block{Bytes: w.buf[w.start : w.start+length : w.start+length], Order: order}
+	if err := pcapng.Check(b); err != nil {
+		return pcapng.Block{}, r.ngError(r.ngAt(err), false)
+	}
+	if b.Type() == pcapng.TypeSectionHeader {
+		s.blockOrder = order
+	}
+	w.start += length
+	s.at = r.offset
+	r.offset += int64(length)
+	return b, nil
+}
+
+// ngAt names the byte offset of the block being read.
+func (r *Reader) ngAt(err error) error { return fmt.Errorf("byte offset %d: %w", r.offset, err) }
+
+// ngRead is an error of the ring's reads: the reclaim callback's as it
+// gave it, the file's named.
+func (r *Reader) ngRead(err error) error {
+	if re, ok := err.(reclaimError); ok {
+		return re.error
+	}
+	return r.ngError(r.ngAt(err), false)
 }
 
 // orderOf gives a read-ahead block its section's byte order: the section
@@ -243,6 +315,7 @@ func (r *Reader) ngPacket(b pcapng.Block, p *Packet) error {
 		LinkType:  r.ifaces[s.base+local].LinkType,
 		Block:     b.Bytes,
 		Options:   pk.Options.Bytes,
+		Offset:    s.at,
 		// Simple Packet Blocks have no timestamp; the epoch survives a
 		// round trip through any writer, Go's zero time does not.
 		Timestamp: time.Unix(0, 0).UTC(),

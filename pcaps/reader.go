@@ -24,7 +24,6 @@ package pcaps
 
 import (
 	"bufio"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -88,9 +87,9 @@ type Packet struct {
 	// as written (gso.DecodeVnetHeader reads it); a Writer of vnet files
 	// writes it before Data (zeros when nil).
 	Vnet []byte
-	// Offset is the byte offset of the record in a pcap or vnet file (of
-	// the decompressed stream if gzipped; 0 in pcapng): it orders the
-	// packets of a Window.
+	// Offset is the byte offset of the record in the file (of the
+	// decompressed stream if compressed): it orders the packets of a
+	// Window.
 	Offset int64
 	// Block, in a pcapng file, is the whole block the record is, as written
 	// (its section's byte order): Data and Options are slices of it. With
@@ -126,6 +125,9 @@ type Reader struct {
 	name   string
 	format Format
 	closer io.Closer
+	// compression is the file's; stop ends its decompression.
+	compression Compression
+	stop        func()
 
 	pcap *pcapgo.Reader
 	ng   *ngState
@@ -141,7 +143,7 @@ type Reader struct {
 	ifaces []Interface
 
 	count  int64 // packets read
-	offset int64 // pcap only: byte offset of the next record
+	offset int64 // byte offset of the next record (pcapng: of the next block past those read ahead)
 
 	br  *bufio.Reader // the file, past what pcapgo has read
 	raw rawPcap       // how the pcap's records are written
@@ -200,6 +202,26 @@ func (o OpenOptions) Open(path string) (*Reader, error) {
 // header. name is used in errors.
 func NewReader(r io.Reader, name string) (*Reader, error) {
 	br := bufio.NewReaderSize(r, readBuffer)
+	src, comp, stop, err := decompressed(br)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s stream: %v: %w", name, comp, err, ErrNotCapture)
+	}
+	label := name
+	if comp != Uncompressed {
+		br = bufio.NewReaderSize(src, readBuffer)
+		label = fmt.Sprintf("%s (%s)", name, comp) // errors in the header say what was inflated
+	}
+	rd, err := newReader(br, label)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	rd.name, rd.compression, rd.stop = name, comp, stop
+	return rd, nil
+}
+
+// newReader is NewReader once what r holds is decompressed.
+func newReader(br *bufio.Reader, name string) (*Reader, error) {
 	magic, err := br.Peek(4)
 	if err != nil {
 		if len(magic) == 0 {
@@ -226,27 +248,12 @@ func NewReader(r io.Reader, name string) (*Reader, error) {
 		if err := rd.openNg(br); err != nil {
 			return nil, err
 		}
-	case isPcapMagic(magic) || (magic[0] == 0x1f && magic[1] == 0x8b):
+	case isPcapMagic(magic):
 		rd.format = FormatPcap
 		src := br
-		if magic[0] == 0x1f {
-			zr, err := gzip.NewReader(br)
-			if err != nil {
-				return nil, rd.wrapHeader(err)
-			}
-			src = bufio.NewReaderSize(zr, readBuffer)
-		}
 		// pcapgo reads the file header; the records are read in place
-		// (window.go), which needs the magic (pcapgo would also take a
-		// second gzip layer, which the records' reader does not).
-		m, err := src.Peek(4)
-		switch {
-		case err != nil:
-			return nil, rd.wrapHeader(io.ErrUnexpectedEOF)
-		case !isPcapMagic(m):
-			return nil, fmt.Errorf("%s: gzipped, magic %02x%02x%02x%02x inside: %w", name, m[0], m[1], m[2], m[3], ErrNotCapture)
-		}
-		rd.raw = rawPcapOf(m)
+		// (window.go), which needs the magic.
+		rd.raw = rawPcapOf(magic)
 		p, err := pcapgo.NewReader(src)
 		if err != nil {
 			return nil, rd.wrapHeader(err)
@@ -281,6 +288,9 @@ func (r *Reader) wrapHeader(err error) error {
 
 // Name is the name given to NewReader (the path for Open).
 func (r *Reader) Name() string { return r.name }
+
+// Compression is how the file was compressed (found by its magic).
+func (r *Reader) Compression() Compression { return r.compression }
 
 // Format is the file format.
 func (r *Reader) Format() Format { return r.format }
@@ -319,6 +329,9 @@ func (r *Reader) Resolution() gopacket.TimestampResolution {
 
 // Close closes the file opened by Open.
 func (r *Reader) Close() error {
+	if r.stop != nil {
+		r.stop()
+	}
 	if r.closer != nil {
 		return r.closer.Close()
 	}
@@ -349,12 +362,7 @@ func (r *Reader) Next(p *Packet) error {
 		return r.nextVnet(p)
 	}
 	if r.pcap != nil {
-		if r.win == nil {
-			// No ring lent: a small one of the reader's own, read in
-			// chunks as large as the buffer below it, which bufio then
-			// hands to the file whole instead of copying them once more.
-			r.window(make([]byte, 2*readBuffer+MaxFrame+rawRecordHeader), func(int64) error { return nil }, readBuffer)
-		}
+		r.ownWindow()
 		return r.nextWindow(p)
 	}
 	return r.nextNg(p)

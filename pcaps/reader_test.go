@@ -217,11 +217,14 @@ func FuzzReader(f *testing.F) {
 	w.Flush()
 	f.Add(ng.Bytes())
 	f.Add(vnetFile(f, layers.LinkTypeEthernet, [][]byte{[]byte("abc"), []byte("defg")}, [][]byte{nil, {1, 1, 66, 0, 200, 5, 34, 0, 16, 0}}))
+	f.Add(compressed(f, pcapFile(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, []byte("0123456789abcdef")), Zstd))
+	f.Add(compressed(f, ng.Bytes(), Gzip))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := NewReader(bytes.NewReader(data), "fuzz")
 		if err != nil {
 			return
 		}
+		defer r.Close() // a compressed stream's reading goroutine
 		var p Packet
 		var over int64
 		for i := 0; i < 10000; i++ {

@@ -54,29 +54,52 @@ type window struct {
 	reclaim        func(before int64) error
 }
 
-// Window makes the Reader read a pcap file into buf, a ring of at least
-// MinWindow bytes (in reads of half of what the longest record leaves, up
-// to WindowChunk), and hand out Packet.Data as slices of it
-// without copying: a packet's Data then stays valid and unchanged after
+// Window makes the Reader read a pcap or pcapng file into buf, a ring of
+// at least MinWindow bytes for pcap and MinWindowNG for pcapng (in reads
+// of half of what the longest record leaves, up to WindowChunk), and hand
+// out Packet.Data (and a pcapng packet's Block and Options) as slices of
+// it without copying: a packet's Data then stays valid and unchanged after
 // later calls to Next, until reclaim is called with a bound above its
 // Offset. reclaim is called before the reader overwrites what it handed
 // out earlier; when it returns, nothing below before may be used any more
 // (a caller that holds packets sends or copies them). An error from reclaim
 // ends the read with it. Window reports false, and the Reader reads as
-// before, for pcapng and vnet files, or if a packet was read already.
-// Without Window a pcap Reader uses a small ring of its own.
+// before, for vnet files, for a ring too small, or if a packet was read
+// already. Without Window a Reader uses a small ring of its own.
 func (r *Reader) Window(buf []byte, reclaim func(before int64) error) bool {
-	return r.window(buf, reclaim, min(WindowChunk, (len(buf)-MaxFrame-rawRecordHeader)/2))
+	return r.window(buf, reclaim, min(WindowChunk, (len(buf)-r.longest())/2))
+}
+
+// MinWindowNG is the smallest buffer Window takes for pcapng: room for the
+// longest block a Reader takes, which may straddle two reads, and two
+// reads.
+const MinWindowNG = maxBlockNG + 2*minChunk
+
+// longest is the longest record the file's ring must hold whole.
+func (r *Reader) longest() int {
+	if r.ng != nil {
+		return maxBlockNG
+	}
+	return MaxFrame + rawRecordHeader
 }
 
 // window is Window with reads of chunk bytes (tests make many laps with
 // small ones).
 func (r *Reader) window(buf []byte, reclaim func(before int64) error, chunk int) bool {
-	if r.br == nil || r.raw.order == nil || r.count > 0 || r.win != nil || chunk < minChunk || len(buf) < 2*chunk+MaxFrame+rawRecordHeader {
+	if r.br == nil || r.raw.order == nil && r.ng == nil || r.win != nil || chunk < minChunk || len(buf) < 2*chunk+r.longest() {
 		return false
 	}
 	r.win = &window{buf: buf, base: r.offset, reclaim: reclaim, chunk: chunk}
 	return true
+}
+
+// ownWindow gives the Reader a small ring of its own when none was lent,
+// read in chunks as large as the buffer below it, which bufio then hands
+// to the file whole instead of copying them once more.
+func (r *Reader) ownWindow() {
+	if r.win == nil {
+		r.window(make([]byte, 2*readBuffer+r.longest()), func(int64) error { return nil }, readBuffer)
+	}
 }
 
 // fill makes buf[start:end] hold at least need bytes, unless the file ends

@@ -299,9 +299,10 @@ func TestWindowRefused(t *testing.T) {
 	}
 }
 
-// TestGzipInside: a gzipped file must hold a pcap: twice gzipped, or
-// gzipped text, or a gzipped pcap cut inside its header, is an error that
-// names the file, never a reader that cannot read.
+// TestGzipInside: a gzipped file must hold a capture: twice gzipped, or
+// gzipped text, or a gzipped pcap cut inside its magic (a file of three
+// bytes, as uncompressed), or inside its header, is an error that names
+// the file, never a reader that cannot read.
 func TestGzipInside(t *testing.T) {
 	gz := func(b []byte) []byte {
 		var out bytes.Buffer
@@ -318,7 +319,8 @@ func TestGzipInside(t *testing.T) {
 	}{
 		{"twice", gz(gz(plain)), ErrNotCapture},
 		{"text", gz([]byte("hello, not a capture")), ErrNotCapture},
-		{"cut", gz(plain[:3]), ErrTruncated},
+		{"cut", gz(plain[:3]), ErrNotCapture},
+		{"header cut", gz(plain[:20]), ErrTruncated},
 	} {
 		_, err := NewReader(bytes.NewReader(tc.data), "test.pcap.gz")
 		if !errors.Is(err, tc.class) || !strings.Contains(err.Error(), "test.pcap.gz") {

@@ -124,8 +124,9 @@ func (s *source) Rewriter() *rewrite.Rewriter { return s.rw }
 // borrow mode the Source keeps slices of the packets it is given instead
 // of copying them, and its items carry them (Item.Parts, Item.Stable): the
 // caller must keep every packet's Data valid and unchanged until the items
-// made of it are sent, and calls Expire to get packets back. Only for
-// Ethernet captures, whose frames go out as they are read.
+// made of it are sent, and calls Expire to get packets back. For captures
+// of Ethernet frames, which go out as they are read (a frame of another
+// link type goes alone, copied).
 func (s *source) Borrow(on bool) { s.borrow = on }
 
 // Expire sends on the items that hold packets read before offset (by
@@ -292,7 +293,14 @@ func (s *source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 		return s.emit(frame, nil, s.borrowed(frame, p), gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
 	}
 	if s.borrow && !s.borrowed(frame, p) {
-		return fmt.Errorf("%s: record %d: a %v frame in borrow mode (Ethernet only)", s.name, record, p.LinkType)
+		// Made Ethernet in the Source's buffer (an interface of another
+		// link type that a pcapng file declares after its first packet):
+		// the coalescer, which keeps slices of the ring, cannot take it.
+		// It goes alone, copied, after what the coalescer holds.
+		if err := s.c.Close(); err != nil {
+			return err
+		}
+		return s.emit(frame, nil, false, gso.VnetHeader{}, 1, p.Timestamp, false, "", record)
 	}
 	if cl != nil && p.LinkType == layers.LinkTypeEthernet {
 		cl.SetInterface(int(s.side))

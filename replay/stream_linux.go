@@ -17,13 +17,14 @@ import (
 // in each pipeline costs little from the page cache (bench/NOTES.md), and
 // the pipelines share nothing but the clock.
 //
-// A pcap file is read into a ring of the pipeline's own, in huge pages
-// (pcaps.Reader.Window), in a stage of its own (staged), and its Source
-// borrows the packets there: a super-packet goes to the kernel as its
-// rebuilt headers and the payloads in place, a lone frame as it lies in
-// the ring; nothing is copied in user space. pcapng and vnet files are
-// read and sent in one stage, from the reader's buffer, copied. Memory
-// stays bounded per pipeline: the ring and the coalescer's limits.
+// A pcap or pcapng file (compressed or not) is read into a ring of the
+// pipeline's own, in huge pages (pcaps.Reader.Window), in a stage of its
+// own (staged), and its Source borrows the packets there: a super-packet
+// goes to the kernel as its rebuilt headers and the payloads in place, a
+// lone frame as it lies in the ring; nothing is copied in user space.
+// vnet files, and pcapng through a ring too small for its longest block,
+// are read and sent in one stage, from the reader's buffer, copied.
+// Memory stays bounded per pipeline: the ring and the coalescer's limits.
 func (st *runState) stream(open Opener, ps []*pipeline) error {
 	return st.parallel(ps, func(p *pipeline) error {
 		r, err := open()
@@ -31,12 +32,12 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 			return err
 		}
 		defer r.Close()
-		if r.Format() == pcaps.FormatPcap {
+		if r.Format() == pcaps.FormatPcap || r.Format() == pcaps.FormatPcapNG && st.window() >= pcaps.MinWindowNG {
 			if p.ring == nil {
 				p.arena = hugemem.NewArena(st.window())
 				p.ring = p.arena.Alloc(st.window())
 			}
-			return st.staged(p, r, len(ps), r.Interfaces()[0].LinkType == layers.LinkTypeEthernet)
+			return st.staged(p, r, len(ps), ethernet(r.Interfaces()))
 		}
 		p.src.Borrow(false)
 		send := func(it *item) error { return st.send(p, it, false) }
@@ -65,6 +66,17 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 		}
 		return p.flush()
 	})
+}
+
+// ethernet reports whether every interface the file declared so far is
+// Ethernet (a pcap has one).
+func ethernet(ifaces []pcaps.Interface) bool {
+	for _, in := range ifaces {
+		if in.LinkType != layers.LinkTypeEthernet {
+			return false
+		}
+	}
+	return len(ifaces) > 0
 }
 
 func (st *runState) window() int {

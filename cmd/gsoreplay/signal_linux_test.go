@@ -38,19 +38,34 @@ func labLinks(t *testing.T) []string {
 	return found
 }
 
-// netnsHeld lists the network namespaces other than this one that process
-// pid holds open: its lab's (netns handles show as "net:[inode]" among its
-// files).
-func netnsHeld(pid int) map[string]bool {
+// netnsHeld lists the network namespaces that process pid holds open
+// and no process had before it started (existing): its lab's (netns
+// handles show as "net:[inode]" among its files). Not "other than this
+// process's": a test before may have left this process's main thread in a
+// namespace of its own.
+func netnsHeld(pid int, existing map[string]bool) map[string]bool {
 	held := map[string]bool{}
-	self, _ := os.Readlink("/proc/self/ns/net")
 	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
 	for _, fd := range fds {
-		if l, err := os.Readlink(fd); err == nil && strings.HasPrefix(l, "net:[") && l != self {
+		if l, err := os.Readlink(fd); err == nil && strings.HasPrefix(l, "net:[") && !existing[l] {
 			held[l] = true
 		}
 	}
 	return held
+}
+
+// netnsNow is every network namespace some process has, by a file or a
+// thread: those a command holds beyond them are its own.
+func netnsNow() map[string]bool {
+	all := map[string]bool{}
+	paths, _ := filepath.Glob("/proc/[0-9]*/fd/*")
+	tasks, _ := filepath.Glob("/proc/[0-9]*/task/*/ns/net")
+	for _, p := range append(paths, tasks...) {
+		if l, err := os.Readlink(p); err == nil && strings.HasPrefix(l, "net:[") {
+			all[l] = true
+		}
+	}
+	return all
 }
 
 // stillAlive names the namespaces of held that a process still has, by a
@@ -114,13 +129,14 @@ func TestSignals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
+			existing := netnsNow()
 			cmd := exec.Command(bin, tc.args...)
 			cmd.Stdout, cmd.Stderr = &out, &errOut
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(tc.after)
-			lab := netnsHeld(cmd.Process.Pid)
+			lab := netnsHeld(cmd.Process.Pid, existing)
 			sent := time.Now()
 			if err := cmd.Process.Signal(tc.sig); err != nil {
 				t.Fatalf("the command ended before the signal: %v; %s %s", err, out.String(), errOut.String())

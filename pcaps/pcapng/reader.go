@@ -58,47 +58,71 @@ func (r *Reader) Next() (Block, error) {
 	if err != nil {
 		return Block{}, r.errorf(ErrTruncated, "%d bytes of a block header", n)
 	}
-	order := r.order
 	if IsSection(head[:]) {
-		// A new section: its byte-order magic says how to read the rest.
-		if n, err := io.ReadFull(r.r, head[8:12]); err != nil {
-			return Block{}, r.errorf(ErrTruncated, "%d bytes of a section header", 8+n)
-		}
-		var ok bool
-		if order, ok = SectionOrder(head[:]); !ok {
-			return Block{}, r.errorf(ErrByteOrder, "%#08x", binary.LittleEndian.Uint32(head[8:12]))
+		if k, err := io.ReadFull(r.r, head[8:12]); err != nil {
+			return Block{}, r.errorf(ErrTruncated, "%d bytes of a section header", 8+k)
 		}
 		n = 12
-	} else if order == nil {
-		return Block{}, r.errorf(ErrNoSection, "block type %#x", binary.LittleEndian.Uint32(head[0:4]))
 	}
-	length := int64(order.Uint32(head[4:8]))
-	min := int64(MinBlock)
-	if n == 12 {
-		min = minSectionBlock
-	}
-	switch {
-	case length < min || length%4 != 0:
-		return Block{}, r.errorf(ErrLength, "%d", length)
-	case length > int64(r.Max):
-		return Block{}, r.errorf(ErrTooLong, "%d bytes > %d", length, r.Max)
+	length, order, err := Header(head[:n], r.order, r.Max)
+	if err != nil {
+		return Block{}, r.at(err)
 	}
 	r.buf = append(r.buf[:0], head[:n]...)
-	if err := r.fill(int(length)); err != nil {
+	if err := r.fill(length); err != nil {
 		return Block{}, err
 	}
 	b := Block{Bytes: r.buf, Order: order}
-	if trail := int64(order.Uint32(r.buf[length-4:])); trail != length {
-		return Block{}, r.errorf(ErrLength, "leading length %d, trailing %d", length, trail)
+	if err := Check(b); err != nil {
+		return Block{}, r.at(err)
+	}
+	if b.Type() == TypeSectionHeader {
+		r.order = order
+	}
+	r.offset += int64(length)
+	return b, nil
+}
+
+// Header reads a block's length and byte order from its first bytes, head:
+// 8 of them, or 12 for a section header (IsSection), whose byte-order magic
+// says how to read it; other blocks are read in order, the current
+// section's (nil before the first section). The length is checked as
+// Reader.Next checks it: at least a block's framing, a multiple of 4, at
+// most max. Errors wrap the ones above.
+func Header(head []byte, order binary.ByteOrder, max int) (length int, o binary.ByteOrder, err error) {
+	min := int64(MinBlock)
+	if IsSection(head) {
+		var ok bool
+		if order, ok = SectionOrder(head); !ok {
+			return 0, nil, fmt.Errorf("%#08x: %w", binary.LittleEndian.Uint32(head[8:12]), ErrByteOrder)
+		}
+		min = minSectionBlock
+	} else if order == nil {
+		return 0, nil, fmt.Errorf("block type %#x: %w", binary.LittleEndian.Uint32(head[0:4]), ErrNoSection)
+	}
+	l := int64(order.Uint32(head[4:8]))
+	switch {
+	case l < min || l%4 != 0:
+		return 0, nil, fmt.Errorf("%d: %w", l, ErrLength)
+	case l > int64(max):
+		return 0, nil, fmt.Errorf("%d bytes > %d: %w", l, max, ErrTooLong)
+	}
+	return int(l), order, nil
+}
+
+// Check checks a whole block as Reader.Next does: its trailing length is
+// its leading one, and a section header is of major version 1.
+func Check(b Block) error {
+	length := len(b.Bytes)
+	if trail := int(b.Order.Uint32(b.Bytes[length-4:])); trail != length {
+		return fmt.Errorf("leading length %d, trailing %d: %w", length, trail, ErrLength)
 	}
 	if b.Type() == TypeSectionHeader {
 		if major, _ := (SectionHeader{b}).Version(); major != 1 {
-			return Block{}, r.errorf(ErrBadVersion, "%d", major)
+			return fmt.Errorf("%d: %w", major, ErrBadVersion)
 		}
-		r.order = order
 	}
-	r.offset += length
-	return b, nil
+	return nil
 }
 
 // fill reads the block up to length bytes, growing the buffer as bytes
@@ -121,6 +145,9 @@ func (r *Reader) fill(length int) error {
 	}
 	return nil
 }
+
+// at names the place of an error of Header or Check.
+func (r *Reader) at(err error) error { return fmt.Errorf("byte offset %d: %w", r.start, err) }
 
 func (r *Reader) errorf(class error, format string, args ...any) error {
 	return fmt.Errorf("byte offset %d: %s: %w", r.start, fmt.Sprintf(format, args...), class)

@@ -3,11 +3,13 @@ package verify
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +329,66 @@ func lapsFixture(t *testing.T) (string, []pcaps.Packet) {
 		}
 	}
 	return writeFixture(t, "laps", pkts), pkts
+}
+
+// TestVerifyFormats: the same crafted capture as pcapng, as pcapng
+// compressed with zstd and as pcap with gzip streams through the
+// replay's ring (the fast path) and comes out exact, its bulk in
+// super-packets. A pcapng file whose second interface, of Linux SLL, is
+// declared after its first packet comes out exact too: those frames go
+// alone, made Ethernet, between the Ethernet frames that still merge.
+func TestVerifyFormats(t *testing.T) {
+	requireRoot(t)
+	fx := craft.Fixtures()[0]
+	mixed := slices.Clone(fx.Pkts)
+	for k := range 6 {
+		f := craft.TCPBulk()
+		f.LinkType, f.Sport, f.Seq = layers.LinkTypeLinuxSLL, 4000, uint32(k*1448)
+		f.Timestamp = fx.Pkts[len(fx.Pkts)-1].Timestamp.Add(time.Duration(k+1) * time.Millisecond)
+		p := f.Packet()
+		p.Interface = 1
+		mixed = append(mixed, p)
+	}
+	ifaces := []pcaps.Interface{{LinkType: layers.LinkTypeEthernet}, {LinkType: layers.LinkTypeLinuxSLL}}
+	for _, tc := range []struct {
+		name   string
+		format pcaps.Format
+		comp   pcaps.Compression
+		pkts   []pcaps.Packet
+	}{
+		{"tcpv4.pcapng", pcaps.FormatPcapNG, pcaps.Uncompressed, fx.Pkts},
+		{"tcpv4.pcapng.zst", pcaps.FormatPcapNG, pcaps.Zstd, fx.Pkts},
+		{"tcpv4.pcap.gz", pcaps.FormatPcap, pcaps.Gzip, fx.Pkts},
+		{"mixed.pcapng", pcaps.FormatPcapNG, pcaps.Uncompressed, mixed},
+	} {
+		path := filepath.Join(t.TempDir(), tc.name)
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw, err := pcaps.Compress(f, tc.comp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := pcaps.NewWriter(zw, pcaps.WriterOptions{Format: tc.format, LinkType: layers.LinkTypeEthernet})
+		if tc.format == pcaps.FormatPcapNG {
+			w.DeclareInterfaces(ifaces)
+		}
+		for i := range tc.pkts {
+			if err := w.Write(&tc.pkts[i], nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := errors.Join(w.Flush(), zw.Close(), f.Close()); err != nil {
+			t.Fatal(err)
+		}
+		o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+		rep, err := Verify(context.Background(), tc.name, fileOpener(path), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != VerdictExact || rep.Exact != len(tc.pkts) || rep.SuperPackets == 0 {
+			t.Errorf("%s: verdict %s, %d of %d exact, %d super-packets: %q", tc.name, rep.Verdict, rep.Exact, len(tc.pkts), rep.SuperPackets, rep.Details)
+		}
+	}
 }

@@ -29,7 +29,9 @@
 # drift), and the peak memory of a streaming replay of two file sizes.
 #
 # Usage (root): bench/replay.sh [WORKDIR]     RUNS=3 by default
-# Needs: go, tcpreplay, mergecap (tshark), ip, ethtool, iperf3, tcpdump, bc,
+# By format (ONLY=formats alone): streaming like for like on pcap, pcapng,
+# gzip and zstd, and one connection.
+# Needs: go, tcpreplay, mergecap and editcap (tshark), zstd, gzip, ip, ethtool, iperf3, tcpdump, bc,
 # /usr/bin/time, and tcpreplay 4.6's libraries (libpcap0.8 liburing2 libxdp1
 # libbpf1).
 set -euo pipefail
@@ -38,8 +40,8 @@ work=${1:-${TMPDIR:-/tmp}/gsoreplay-bench}
 runs=${RUNS:-3}
 t46=${TCPREPLAY46:-../shared/anchors/tcpreplay-4.6/bin/tcpreplay}
 mkdir -p "$work"
-for tool in tcpreplay mergecap ip ethtool bc /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install tcpreplay tshark iproute2 ethtool bc time)" >&2; exit 1; }
+for tool in tcpreplay mergecap editcap zstd gzip tcpdump ip ethtool bc /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install tcpreplay tshark zstd tcpdump iproute2 ethtool bc time)" >&2; exit 1; }
 done
 [[ -x $t46 ]] || { echo "$0: no tcpreplay 4.6 at $t46 (set TCPREPLAY46)" >&2; exit 1; }
 go build -o "$work/gsoreplay" ./cmd/gsoreplay
@@ -156,10 +158,63 @@ if [[ ${ONLY:-} == baseline ]]; then
   done
   exit 0
 fi
+# Like for like, by format: streaming (no -K) against tcpreplay 4.6's
+# streaming (xdp, no -K) on the bulk capture as pcap and as pcapng
+# (editcap), gsoreplay streaming of it compressed (gzip -1 of the pcap,
+# zstd of the pcapng, as capture pipelines write them), and one single
+# connection (the IPv4 one of the second recording: no sharding helps it),
+# -K and streaming, against tcpreplay 4.6 alike. ONLY=formats runs this
+# part alone.
+formats_section() {
+  local ng=$work/bulk.pcapng gz=$work/bulk.pcap.gz zst=$work/bulk.pcapng.zst one=$work/one.pcap n1
+  [[ -s $ng ]] || editcap -F pcapng "$bulk" "$ng"
+  [[ -s $gz ]] || gzip -1 -c "$bulk" >"$gz"
+  [[ -s $zst ]] || zstd -q -c "$ng" >"$zst"
+  [[ -s $one ]] || tcpdump -r "$work/rec2.pcap" -w "$one" 'ip and tcp' 2>/dev/null
+  n1=$(frames "$one")
+  echo "== by format, streaming like for like: bulk TCP as pcap, pcapng ($(stat -c %s "$ng") bytes), gzip ($(stat -c %s "$gz")), zstd ($(stat -c %s "$zst")); one connection: $n1 frames ($runs runs each, alternating)"
+  for ((i = 0; i < runs; i++)); do
+    measure fmt-4.6-stream-pcap "$nbulk" "$t46" -i va -t --xdp --xdp-batch-size=64 "$bulk"
+    measure fmt-gsoreplay-stream-pcap "$nbulk" "$G" replay -i va -t --json "$bulk"
+    measure fmt-4.6-stream-pcapng "$nbulk" "$t46" -i va -t --xdp --xdp-batch-size=64 "$ng"
+    measure fmt-gsoreplay-stream-pcapng "$nbulk" "$G" replay -i va -t --json "$ng"
+    measure fmt-gsoreplay-stream-gzip "$nbulk" "$G" replay -i va -t --json "$gz"
+    measure fmt-gsoreplay-stream-zstd "$nbulk" "$G" replay -i va -t --json "$zst"
+    measure one-4.6-K "$n1" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$one"
+    measure one-gsoreplay-K "$n1" "$G" replay -i va -t -K --json "$one"
+    measure one-4.6-stream "$n1" "$t46" -i va -t --xdp --xdp-batch-size=64 "$one"
+    measure one-gsoreplay-stream "$n1" "$G" replay -i va -t --json "$one"
+  done
+  for n in fmt-4.6-stream-pcap fmt-gsoreplay-stream-pcap fmt-4.6-stream-pcapng fmt-gsoreplay-stream-pcapng \
+    fmt-gsoreplay-stream-gzip fmt-gsoreplay-stream-zstd one-4.6-K one-gsoreplay-K one-4.6-stream one-gsoreplay-stream; do
+    printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
+  done
+}
+formats_checks() {
+  check "streaming pcap: gsoreplay / tcpreplay 4.6 xdp streaming" "$(ratio "$(med fmt-gsoreplay-stream-pcap)" "$(med fmt-4.6-stream-pcap)")" ">=" 2
+  check "streaming pcapng: gsoreplay / tcpreplay 4.6 xdp streaming" "$(ratio "$(med fmt-gsoreplay-stream-pcapng)" "$(med fmt-4.6-stream-pcapng)")" ">=" 2
+  check "streaming: gsoreplay pcapng / pcap" "$(ratio "$(med fmt-gsoreplay-stream-pcapng)" "$(med fmt-gsoreplay-stream-pcap)")" ">=" 0.9
+  check "streaming: gsoreplay zstd (pcapng) / pcapng" "$(ratio "$(med fmt-gsoreplay-stream-zstd)" "$(med fmt-gsoreplay-stream-pcapng)")" ">=" 0.5
+  printf '%-58s %8.2f  (stated)\n' "streaming: gsoreplay gzip (pcap) / pcap" "$(ratio "$(med fmt-gsoreplay-stream-gzip)" "$(med fmt-gsoreplay-stream-pcap)")"
+  check "one connection -K: gsoreplay / tcpreplay 4.6 xdp -K" "$(ratio "$(med one-gsoreplay-K)" "$(med one-4.6-K)")" ">=" 1.5
+  check "one connection streaming: gsoreplay / tcpreplay 4.6 xdp" "$(ratio "$(med one-gsoreplay-stream)" "$(med one-4.6-stream)")" ">=" 2
+}
+ratio() { echo "$1 / $2" | bc -l; }
+pass=0
+check() { # label value op target
+  local ok
+  ok=$(echo "$2 $3 $4" | bc -l)
+  printf '%-58s %8.2f  (target %s %s) %s\n' "$1" "$2" "$3" "$4" "$([[ $ok == 1 ]] && echo ok || echo MISSED)"
+  [[ $ok == 1 ]] || pass=1
+}
+if [[ ${ONLY:-} == formats ]]; then
+  formats_section
+  echo "== ratios (medians)"
+  formats_checks
+  exit $pass
+fi
 if [[ ${ONLY:-} == rewrite ]]; then
   rewrite_section
-  pass=0
-  ratio() { echo "$1 / $2" | bc -l; }
   for mode in stream K; do
     r=$(ratio "$(med rw-rewrite-$mode)" "$(med rw-plain-$mode)")
     ok=$(echo "$r >= 0.95" | bc -l)
@@ -239,15 +294,9 @@ rss() { ip netns exec "$a" /usr/bin/time -f %M "$G" replay -i va -t -q "$1" 2>&1
 rss1=$(rss "$work/rec1.pcap") rss2=$(rss "$bulk")
 echo "$(stat -c %s "$work/rec1.pcap") bytes: ${rss1} KB; $(stat -c %s "$bulk") bytes: ${rss2} KB"
 
-ratio() { echo "$1 / $2" | bc -l; }
+formats_section
+
 echo "== ratios (medians)"
-pass=0
-check() { # label value op target
-  local ok
-  ok=$(echo "$2 $3 $4" | bc -l)
-  printf '%-58s %8.2f  (target %s %s) %s\n' "$1" "$2" "$3" "$4" "$([[ $ok == 1 ]] && echo ok || echo MISSED)"
-  [[ $ok == 1 ]] || pass=1
-}
 check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.6 xdp" "$(ratio "$(med gsoreplay-K-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
 check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.4" "$(ratio "$(med gsoreplay-K-2threads)" "$(med tcpreplay-4.4)")" ">=" 10
 check "bulk -K: gsoreplay / bare GSO senders, hot buffer (2 threads)" "$(ratio "$(med gsoreplay-K-2threads)" "$(med bare-gso-hot-2threads)")" ">=" 0.8
@@ -266,5 +315,6 @@ check "scaling, the ceiling: bare GSO of the capture's shape 2 / 1" "$(ratio "$(
 check "original timing with 2 threads: end drift over 10 s (ms)" "$drift" "<" 1
 check "rewriting cost, streaming: with / without (frames/s)" "$(ratio "$(med rw-rewrite-stream)" "$(med rw-plain-stream)")" ">=" 0.95
 check "rewriting cost, -K: with / without (frames/s)" "$(ratio "$(med rw-rewrite-K)" "$(med rw-plain-K)")" ">=" 0.95
+formats_checks
 check "streaming memory: RSS growth for a $(($(stat -c %s "$bulk") / $(stat -c %s "$work/rec1.pcap")))x larger file (KB)" "$((rss2 - rss1))" "<" 16384
 exit $pass

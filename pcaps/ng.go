@@ -288,12 +288,13 @@ func (s *ngState) orderOf(raw []byte) binary.ByteOrder {
 
 func (r *Reader) ngPacket(b pcapng.Block, p *Packet) error {
 	s := r.ng
+	typ := b.Type()
 	local := 0
-	if b.Type() != pcapng.TypeSimplePacket {
+	if typ != pcapng.TypeSimplePacket {
 		// The interface field comes first in both other packet blocks.
 		if len(b.Bytes) >= 16 {
 			local = int(b.Order.Uint32(b.Bytes[8:12]))
-			if b.Type() == pcapng.TypeObsoletePacket {
+			if typ == pcapng.TypeObsoletePacket {
 				local = int(b.Order.Uint16(b.Bytes[8:10]))
 			}
 		}
@@ -320,7 +321,7 @@ func (r *Reader) ngPacket(b pcapng.Block, p *Packet) error {
 		// round trip through any writer, Go's zero time does not.
 		Timestamp: time.Unix(0, 0).UTC(),
 	}
-	switch b.Type() {
+	switch typ {
 	case pcapng.TypeSimplePacket:
 		s.meta.SimplePackets++
 		p.Verbatim = true

@@ -133,9 +133,8 @@ type Reader struct {
 	ng   *ngState
 	odd  Metadata // pcap: oddities read
 
-	vnet    *bufio.Reader
-	vnetHdr int    // virtio header bytes per record
-	buf     []byte // vnet: the current record
+	vnet    bool // a vnet file
+	vnetHdr int  // virtio header bytes per record
 
 	// Every interface of the file; a pcapng file's sections number theirs
 	// from 0, which map to global indices here, so that a file with several
@@ -358,7 +357,7 @@ func (r *Reader) Each(fn func(*Packet) error) error {
 // Next reads the next packet into p. It returns io.EOF at the end of the file
 // and otherwise an error that names the file and the packet.
 func (r *Reader) Next(p *Packet) error {
-	if r.vnet != nil {
+	if r.vnet {
 		return r.nextVnet(p)
 	}
 	if r.pcap != nil {
@@ -370,7 +369,7 @@ func (r *Reader) Next(p *Packet) error {
 
 func (r *Reader) errorf(class error, format string, args ...any) error {
 	where := fmt.Sprintf("packet %d", r.count+1)
-	if r.pcap != nil || r.vnet != nil {
+	if r.pcap != nil || r.vnet {
 		where += fmt.Sprintf(" (byte offset %d)", r.offset)
 	}
 	return fmt.Errorf("%s: %s: %s: %w", r.name, where, fmt.Sprintf(format, args...), class)

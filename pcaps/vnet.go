@@ -3,7 +3,6 @@ package pcaps
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -46,42 +45,45 @@ func (r *Reader) readVnetHeader(br *bufio.Reader) error {
 	if r.vnetHdr != 10 && r.vnetHdr != 12 {
 		return fmt.Errorf("%s: vnet file header: virtio header of %d bytes (want 10 or 12): %w", r.name, r.vnetHdr, ErrNotCapture)
 	}
-	r.vnet = br
+	r.vnet, r.br = true, br
 	r.ifaces = []Interface{{LinkType: lt, Name: "vnet"}}
 	r.offset = vnetFileHeaderLen
 	return nil
 }
 
-// nextVnet reads one record of a vnet file into p, in a reused buffer.
+// nextVnet reads one record of a vnet file into p, parsed in the ring
+// (window.go) as pcap records are.
 func (r *Reader) nextVnet(p *Packet) error {
-	var n [4]byte
-	if _, err := io.ReadFull(r.vnet, n[:]); err != nil {
-		if err == io.EOF {
-			return io.EOF
-		}
-		return r.errorf(ErrTruncated, "record length: %v", err)
+	r.ownWindow()
+	w := r.win
+	ok, err := r.fill(4)
+	switch {
+	case err != nil:
+		return r.readError(err)
+	case !ok && w.end == w.start:
+		return io.EOF
+	case !ok:
+		return r.errorf(ErrTruncated, "record length: %v", io.ErrUnexpectedEOF)
 	}
-	size := int(binary.LittleEndian.Uint32(n[:]))
+	size := int(binary.LittleEndian.Uint32(w.buf[w.start:]))
 	switch {
 	case size < r.vnetHdr:
 		return r.errorf(ErrCorrupt, "record of %d bytes is shorter than its %d-byte virtio header", size, r.vnetHdr)
 	case size-r.vnetHdr > MaxFrame:
 		return r.errorf(ErrTooLarge, "%d bytes > %d", size-r.vnetHdr, MaxFrame)
 	}
-	if cap(r.buf) < size {
-		r.buf = make([]byte, size)
+	if ok, err := r.fill(4 + size); err != nil {
+		return r.readError(err)
+	} else if !ok {
+		return r.errorf(ErrTruncated, "record of %d bytes: %v", size, io.ErrUnexpectedEOF)
 	}
-	b := r.buf[:size]
-	if _, err := io.ReadFull(r.vnet, b); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return r.errorf(ErrTruncated, "record of %d bytes: %v", size, io.ErrUnexpectedEOF)
-		}
-		return r.errorf(ErrCorrupt, "%v", err)
-	}
+	at := w.start + 4
+	b := w.buf[at : at+size : at+size]
 	*p = Packet{
 		Vnet: b[:r.vnetHdr:r.vnetHdr], Data: b[r.vnetHdr:], Length: size - r.vnetHdr,
 		Timestamp: time.Unix(0, 0).UTC(), LinkType: r.ifaces[0].LinkType, Offset: r.offset,
 	}
+	w.start = at + size
 	r.count++
 	r.offset += 4 + int64(size)
 	return nil

@@ -54,8 +54,8 @@ type window struct {
 	reclaim        func(before int64) error
 }
 
-// Window makes the Reader read a pcap or pcapng file into buf, a ring of
-// at least MinWindow bytes for pcap and MinWindowNG for pcapng (in reads
+// Window makes the Reader read a pcap, vnet or pcapng file into buf, a ring
+// of at least MinWindow bytes for pcap and vnet and MinWindowNG for pcapng (in reads
 // of half of what the longest record leaves, up to WindowChunk), and hand
 // out Packet.Data (and a pcapng packet's Block and Options) as slices of
 // it without copying: a packet's Data then stays valid and unchanged after
@@ -64,8 +64,9 @@ type window struct {
 // out earlier; when it returns, nothing below before may be used any more
 // (a caller that holds packets sends or copies them). An error from reclaim
 // ends the read with it. Window reports false, and the Reader reads as
-// before, for vnet files, for a ring too small, or if a packet was read
-// already. Without Window a Reader uses a small ring of its own.
+// before, for a ring too small, or if a packet was read already (from the
+// ring: a pcapng file's first blocks, read ahead, are copies). Without
+// Window a Reader uses a small ring of its own.
 func (r *Reader) Window(buf []byte, reclaim func(before int64) error) bool {
 	return r.window(buf, reclaim, min(WindowChunk, (len(buf)-r.longest())/2))
 }
@@ -77,8 +78,11 @@ const MinWindowNG = maxBlockNG + 2*minChunk
 
 // longest is the longest record the file's ring must hold whole.
 func (r *Reader) longest() int {
-	if r.ng != nil {
+	switch {
+	case r.ng != nil:
 		return maxBlockNG
+	case r.vnet:
+		return 4 + r.vnetHdr + MaxFrame
 	}
 	return MaxFrame + rawRecordHeader
 }
@@ -86,7 +90,7 @@ func (r *Reader) longest() int {
 // window is Window with reads of chunk bytes (tests make many laps with
 // small ones).
 func (r *Reader) window(buf []byte, reclaim func(before int64) error, chunk int) bool {
-	if r.br == nil || r.raw.order == nil && r.ng == nil || r.win != nil || chunk < minChunk || len(buf) < 2*chunk+r.longest() {
+	if r.br == nil || r.raw.order == nil && r.ng == nil && !r.vnet || r.win != nil || chunk < minChunk || len(buf) < 2*chunk+r.longest() {
 		return false
 	}
 	r.win = &window{buf: buf, base: r.offset, reclaim: reclaim, chunk: chunk}

@@ -273,8 +273,8 @@ func TestWindowRefused(t *testing.T) {
 		buf  int
 		read int // packets read before asking
 	}{
-		{"pcapng", ng.Bytes(), MinWindow, 0},
-		{"vnet", vnet, MinWindow, 0},
+		{"pcapng, ring under MinWindowNG", ng.Bytes(), MinWindowNG - 1, 0},
+		{"vnet, ring too small", vnet, MaxFrame + 2*minChunk, 0},
 		{"small buffer", plain, MinWindow - 1, 0},
 		{"after a packet", plain, MinWindow, 1},
 	} {

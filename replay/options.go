@@ -42,10 +42,11 @@ type Options struct {
 	Preload bool
 	// PreloadMax bounds the memory a preload takes (default 2 GiB).
 	PreloadMax int64
-	// Window is the ring, in bytes, each pipeline streams a pcap file
-	// through (DefaultWindow if 0, at least pcaps.MinWindow): frames are
-	// sent from it without copying, and a super-packet under way when the
-	// ring comes round is sent as it stands.
+	// Window is the ring, in bytes, each pipeline streams the capture
+	// through (DefaultWindow if 0, at least pcaps.MinWindow; a pcapng file
+	// needs pcaps.MinWindowNG, else it is read in one stage, copied):
+	// frames are sent from it without copying, and a super-packet under way
+	// when the ring comes round is sent as it stands.
 	Window int
 	// Retries is how many times a send the device refuses for a full
 	// queue (ENOBUFS) is tried again, 50 µs apart, before it counts as

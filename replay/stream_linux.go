@@ -17,13 +17,13 @@ import (
 // in each pipeline costs little from the page cache (bench/NOTES.md), and
 // the pipelines share nothing but the clock.
 //
-// A pcap or pcapng file (compressed or not) is read into a ring of the
+// A file of any format (compressed or not) is read into a ring of the
 // pipeline's own, in huge pages (pcaps.Reader.Window), in a stage of its
 // own (staged), and its Source borrows the packets there: a super-packet
 // goes to the kernel as its rebuilt headers and the payloads in place, a
 // lone frame as it lies in the ring; nothing is copied in user space.
-// vnet files, and pcapng through a ring too small for its longest block,
-// are read and sent in one stage, from the reader's buffer, copied.
+// Only pcapng through a ring too small for its longest block is read and
+// sent in one stage, from the reader's buffer, copied.
 // Memory stays bounded per pipeline: the ring and the coalescer's limits.
 func (st *runState) stream(open Opener, ps []*pipeline) error {
 	return st.parallel(ps, func(p *pipeline) error {
@@ -32,7 +32,7 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 			return err
 		}
 		defer r.Close()
-		if r.Format() == pcaps.FormatPcap || r.Format() == pcaps.FormatPcapNG && st.window() >= pcaps.MinWindowNG {
+		if r.Format() != pcaps.FormatPcapNG || st.window() >= pcaps.MinWindowNG {
 			if p.ring == nil {
 				p.arena = hugemem.NewArena(st.window())
 				p.ring = p.arena.Alloc(st.window())

@@ -93,6 +93,7 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
   gsoreplay coalesce --format vnet --order strict -o super.vnet capture.pcap`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `OUT` (- for standard output)"},
+			compressFlag,
 			&cli.StringFlag{Name: "format", Value: "pcapng", Usage: "pcapng (virtio headers in packet comments, timing kept) or vnet (raw virtio_net_hdr + frame records for a tap or a virtio harness)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the summary as JSON on standard output (needs -o FILE)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary"},

@@ -169,25 +169,46 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// output creates the output file ("-" is standard output). commit renames
-// nothing: a failed run removes the partial file so that no half capture is
-// mistaken for a result.
+// output creates the output file ("-" is standard output), compressed as
+// --compress or the file's suffix asks. commit renames nothing: it ends
+// the compressed stream, and a failed run removes the partial file so that
+// no half capture is mistaken for a result.
 func output(c *cli.Context, path string) (io.Writer, func(ok bool) error, error) {
 	if path == "" {
 		return nil, nil, usagef("%s: missing -o OUT (a path, or - for standard output)", c.Command.Name)
 	}
+	comp := pcaps.CompressionOf(path)
+	if c.IsSet("compress") {
+		var err error
+		if comp, err = pcaps.ParseCompression(c.String("compress")); err != nil {
+			return nil, nil, usagef("--compress: %v", err)
+		}
+	}
 	if path == "-" {
-		return c.App.Writer, func(bool) error { return nil }, nil
+		zw, err := pcaps.Compress(c.App.Writer, comp)
+		if err != nil {
+			return nil, nil, err
+		}
+		return zw, func(bool) error { return zw.Close() }, nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	return f, func(ok bool) error {
-		err := f.Close()
+	zw, err := pcaps.Compress(f, comp)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, nil, err
+	}
+	return zw, func(ok bool) error {
+		err := errors.Join(zw.Close(), f.Close()) // the compressed stream's end first
 		if !ok {
 			os.Remove(path)
 		}
 		return err
 	}, nil
 }
+
+// compressFlag is --compress, for the commands that write a capture.
+var compressFlag = &cli.StringFlag{Name: "compress", Usage: "compress the output: `none`, gzip or zstd (default: by OUT's suffix, .gz or .zst; standard output: none)"}

@@ -30,6 +30,7 @@ timestamp resolution, or pcapng); pcap, pcapng force one.
   cmp again.pcap capture.pcap`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output capture `OUT` (- for standard output)"},
+			compressFlag,
 			&cli.StringFlag{Name: "format", Value: "auto", Usage: "auto, pcap or pcapng"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no summary"},
 		},

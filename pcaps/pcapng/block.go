@@ -67,7 +67,16 @@ type Block struct {
 }
 
 // Type is the block type.
-func (b Block) Type() uint32 { return b.Order.Uint32(b.Bytes[0:4]) }
+func (b Block) Type() uint32 { return u32(b.Order, b.Bytes[0:4]) }
+
+// u32 is o.Uint32(p), without the interface's call for the common order:
+// a packet block's fields are read millions of times a second.
+func u32(o binary.ByteOrder, p []byte) uint32 {
+	if o == binary.LittleEndian {
+		return binary.LittleEndian.Uint32(p)
+	}
+	return o.Uint32(p)
+}
 
 // Len is the total length field.
 func (b Block) Len() int { return int(b.Order.Uint32(b.Bytes[4:8])) }
@@ -199,11 +208,11 @@ func (b Block) Packet(snapLen uint32) (Packet, error) {
 		if 8+enhancedFixed > end {
 			return p, fmt.Errorf("%w: enhanced packet block of %d bytes", ErrShort, len(b.Bytes))
 		}
-		f := b.Bytes[8:]
-		p.Interface = b.Order.Uint32(f[0:4])
-		p.Timestamp = uint64(b.Order.Uint32(f[4:8]))<<32 | uint64(b.Order.Uint32(f[8:12]))
+		f := b.Bytes[8 : 8+enhancedFixed]
+		p.Interface = u32(b.Order, f[0:4])
+		p.Timestamp = uint64(u32(b.Order, f[4:8]))<<32 | uint64(u32(b.Order, f[8:12]))
 		p.HasTimestamp = true
-		capLen, p.Length = int(b.Order.Uint32(f[12:16])), b.Order.Uint32(f[16:20])
+		capLen, p.Length = int(u32(b.Order, f[12:16])), u32(b.Order, f[16:20])
 		at = 8 + enhancedFixed
 	case TypeObsoletePacket:
 		if 8+obsoleteFixed > end {

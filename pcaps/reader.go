@@ -1,17 +1,19 @@
 // Package pcaps reads and writes packet captures as streams.
 //
 // A Reader turns a pcap file (microsecond or nanosecond magic, either byte
-// order, optionally gzipped) or a pcapng file (several interfaces, mixed link
-// types, several sections, per-packet comments) into a sequence of Packets,
+// order) or a pcapng file (several interfaces, mixed link types, several
+// sections, per-packet comments), either compressed with gzip or zstd
+// (found by the magic, inflated on a goroutine of its own: compress.go),
+// into a sequence of Packets,
 // one at a time, in a buffer that is reused: memory stays bounded whatever the
 // size of the file. Frames longer than the file's snap length, as captures from
 // TSO/GRO hosts hold, are read rather than rejected, up to MaxFrame bytes.
-// pcap file headers are parsed by gopacket's pcapgo, pcap records in place
-// from a ring, which a caller may lend (Window) to keep packets without
-// copying them; pcapng blocks by pcaps/pcapng, which keeps them as written,
-// so that a packet carries its block and options (Packet.Block,
-// Packet.Options) and, with KeepBlocks, every other block comes out in its
-// place too. The package adds format detection, the limits, and errors
+// pcap file headers are parsed by gopacket's pcapgo; records of every
+// format are parsed in place from a ring (window.go), which a caller may
+// lend (Window) to keep packets without copying them. pcapng blocks are
+// checked by pcaps/pcapng and kept as written, so that a packet carries its
+// block and options (Packet.Block, Packet.Options) and, with KeepBlocks,
+// every other block comes out in its place too. The package adds format detection, the limits, and errors
 // that name the file and the packet.
 //
 // A Writer writes pcap or pcapng, the latter with one interface description

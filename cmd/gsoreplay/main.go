@@ -78,8 +78,9 @@ a private lab and proves that what comes out is the original trace.
   sudo gsoreplay verify capture.pcap                # exit 0: every frame exact
   sudo gsoreplay replay -i eth1 --topspeed capture.pcap
 
-Files may be pcap (µs or ns, either byte order, gzip), pcapng, or vnet records
-(virtio_net_hdr + frame, from "coalesce --format vnet"); "-" is
+Files may be pcap (µs or ns, either byte order), pcapng, or vnet records
+(virtio_net_hdr + frame, from "coalesce --format vnet"), plain or compressed
+with gzip or zstd (found by their magic); "-" is
 standard input or output; "@sample" is a built-in capture of real kernel
 traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
 		Writer:          stdout,

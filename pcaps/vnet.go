@@ -56,14 +56,8 @@ func (r *Reader) readVnetHeader(br *bufio.Reader) error {
 func (r *Reader) nextVnet(p *Packet) error {
 	r.ownWindow()
 	w := r.win
-	ok, err := r.fill(4)
-	switch {
-	case err != nil:
-		return r.readError(err)
-	case !ok && w.end == w.start:
-		return io.EOF
-	case !ok:
-		return r.errorf(ErrTruncated, "record length: %v", io.ErrUnexpectedEOF)
+	if err := r.begin(4, "record length: "); err != nil {
+		return err
 	}
 	size := int(binary.LittleEndian.Uint32(w.buf[w.start:]))
 	switch {

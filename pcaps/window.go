@@ -142,19 +142,29 @@ func (r *Reader) fill(need int) (bool, error) {
 	return true, nil
 }
 
+// begin makes the ring hold the next record's first n bytes: io.EOF at a
+// clean end of the file, else an error naming the place (what, if not
+// empty, says which field the file ends in).
+func (r *Reader) begin(n int, what string) error {
+	ok, err := r.fill(n)
+	switch {
+	case err != nil:
+		return r.readError(err)
+	case !ok && r.win.end == r.win.start:
+		return io.EOF
+	case !ok:
+		return r.errorf(ErrTruncated, "%s%v", what, io.ErrUnexpectedEOF)
+	}
+	return nil
+}
+
 // nextWindow is Next for pcap: the record parsed in the ring, with the
 // checks pcapgo makes, and a file that ends after a record's header is
 // truncated (pcapgo takes it for the end).
 func (r *Reader) nextWindow(p *Packet) error {
 	w := r.win
-	ok, err := r.fill(rawRecordHeader)
-	switch {
-	case err != nil:
-		return r.readError(err)
-	case !ok && w.end == w.start:
-		return io.EOF
-	case !ok:
-		return r.errorf(ErrTruncated, "%v", io.ErrUnexpectedEOF)
+	if err := r.begin(rawRecordHeader, ""); err != nil {
+		return err
 	}
 	h := w.buf[w.start : w.start+rawRecordHeader]
 	o := r.raw.order
@@ -164,7 +174,7 @@ func (r *Reader) nextWindow(p *Packet) error {
 		return r.errorf(ErrCorrupt, "capture length exceeds snap length: %d > %d", caplen, MaxFrame)
 	}
 
-	if ok, err = r.fill(rawRecordHeader + int(caplen)); err != nil {
+	if ok, err := r.fill(rawRecordHeader + int(caplen)); err != nil {
 		return r.readError(err)
 	} else if !ok {
 		return r.errorf(ErrTruncated, "%v", io.ErrUnexpectedEOF)

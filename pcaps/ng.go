@@ -26,15 +26,14 @@ type ngState struct {
 	// Blocks NewReader read to learn the first interfaces, handed out
 	// before any other (copies, so that reading on does not overwrite them).
 	ahead [][]byte
-	order binary.ByteOrder
-	// blockOrder is the section's byte order for reading blocks (the
-	// block reader's, once it hands over to the ring); at is the offset of
-	// the block read last.
-	blockOrder binary.ByteOrder
-	at         int64
-	aheadAt    int64 // the offset of the next block read ahead
-	keep       bool  // KeepBlocks
-	block      int64 // blocks read
+	// order is the current section's byte order (of the blocks read ahead
+	// as they are handed out, then of the ring's); at is the offset of the
+	// block read last.
+	order   binary.ByteOrder
+	at      int64
+	aheadAt int64 // the offset of the next block read ahead
+	keep    bool  // KeepBlocks
+	block   int64 // blocks read
 	// What the file holds besides packets, counted (Metadata).
 	meta Metadata
 }
@@ -125,7 +124,7 @@ func (r *Reader) openNg(br *bufio.Reader) error {
 	}
 	// The rest is read through a ring (window.go), from where the blocks
 	// read ahead end.
-	r.br, r.offset, r.ng.blockOrder = br, int64(size), r.ng.br.Order()
+	r.br, r.offset = br, int64(size)
 	return nil
 }
 
@@ -204,7 +203,6 @@ func (r *Reader) nextNg(p *Packet) error {
 			} else if err != nil {
 				return err
 			}
-			s.order = b.Order
 			if !b.IsPacket() {
 				s.block++
 				if err := r.ngMeta(b); err != nil {
@@ -228,22 +226,20 @@ func (r *Reader) nextBlock() (pcapng.Block, error) {
 	r.ownWindow()
 	w, s := r.win, r.ng
 	head := 8
-	for {
-		ok, err := r.fill(head)
-		switch {
-		case err != nil:
-			return pcapng.Block{}, r.ngRead(err)
-		case !ok && w.end == w.start && head == 8:
-			return pcapng.Block{}, io.EOF
-		case !ok:
-			return pcapng.Block{}, r.ngError(r.ngAt(fmt.Errorf("%d bytes of a block header: %w", w.end-w.start, pcapng.ErrTruncated)), false)
-		}
-		if head == 12 || !pcapng.IsSection(w.buf[w.start:w.end]) {
-			break
-		}
+	ok, err := r.fill(head)
+	if err == nil && ok && pcapng.IsSection(w.buf[w.start:w.end]) {
 		head = 12 // a section header: its byte-order magic follows
+		ok, err = r.fill(head)
 	}
-	length, order, err := pcapng.Header(w.buf[w.start:w.start+head], s.blockOrder, maxBlockNG)
+	switch {
+	case err != nil:
+		return pcapng.Block{}, r.ngRead(err)
+	case !ok && w.end == w.start:
+		return pcapng.Block{}, io.EOF
+	case !ok:
+		return pcapng.Block{}, r.ngError(r.ngAt(fmt.Errorf("%d bytes of a block header: %w", w.end-w.start, pcapng.ErrTruncated)), false)
+	}
+	length, order, err := pcapng.Header(w.buf[w.start:w.start+head], s.order, maxBlockNG)
 	if err != nil {
 		return pcapng.Block{}, r.ngError(r.ngAt(err), false)
 	}
@@ -257,7 +253,7 @@ func (r *Reader) nextBlock() (pcapng.Block, error) {
 		return pcapng.Block{}, r.ngError(r.ngAt(err), false)
 	}
 	if b.Type() == pcapng.TypeSectionHeader {
-		s.blockOrder = order
+		s.order = order
 	}
 	w.start += length
 	s.at = r.offset

@@ -30,7 +30,8 @@
 #
 # Usage (root): bench/replay.sh [WORKDIR]     RUNS=3 by default
 # By format (ONLY=formats alone): streaming like for like on pcap, pcapng,
-# gzip and zstd, and one connection.
+# gzip and zstd, and one connection. -K like for like (ONLY=K alone):
+# several connections and one, with their bare senders.
 # Needs: go, tcpreplay, mergecap and editcap (tshark), zstd, gzip, ip, ethtool, iperf3, tcpdump, bc,
 # /usr/bin/time, and tcpreplay 4.6's libraries (libpcap0.8 liburing2 libxdp1
 # libbpf1).
@@ -211,6 +212,46 @@ if [[ ${ONLY:-} == formats ]]; then
   formats_section
   echo "== ratios (medians)"
   formats_checks
+  exit $pass
+fi
+# -K like for like, several connections and one (ONLY=K runs this part
+# alone): tcpreplay 4.6 xdp -K, gsoreplay -K (2 threads on several
+# connections, the default on one), and the bare GSO sender of the bulk
+# capture's shape on the same two cores: the most any AF_PACKET sender of
+# that shape reaches here. One connection has one core's worth of sends:
+# its ceiling is its own records sent bare with sendmmsg (bench/tool bare
+# -file), and the zero-copy alternative, a PACKET_TX_RING filled from the
+# other core (-ring), is measured beside it.
+K_section() {
+  local one=$work/one.pcap n1
+  [[ -s $one ]] || tcpdump -r "$work/rec2.pcap" -w "$one" 'ip and tcp' 2>/dev/null
+  n1=$(frames "$one")
+  echo "== -K like for like: bulk TCP ($nbulk frames, 8 connections) and one connection ($n1 frames) ($runs runs each, alternating)"
+  for ((i = 0; i < runs; i++)); do
+    measure tcpreplay-4.6-xdp "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$bulk"
+    measure gsoreplay-K-2threads "$nbulk" "$G" replay -i va -t -K --threads 2 --json "$bulk"
+    measure bare-gso-shape-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2 -segs "$shape" -batch 32
+    measure one-4.6-K "$n1" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$one"
+    measure one-gsoreplay-K "$n1" "$G" replay -i va -t -K --json "$one"
+    measure one-bare-records "$n1" "$T" bare -i va -file "$one" -batch 32
+    measure one-bare-tx-ring "$n1" "$T" bare -i va -file "$one" -ring 1024
+  done
+  for n in tcpreplay-4.6-xdp gsoreplay-K-2threads bare-gso-shape-2threads one-4.6-K one-gsoreplay-K one-bare-records one-bare-tx-ring; do
+    printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
+  done
+}
+K_checks() {
+  check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.6 xdp" "$(ratio "$(med gsoreplay-K-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
+  check "bulk -K, the ceiling: bare GSO of the capture's shape / 4.6 xdp" "$(ratio "$(med bare-gso-shape-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
+  check "one connection -K: gsoreplay / tcpreplay 4.6 xdp -K" "$(ratio "$(med one-gsoreplay-K)" "$(med one-4.6-K)")" ">=" 1.5
+  check "one connection -K, the ceiling: its records sent bare / 4.6" "$(ratio "$(med one-bare-records)" "$(med one-4.6-K)")" ">=" 1.5
+  check "one connection -K: gsoreplay / its records sent bare" "$(ratio "$(med one-gsoreplay-K)" "$(med one-bare-records)")" ">=" 0.9
+  printf '%-58s %8.2f  (stated)\n' "one connection: its records through a TX ring / sendmmsg" "$(ratio "$(med one-bare-tx-ring)" "$(med one-bare-records)")"
+}
+if [[ ${ONLY:-} == K ]]; then
+  K_section
+  echo "== ratios (medians)"
+  K_checks
   exit $pass
 fi
 if [[ ${ONLY:-} == rewrite ]]; then

@@ -19,6 +19,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/internal/afpacket"
 	"github.com/gsoreplay/gsoreplay/internal/superpacket"
+	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 	"github.com/gsoreplay/gsoreplay/replay/hugemem"
 	"github.com/gsoreplay/gsoreplay/replay/probe"
@@ -83,10 +84,7 @@ func bare(iface string, n int64, threads, batch, bigMiB int, small bool, nsegs i
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			runtime.LockOSThread()
-			var set unix.CPUSet
-			set.Set(t % runtime.NumCPU())
-			_ = unix.SchedSetaffinity(0, &set)
+			pin(t)
 			var frames [][]byte
 			if arena != nil {
 				mu.Lock()
@@ -116,6 +114,181 @@ func bare(iface string, n int64, threads, batch, bigMiB int, small bool, nsegs i
 	}
 	fmt.Printf("bare: %d super-packets of %d segments (%d frames) on %d threads, %d failed calls\n", sent.Load(), segs, sent.Load()*int64(segs), threads, failed.Load())
 	return nil
+}
+
+// records are the records gsoreplay makes of a capture (coalesced with the
+// default options: its super-packets and the frames that go alone, in
+// order), each with its virtio_net_hdr, preloaded into huge pages.
+type records struct {
+	arena  *hugemem.Arena
+	frames [][]byte
+	hdrs   [][gso.VnetHeaderLen]byte
+	segs   int
+}
+
+func loadRecords(path string) (*records, error) {
+	r, err := pcaps.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	rs := &records{arena: hugemem.NewArena(0)}
+	c := coalesce.New(coalesce.DefaultOptions(), func(rec *coalesce.Record) error {
+		b := rs.arena.Alloc(len(rec.Packet.Data))
+		copy(b, rec.Packet.Data)
+		rs.frames = append(rs.frames, b)
+		var h [gso.VnetHeaderLen]byte
+		rec.Meta.Vnet.Encode(h[:])
+		rs.hdrs = append(rs.hdrs, h)
+		rs.segs += max(1, rec.Meta.Segs)
+		return nil
+	})
+	if err = r.Each(c.Push); err == nil {
+		err = c.Close()
+	}
+	if err != nil {
+		rs.arena.Free()
+		return nil, err
+	}
+	return rs, nil
+}
+
+// bareFile sends a capture's records on one socket and CPU, in sendmmsg
+// calls of batch messages and nothing else: the most any AF_PACKET GSO
+// replayer of that capture could do on one connection's core. With ring,
+// it sends them through a PACKET_TX_RING of that many 68 KiB frames
+// instead (the kernel attaches the ring's pages to the skb: no copy in the
+// send), filled by a second thread on the other CPU: the zero-copy way
+// AF_PACKET offers (it refuses SO_ZEROCOPY).
+func bareFile(iface, path string, batch, ring int) error {
+	rs, err := loadRecords(path)
+	if err != nil {
+		return err
+	}
+	defer rs.arena.Free()
+	if ring > 0 {
+		return bareRing(iface, rs, ring)
+	}
+	pin(0)
+	fd, _, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	iov := make([]unix.Iovec, 2*batch)
+	msgs := make([]unix.Mmsghdr, batch)
+	failed := 0
+	for sent := 0; sent < len(rs.frames); {
+		k := min(batch, len(rs.frames)-sent)
+		for i := range k {
+			iov[2*i] = unix.Iovec{Base: &rs.hdrs[sent+i][0]}
+			iov[2*i].SetLen(gso.VnetHeaderLen)
+			iov[2*i+1] = unix.Iovec{Base: &rs.frames[sent+i][0]}
+			iov[2*i+1].SetLen(len(rs.frames[sent+i]))
+			msgs[i].Hdr.Iov = &iov[2*i]
+			msgs[i].Hdr.SetIovlen(2)
+		}
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(k), 0, 0, 0)
+		if e != 0 {
+			if e == unix.ENOBUFS || e == unix.EAGAIN || e == unix.EINTR {
+				failed++
+				continue
+			}
+			return e
+		}
+		sent += int(r)
+	}
+	fmt.Printf("bare: %d records (%d frames) of %s on 1 thread, %d failed calls\n", len(rs.frames), rs.segs, path, failed)
+	return nil
+}
+
+// bareRing: see bareFile. One frame per block of 17 pages holds the
+// TPACKET_V2 header (its data starts at TPACKET2_HDRLEN minus the
+// sockaddr_ll, 32 bytes), the virtio_net_hdr and a 64 KiB super-packet.
+func bareRing(iface string, rs *records, nframes int) error {
+	const frameSize = 17 * 4096
+	const dataOff = 32
+	fd, _, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 64 << 20, Setup: func(fd int) error {
+		if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V2); err != nil {
+			return fmt.Errorf("PACKET_VERSION: %w", err)
+		}
+		req := unix.TpacketReq{Block_size: frameSize, Block_nr: uint32(nframes), Frame_size: frameSize, Frame_nr: uint32(nframes)}
+		if err := unix.SetsockoptTpacketReq(fd, unix.SOL_PACKET, unix.PACKET_TX_RING, &req); err != nil {
+			return fmt.Errorf("PACKET_TX_RING: %w", err)
+		}
+		return nil
+	}})
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	ring, err := unix.Mmap(fd, 0, frameSize*nframes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED|unix.MAP_POPULATE)
+	if err != nil {
+		return fmt.Errorf("mmap of the TX ring: %w", err)
+	}
+	defer unix.Munmap(ring)
+	status := func(i int) *uint32 { return (*uint32)(unsafe.Pointer(&ring[i*frameSize])) }
+	done := make(chan struct{})
+	go func() { // the filler, on the other CPU
+		defer close(done)
+		pin(1)
+		for i, f := range rs.frames {
+			s := i % nframes
+			for atomic.LoadUint32(status(s)) != unix.TP_STATUS_AVAILABLE {
+				runtime.Gosched()
+			}
+			b := ring[s*frameSize:]
+			n := copy(b[dataOff:], rs.hdrs[i][:])
+			n += copy(b[dataOff+n:], f)
+			(*unix.Tpacket2Hdr)(unsafe.Pointer(&b[0])).Len = uint32(n)
+			atomic.StoreUint32(status(s), unix.TP_STATUS_SEND_REQUEST)
+		}
+	}()
+	pin(0)
+	kick := func() error {
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), 0, 0, unix.MSG_DONTWAIT, 0, 0)
+		if e != 0 && e != unix.EAGAIN && e != unix.ENOBUFS {
+			return e
+		}
+		return nil
+	}
+	kicks := 0
+	for filling := true; ; kicks++ {
+		if err := kick(); err != nil {
+			return err
+		}
+		select {
+		case <-done:
+			filling = false
+		default:
+		}
+		if filling {
+			continue
+		}
+		busy := false
+		for s := range nframes {
+			switch atomic.LoadUint32(status(s)) {
+			case unix.TP_STATUS_WRONG_FORMAT:
+				return fmt.Errorf("the kernel refused the frame in slot %d", s)
+			case unix.TP_STATUS_AVAILABLE:
+			default:
+				busy = true
+			}
+		}
+		if !busy {
+			break
+		}
+	}
+	fmt.Printf("bare: %d records (%d frames) through a TX ring of %d frames, %d kicks\n", len(rs.frames), rs.segs, nframes, kicks)
+	return nil
+}
+
+// pin locks the calling goroutine to its thread and the thread to CPU c.
+func pin(c int) {
+	runtime.LockOSThread()
+	var set unix.CPUSet
+	set.Set(c % runtime.NumCPU())
+	_ = unix.SchedSetaffinity(0, &set)
 }
 
 func bareSend(iface string, frames [][]byte, h gso.VnetHeader, supers int64, batch int) (sent, failed int64, err error) {

@@ -4,7 +4,9 @@
 //	                           64 KiB TCPv4 GSO frames as fast as sendmmsg takes
 //	                           them, on T sockets and CPUs (the bare GSO sender);
 //	                           -small: 66-byte frames (the bare AF_PACKET sender);
-//	                           -segs S: super-packets of S segments
+//	                           -segs S: super-packets of S segments;
+//	                           -file F: F's own records, coalesced, one thread
+//	                           (-ring R: through a TX ring of R frames)
 //	tool xdp -i IFACE IN       sends the frames of IN, one pass, through an
 //	                           AF_XDP socket (copy mode): that send path, measured
 //	tool labcapture IN         gsoreplay verify of IN without the comparison:
@@ -42,6 +44,8 @@ func main() {
 	big := fs.Int("big", 0, "bare: send from a buffer of this many MiB in huge pages, not a hot one")
 	smallFrames := fs.Bool("small", false, "bare: send 66-byte frames, not GSO super-packets")
 	segs := fs.Int("segs", 0, "bare: super-packets of this many full-size segments, not 45")
+	file := fs.String("file", "", "bare: send this capture's records (coalesced) from huge pages, on one thread")
+	ring := fs.Int("ring", 0, "bare -file: send through a PACKET_TX_RING of this many frames, filled from the other CPU")
 	batch := fs.Int("batch", 16, "messages per sendmmsg")
 	out := fs.String("o", "", "output pcap")
 	n := fs.Int("n", 100000, "frames")
@@ -50,7 +54,11 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "bare":
-		err = bare(*iface, int64(*n), *threads, *batch, *big, *smallFrames, *segs)
+		if *file != "" {
+			err = bareFile(*iface, *file, *batch, *ring)
+		} else {
+			err = bare(*iface, int64(*n), *threads, *batch, *big, *smallFrames, *segs)
+		}
 	case "xdp":
 		err = xdp(*iface, fs.Arg(0))
 	case "labcapture":

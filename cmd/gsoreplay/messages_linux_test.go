@@ -26,3 +26,24 @@ func TestParsedFlagMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardFlagMessages: verify --forward's flags are refused, with exit
+// status 2, where they cannot work.
+func TestForwardFlagMessages(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"verify", "--egress", "tso", fixture}, `gsoreplay: --egress, --gro-list, --coalesce and --router-mac go with --forward`},
+		{[]string{"verify", "--forward", "--egress", "lro", fixture}, `gsoreplay: --egress "lro": want gso or tso`},
+		{[]string{"verify", "--forward", "--gro", fixture}, `gsoreplay: verify --forward sends the capture as it is, on one interface, to the router's MAC: no --gro, no rewriting, no split`},
+		{[]string{"verify", "--forward", "--iface", "lo", "--capture-iface", "lo", fixture}, `gsoreplay: verify --forward --iface: give your router's MAC on that side (--router-mac)`},
+		{[]string{"verify", "--forward", "--router-mac", "00:11:22:33:44:55", fixture}, `gsoreplay: --router-mac goes with --iface and --capture-iface: the lab's router has its own`},
+		{[]string{"verify", "--forward", "--iface", "lo", "--capture-iface", "lo", "--router-mac", "x", fixture}, `gsoreplay: --router-mac "x": not a MAC address (like 00:11:22:33:44:55)`},
+	} {
+		code, _, stderr := gsoreplay(t, nil, tc.args...)
+		if code != 2 || stderr != tc.want+"\n" {
+			t.Errorf("%v: exit %d, stderr\n%s\nwant exit 2 and\n%s", tc.args, code, stderr, tc.want)
+		}
+	}
+}

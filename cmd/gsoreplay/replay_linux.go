@@ -361,6 +361,30 @@ GRO or LRO. Exit 0 only when every GRO packet is lossless and nothing was lost.
   gsoreplay verify --gro capture.pcap
   gsoreplay verify --gro --json --keep out/ capture.pcap
 
+--forward checks a router in the middle: the lab gets a third namespace, and
+the receiver's side becomes a router (IPv4 and IPv6 forwarding, default routes
+to the receiver through a permanent neighbour, no addresses of its own) with
+GRO at its ingress as for --gro (rx-udp-gro-forwarding on; --gro-list adds
+fraglist GRO) and, at its egress, software GSO (--egress gso, the default) or
+TSO (--egress tso: GRO packets cross whole and the receiver checks them with
+the reference segmentation). Each IN is sent frame by frame (or --coalesce'd)
+with the router's MAC as destination; the receiver must get every frame a
+router forwards with exactly the routing's edits — MACs replaced, TTL or hop
+limit down by one, the IPv4 header checksum updated as the kernel does
+(ip_decrease_ttl), Ethernet padding gone — and nothing else. Frames no router
+forwards (not IP, TTL 1, multicast, link-local IPv6) are counted apart. What the
+router's GRO made is captured too and checked as --gro checks it, so that a
+changed frame is placed at GRO (inside a lossy GRO packet) or after it (a
+lossless merge cut wrong, or the route). --keep DIR writes DIR/NAME.gro.pcapng
+(the router's GRO packets) and DIR/NAME.forwarded.pcapng (what the receiver
+got). With --iface, --capture-iface and --router-mac your own router sits
+between two ports; only its output is seen, and its egress MAC is taken from
+the first frame it forwards.
+
+  gsoreplay verify --forward capture.pcap
+  gsoreplay verify --forward --egress tso --json capture.pcap
+  gsoreplay verify --forward --iface eth1 --capture-iface eth2 --router-mac 52:54:00:12:34:56 capture.pcap
+
 Needs root (CAP_SYS_ADMIN for namespaces, CAP_NET_ADMIN, CAP_NET_RAW).
 Exit status: 0 when every packet of every input is exact or normalized and
 nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
@@ -373,7 +397,7 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 			&cli.IntFlag{Name: "ring-mb", Value: 64, Usage: "capture ring size in MiB (TPACKET_V3)"},
 			&cli.DurationFlag{Name: "idle", Value: 300 * time.Millisecond, Usage: "after the last send, stop waiting for the output once the capture has been quiet this `long` (longer for a slow device between --iface and --capture-iface)"},
 			&cli.StringFlag{Name: "capture-iface2", Usage: "with --iface, -I and a split: capture the second side on the existing interface `B2`"},
-		}, pacingFlags()...), append(append(append(threadFlags(), sourceFlags()...), splitFlags()...), groFlags()...)...),
+		}, pacingFlags()...), append(append(append(append(threadFlags(), sourceFlags()...), splitFlags()...), groFlags()...), forwardFlags()...)...),
 		Action: func(c *cli.Context) error {
 			ins := c.Args().Slice()
 			if len(ins) == 0 {
@@ -430,6 +454,15 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 					return inputError(err)
 				}
 				r.Close()
+			}
+			if c.Bool("forward") {
+				if c.Bool("gro") || o.Source.Rewrite != nil || c.IsSet("split") || c.IsSet("cachefile") || c.IsSet("intf2") {
+					return usagef("verify --forward sends the capture as it is, on one interface, to the router's MAC: no --gro, no rewriting, no split")
+				}
+				return verifyForward(c, ins, opens, o.Pacing, o.Source.Coalesce, o.Capture)
+			}
+			if c.IsSet("egress") || c.Bool("gro-list") || c.Bool("coalesce") || c.IsSet("router-mac") {
+				return usagef("--egress, --gro-list, --coalesce and --router-mac go with --forward")
 			}
 			if c.Bool("gro") {
 				if o.Source.Rewrite != nil || c.IsSet("split") || c.IsSet("cachefile") || c.IsSet("intf2") {

@@ -109,6 +109,20 @@ func (b IPv4) SetFragment(offset int, more bool) {
 	b.SetFlagsFragment(v)
 }
 
+// DecrementTTL lowers the TTL by one and updates the header checksum
+// incrementally, with the kernel's arithmetic (ip_decrease_ttl, as on a
+// little-endian machine: the field loaded as it lies, plus htons(0x0100),
+// the end-around carry folded so that the result is never 0xffff): what a
+// Linux router does to every IPv4 packet it forwards.
+func (b IPv4) DecrementTTL() {
+	check := uint32(binary.LittleEndian.Uint16(b[10:12])) + 1
+	if check >= 0xffff {
+		check++
+	}
+	binary.LittleEndian.PutUint16(b[10:12], uint16(check))
+	b[8]--
+}
+
 // SetChecksum writes the header checksum.
 func (b IPv4) SetChecksum(c uint16) { binary.BigEndian.PutUint16(b[10:12], c) }
 

@@ -45,6 +45,9 @@ func (b IPv6) Source() []byte { return b[8:24] }
 // Destination is the destination address.
 func (b IPv6) Destination() []byte { return b[24:40] }
 
+// SetHopLimit sets the hop limit.
+func (b IPv6) SetHopLimit(h uint8) { b[7] = h }
+
 // SetPayloadLength writes the payload length.
 func (b IPv6) SetPayloadLength(n uint16) { binary.BigEndian.PutUint16(b[4:6], n) }
 

@@ -23,7 +23,9 @@ type Lab struct {
 	// IfA2 and IfB2 are the second pair's (AddPair), for two-interface
 	// replays; empty without.
 	IfA2, IfB2 string
-	hA, hB     *netlink.Handle
+	// Router is set by AddRouter: B then forwards to a third namespace.
+	Router *Router
+	hA, hB *netlink.Handle
 }
 
 // receiverMAC is B's address: locally administered, unlikely in any capture.
@@ -37,31 +39,18 @@ const ReceiverMTU = 65535
 
 // New builds the lab. A keeps veth's default MTU (1500); B takes the largest.
 func New() (lab *Lab, err error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		return nil, fmt.Errorf("lab: current namespace: %w", err)
-	}
-	defer orig.Close()
 	lab = &Lab{A: -1, B: -1, IfA: "gsr-a", IfB: "gsr-b"}
 	defer func() {
 		if err != nil {
-			netns.Set(orig)
 			lab.Close()
 			lab = nil
 		}
 	}()
-	if lab.A, err = netns.New(); err != nil {
-		return lab, fmt.Errorf("lab: new namespace (needs CAP_SYS_ADMIN): %w", err)
+	if lab.A, err = newNamespace(); err != nil {
+		return lab, err
 	}
-	disableIPv6("all", "default")
-	if lab.B, err = netns.New(); err != nil {
-		return lab, fmt.Errorf("lab: new namespace: %w", err)
-	}
-	disableIPv6("all", "default")
-	if err = netns.Set(orig); err != nil {
-		return lab, fmt.Errorf("lab: back to the original namespace: %w", err)
+	if lab.B, err = newNamespace(); err != nil {
+		return lab, err
 	}
 	if lab.hA, err = netlink.NewHandleAt(lab.A); err != nil {
 		return lab, fmt.Errorf("lab: netlink: %w", err)
@@ -81,6 +70,27 @@ func New() (lab *Lab, err error) {
 		return lab, err
 	}
 	return lab, nil
+}
+
+// newNamespace makes a network namespace with IPv6 off, leaving the
+// calling thread where it was.
+func newNamespace() (ns netns.NsHandle, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		return -1, fmt.Errorf("lab: current namespace: %w", err)
+	}
+	defer orig.Close()
+	if ns, err = netns.New(); err != nil {
+		return -1, fmt.Errorf("lab: new namespace (needs CAP_SYS_ADMIN): %w", err)
+	}
+	disableIPv6("all", "default")
+	if err := netns.Set(orig); err != nil {
+		// A thread stuck in the lab must not run anything else.
+		panic(fmt.Sprintf("cannot leave the lab namespace: %v", err))
+	}
+	return ns, nil
 }
 
 func disableIPv6(ifaces ...string) {
@@ -201,7 +211,10 @@ func inNamespace(ns netns.NsHandle, fn func() error) error {
 // Handle is the netlink handle of the namespace that holds the lab's
 // interface iface (IfA or IfB), for LinkCounters and link lookups.
 func (l *Lab) Handle(iface string) *netlink.Handle {
-	if iface == l.IfB || iface != "" && iface == l.IfB2 {
+	if r := l.Router; r != nil && iface == r.IfC {
+		return r.hC
+	}
+	if iface == l.IfB || iface != "" && (iface == l.IfB2 || l.Router != nil && iface == l.Router.IfR) {
 		return l.hB
 	}
 	return l.hA
@@ -253,6 +266,7 @@ func (l *Lab) Close() error {
 	if l.hB != nil {
 		l.hB.Close()
 	}
+	l.Router.close()
 	if l.A >= 0 {
 		l.A.Close()
 	}

@@ -36,6 +36,14 @@ type TestbedOptions struct {
 	GRO          bool
 	FlushTimeout time.Duration
 	DeferIRQs    int
+	// Forward, if set, makes the testbed a router in the middle: in a lab,
+	// B forwards to a third namespace (AddRouter) with GRO at its ingress
+	// (FlushTimeout, DeferIRQs); Captures[0] is what the final receiver
+	// gets, with virtio headers (whole super-packets with EgressTSO), and
+	// Captures[1] what B's GRO hands up. On existing interfaces a router
+	// of the user's sits between Iface and CaptureIface, and only its
+	// output is captured.
+	Forward *RouterOptions
 	// Capture sizes the rings (Outgoing and Vnet are the testbed's).
 	Capture capture.Options
 }
@@ -73,6 +81,12 @@ func (o TestbedOptions) Validate() error {
 	if o.Iface == "" && (o.Iface2 != "" || o.CaptureIface2 != "") {
 		return ErrSecondPair
 	}
+	if o.Forward != nil && (o.GRO || o.Two) {
+		return errors.New("a forwarding testbed captures neither GRO alone nor a second pair")
+	}
+	if o.Forward != nil && (o.Forward.MTU < 0 || o.Forward.MTU > ReceiverMTU) {
+		return &coalesce.OptionError{Option: "Forward.MTU", Value: fmt.Sprint(o.Forward.MTU), Want: fmt.Sprintf("want 0..%d", ReceiverMTU)}
+	}
 	if o.FlushTimeout < 0 || o.FlushTimeout > MaxFlushTimeout {
 		return &coalesce.OptionError{Option: "FlushTimeout", Value: o.FlushTimeout.String(), Want: "want 1ns..1s"}
 	}
@@ -99,7 +113,8 @@ func NewTestbed(o TestbedOptions) (t *Testbed, err error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	o.Capture.Vnet, o.Capture.Outgoing = o.GRO, o.Iface == "" && !o.GRO
+	fwd := o.Forward != nil
+	o.Capture.Vnet, o.Capture.Outgoing = o.GRO || fwd, o.Iface == "" && !o.GRO && !fwd
 	t = &Testbed{o: o, Send: o.Iface, capIf: o.CaptureIface}
 	defer func() {
 		if err != nil {
@@ -115,6 +130,23 @@ func NewTestbed(o TestbedOptions) (t *Testbed, err error) {
 	}
 	l := t.Lab
 	t.Send, t.capIf, t.hs, t.hc = l.IfA, l.IfB, l.hA, l.hB
+	if fwd {
+		if err := l.ReceiverGRO(o.FlushTimeout, o.DeferIRQs); err != nil {
+			return t, err
+		}
+		r, err := l.AddRouter(*o.Forward)
+		if err != nil {
+			return t, err
+		}
+		t.capIf, t.hc = r.IfC, r.hC
+		t.Where = fmt.Sprintf("%s behind a router (lab: GRO at %s with gro_flush_timeout %v, napi_defer_hard_irqs %d; egress %s by %s)",
+			r.IfC, l.IfB, o.FlushTimeout, o.DeferIRQs, r.IfR, o.Forward.Egress)
+		// capture puts each new ring first: the receiver's ends first.
+		if err := t.capture(l.B, l.IfB); err != nil {
+			return t, err
+		}
+		return t, t.capture(r.C, r.IfC)
+	}
 	if o.GRO {
 		if err := l.ReceiverGRO(o.FlushTimeout, o.DeferIRQs); err != nil {
 			return t, err
@@ -144,6 +176,10 @@ func (t *Testbed) existing() error {
 	}
 	t.hc, t.ownH = t.hs, true
 	o := t.o
+	if o.Forward != nil {
+		t.Where = "what " + o.CaptureIface + " receives from a router"
+		return t.capture(-1, o.CaptureIface)
+	}
 	if o.GRO {
 		t.Where = "what " + o.CaptureIface + " hands up (its GRO or LRO)"
 		return t.capture(-1, o.CaptureIface)
@@ -202,6 +238,8 @@ func (t *Testbed) InSender(fn func() error) error {
 type Counters struct {
 	Tx, Rx  netlink.LinkStatistics
 	Softnet uint64
+	// RouterIn and RouterOut are a lab router's ingress and egress.
+	RouterIn, RouterOut netlink.LinkStatistics
 }
 
 // Counters reads them. An error means no verdict can be trusted: never
@@ -215,6 +253,14 @@ func (t *Testbed) Counters() (Counters, error) {
 	if c.Rx, err = LinkCounters(t.hc, t.capIf); err != nil {
 		return c, err
 	}
+	if l := t.Lab; l != nil && l.Router != nil {
+		if c.RouterIn, err = LinkCounters(l.hB, l.IfB); err != nil {
+			return c, err
+		}
+		if c.RouterOut, err = LinkCounters(l.hB, l.Router.IfR); err != nil {
+			return c, err
+		}
+	}
 	c.Softnet, err = SoftnetDrops()
 	return c, err
 }
@@ -226,7 +272,11 @@ func (t *Testbed) Counters() (Counters, error) {
 // nothing are left out.
 func (t *Testbed) Drops(before, after Counters, captureSockets uint64) map[string]uint64 {
 	d := map[string]uint64{"capture socket": captureSockets}
-	if !t.o.GRO {
+	if l := t.Lab; l != nil && l.Router != nil {
+		// A's sends are retried while the router's NAPI ring is full.
+		d[l.IfB+" rx_dropped (router in)"] = after.RouterIn.RxDropped - before.RouterIn.RxDropped
+		d[l.Router.IfR+" tx_dropped (router out)"] = after.RouterOut.TxDropped - before.RouterOut.TxDropped
+	} else if !t.o.GRO {
 		d[t.Send+" tx_dropped"] = after.Tx.TxDropped - before.Tx.TxDropped
 	}
 	if !t.o.Capture.Outgoing {

@@ -16,6 +16,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/header"
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
 	"github.com/gsoreplay/gsoreplay/replay/compare"
@@ -197,7 +198,7 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 		report.Drops += v
 	}
 
-	groups := report.check(sent, got, vnets)
+	groups := report.check(sent, got, vnets, nil)
 	report.compareCoalesce(sent, groups, o.Coalesce)
 	switch {
 	case report.Drops > 0 || report.Missing > 0:
@@ -261,14 +262,19 @@ func (o GROOptions) Validate() error {
 type groGroup struct {
 	got    int
 	frames []int
-	merged bool // a GRO packet (gso_size set)
-	ok     bool // its frames given back exactly
+	bad    []int // the frames of frames that came back different
+	merged bool  // a GRO packet (gso_size set)
+	ok     bool  // its frames given back exactly
 }
 
 // check matches what came up with what was sent, flow by flow: a GRO
 // packet's reference segmentation must give back the next frames of its
-// flow, a frame alone the next frame.
-func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader) []groGroup {
+// flow, a frame alone the next frame. Details name sent[i] as frame
+// number(i) (i+1 if nil).
+func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader, number func(int) int) []groGroup {
+	if number == nil {
+		number = func(i int) int { return i + 1 }
+	}
 	queue := map[coalesce.Flow][]int{}
 	for i, s := range sent {
 		k := flowOf(s.data)
@@ -285,11 +291,29 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader)
 			r.GROPackets++
 			r.Segmented[h.GSOType.String()]++
 			if err != nil {
+				// Lossy: which frames it held is told by its flow and size
+				// (a fraglist GRO packet, say, whose header says USO without
+				// NEEDS_CSUM), so that they are not counted lost.
 				r.Lossy++
 				r.detail("GRO packet %d (%d bytes, %s gso_size %d): the reference segmentation refuses it: %v", gi+1, len(f), h.GSOType, h.GSOSize, err)
-				groups = append(groups, groGroup{got: gi, merged: true})
+				g := groGroup{got: gi, merged: true}
+				if n := segmentsIn(f, h); n > 0 {
+					k := flowOf(f)
+					q := queue[k]
+					take := min(n, len(q))
+					g.frames = append([]int(nil), q[:take]...)
+					g.bad = g.frames
+					queue[k] = q[take:]
+					r.GROMerged += take
+				}
+				groups = append(groups, g)
 				continue
 			}
+		} else if err != nil {
+			r.Mismatched++
+			r.detail("packet %d (%d bytes): its checksum cannot be finished: %v", gi+1, len(f), err)
+			groups = append(groups, groGroup{got: gi})
+			continue
 		}
 		k := flowOf(segs[0])
 		q := queue[k]
@@ -305,7 +329,8 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader)
 			q = q[1:]
 			if !bytes.Equal(want, sg) {
 				g.ok = false
-				r.detail("packet %d (frame %d sent): segment %d of %d differs: %s", gi+1, g.frames[len(g.frames)-1]+1, si+1, len(segs), compare.Diff(want, sg))
+				g.bad = append(g.bad, g.frames[len(g.frames)-1])
+				r.detail("packet %d (frame %d sent): segment %d of %d differs: %s", gi+1, number(g.frames[len(g.frames)-1]), si+1, len(segs), compare.Diff(want, sg))
 			}
 		}
 		queue[k] = q
@@ -332,6 +357,48 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader)
 		r.MeanSegments = float64(int(10*float64(r.GROMerged)/float64(r.GROPackets))) / 10
 	}
 	return groups
+}
+
+// segmentsIn is how many segments of gso_size a GSO packet's payload
+// makes, its headers (Ethernet, IP, TCP or UDP) parsed; 0 if they cannot be.
+func segmentsIn(f []byte, h gso.VnetHeader) int {
+	off, et, st := header.Network(f, layers.LinkTypeEthernet)
+	if st != header.LinkOK || h.GSOSize == 0 {
+		return 0
+	}
+	var l4 []byte
+	var proto uint8
+	switch et {
+	case header.EtherTypeIPv4:
+		ip := header.IPv4(f[off:])
+		if !ip.IsValid() {
+			return 0
+		}
+		l4, proto = ip.Payload(), ip.Protocol()
+	case header.EtherTypeIPv6:
+		ip := header.IPv6(f[off:])
+		if !ip.IsValid() {
+			return 0
+		}
+		o, p, st := ip.Transport()
+		if st != header.ExtOK || o > len(ip) {
+			return 0
+		}
+		l4, proto = ip[o:], p
+	default:
+		return 0
+	}
+	hl := 0
+	switch {
+	case proto == header.ProtoTCP && header.TCP(l4).IsValid():
+		hl = header.TCP(l4).DataOffset()
+	case proto == header.ProtoUDP && len(l4) >= header.UDPSize:
+		hl = header.UDPSize
+	default:
+		return 0
+	}
+	size := int(h.GSOSize)
+	return (len(l4) - hl + size - 1) / size
 }
 
 func (r *GROReport) detail(format string, args ...any) {

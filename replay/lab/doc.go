@@ -6,6 +6,9 @@
 // nothing leaves the lab (docs/lab.md). It also reads interface counters
 // and the softnet drops, the kernel's own account of what it sent and lost.
 //
+// AddRouter turns B into a router with a third namespace behind it (GRO
+// in, routing, software GSO or TSO out: verify --forward).
+//
 // A Testbed is what verify and probe run on: a Lab of its own (or two
 // existing interfaces), its capture rings (at A's transmit tap, or behind
 // B's GRO), the counters before and after, and one teardown on every path.

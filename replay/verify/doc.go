@@ -10,5 +10,9 @@
 //	rep, err := verify.Verify(ctx, "capture.pcap", open, verify.Options{})
 //	if err == nil && rep.Verdict.Passed() { ... }
 //
-// It needs root and Linux; on other systems the package is empty.
+// VerifyGRO checks the receive side (every GRO packet lossless) and
+// VerifyForward a router in the middle: GRO in, route, GSO or TSO out,
+// every frame expected with exactly the routing's edits (Hop). Hop and
+// its NotRouted reasons build on any system; the rest needs root and
+// Linux.
 package verify

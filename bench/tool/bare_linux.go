@@ -175,28 +175,9 @@ func bareFile(iface, path string, batch, ring int) error {
 		return err
 	}
 	defer unix.Close(fd)
-	iov := make([]unix.Iovec, 2*batch)
-	msgs := make([]unix.Mmsghdr, batch)
-	failed := 0
-	for sent := 0; sent < len(rs.frames); {
-		k := min(batch, len(rs.frames)-sent)
-		for i := range k {
-			iov[2*i] = unix.Iovec{Base: &rs.hdrs[sent+i][0]}
-			iov[2*i].SetLen(gso.VnetHeaderLen)
-			iov[2*i+1] = unix.Iovec{Base: &rs.frames[sent+i][0]}
-			iov[2*i+1].SetLen(len(rs.frames[sent+i]))
-			msgs[i].Hdr.Iov = &iov[2*i]
-			msgs[i].Hdr.SetIovlen(2)
-		}
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(k), 0, 0, 0)
-		if e != 0 {
-			if e == unix.ENOBUFS || e == unix.EAGAIN || e == unix.EINTR {
-				failed++
-				continue
-			}
-			return e
-		}
-		sent += int(r)
+	_, failed, err := sendAll(fd, int64(len(rs.frames)), batch, func(i int64) ([]byte, []byte) { return rs.hdrs[i][:], rs.frames[i] })
+	if err != nil {
+		return err
 	}
 	fmt.Printf("bare: %d records (%d frames) of %s on 1 thread, %d failed calls\n", len(rs.frames), rs.segs, path, failed)
 	return nil
@@ -300,14 +281,19 @@ func bareSend(iface string, frames [][]byte, h gso.VnetHeader, supers int64, bat
 	defer unix.Close(fd)
 	var hdr [gso.VnetHeaderLen]byte
 	h.Encode(hdr[:])
+	return sendAll(fd, supers, batch, func(i int64) ([]byte, []byte) { return hdr[:], frames[i%int64(len(frames))] })
+}
+
+// sendAll sends n messages, item(i) each (a virtio header and a frame),
+// in sendmmsg calls of batch, retrying calls the kernel refuses for lack of
+// room (counted in failed).
+func sendAll(fd int, n int64, batch int, item func(i int64) (hdr, frame []byte)) (sent, failed int64, err error) {
 	iov := make([]unix.Iovec, 2*batch)
 	msgs := make([]unix.Mmsghdr, batch)
-	next := 0
-	for sent < supers {
-		k := min(int64(batch), supers-sent)
+	for sent < n {
+		k := min(int64(batch), n-sent)
 		for i := range k {
-			f := frames[next]
-			next = (next + 1) % len(frames)
+			hdr, f := item(sent + i)
 			iov[2*i] = unix.Iovec{Base: &hdr[0]}
 			iov[2*i].SetLen(len(hdr))
 			iov[2*i+1] = unix.Iovec{Base: &f[0]}

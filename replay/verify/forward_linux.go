@@ -137,39 +137,19 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 	} else if ifi, err := net.InterfaceByName(o.CaptureIface); err == nil && len(ifi.HardwareAddr) == 6 {
 		copy(hop.Dst[:], ifi.HardwareAddr)
 	}
-	before, err := tb.Counters()
-	if err != nil {
-		return nil, err
-	}
-
 	// Every frame goes to the router's address: it forwards only what is
 	// sent to it, and replaces both MACs anyway.
 	var dst rewrite.MAC
 	copy(dst.Addr[:], routerIn)
 	dst.Set = true
 	toRouter := &rewrite.Options{DstMAC: [2]rewrite.MAC{dst, dst}}
-	var sent sentFrames
 	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Threads: 1,
-		Source:  replay.SourceOptions{NoCoalesce: !o.Coalesced, Coalesce: o.Coalesce, MTU: o.MTU, Rewrite: toRouter},
-		Retries: int(2*o.FlushTimeout/(50*time.Microsecond)) + 8, Observer: &sent, In: tb.InSender}
-	rep, err := replay.Replay(ctx, name, open, tb.Send, ro)
-	if err != nil && (rep == nil || ctx.Err() == nil) {
-		return nil, err
-	}
-	report.Packets = int64(len(sent))
-
-	wctx, idle := waitCtx(ctx, o.Idle)
-	out, after, err := tb.Finish(wctx, -1, idle)
+		Source: replay.SourceOptions{NoCoalesce: !o.Coalesced, Coalesce: o.Coalesce, MTU: o.MTU, Rewrite: toRouter}}
+	sent, out, err := sendNoted(ctx, tb, name, open, ro, o.FlushTimeout, o.Idle, &report.DropsBy, &report.Drops)
 	if err != nil {
 		return nil, err
 	}
-	report.DropsBy = tb.Drops(before, after, out[0].Drops)
-	if rep.Failed > 0 {
-		report.DropsBy["sends refused"] = uint64(rep.Failed)
-	}
-	for _, v := range report.DropsBy {
-		report.Drops += v
-	}
+	report.Packets = int64(len(sent))
 
 	// What the router's GRO made of the frames sent.
 	ingress := make([]int, len(sent)) // each frame's GRO group, -1 none

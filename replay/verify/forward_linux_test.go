@@ -3,8 +3,6 @@ package verify
 import (
 	"context"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,15 +51,7 @@ func routable(t *testing.T, path string) int {
 // and the forwardable count is gopacket's.
 func TestVerifyForward(t *testing.T) {
 	testenv.RequireRoot(t)
-	inputs := []string{"../../testdata/kernel-traffic.pcap", "../../testdata/ng-tls.pcapng"}
-	fresh := filepath.Join(t.TempDir(), "fresh.pcap")
-	if out, err := exec.Command("bash", "../../testdata/record-kernel-traffic.sh", fresh, "2M", "50").CombinedOutput(); err == nil {
-		inputs = append(inputs, fresh)
-	} else if os.Getenv("CI") == "true" {
-		t.Fatalf("recording fresh kernel traffic: %v\n%s", err, out)
-	} else {
-		t.Logf("no fresh recording (%v): checking the fixtures only", err)
-	}
+	inputs := kernelInputs(t)
 	for _, in := range inputs {
 		want := routable(t, in)
 		for _, eg := range []lab.Egress{lab.EgressGSO, lab.EgressTSO} {

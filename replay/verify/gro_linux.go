@@ -149,6 +149,40 @@ func (f *sentFrames) Frame(_ int, p *pcaps.Packet, _ int64) {
 
 func (f *sentFrames) Sent(int, *replay.Sent) error { return nil }
 
+// sendNoted replays a capture through the testbed tb with ro, noting
+// every frame sent, and waits until the captures have been quiet for idle
+// (GRO packets stand for several frames: their count is not known in
+// advance). A receiver's NAPI waits up to flushTimeout before it drains its
+// ring, so sends are retried for twice that: a full ring is waited out,
+// not counted lost. What the kernel dropped, or refused to send, goes to
+// dropsBy and drops.
+func sendNoted(ctx context.Context, tb *lab.Testbed, name string, open replay.Opener, ro replay.Options, flushTimeout, idle time.Duration,
+	dropsBy *map[string]uint64, drops *uint64) (sentFrames, []lab.Output, error) {
+	before, err := tb.Counters()
+	if err != nil {
+		return nil, nil, err
+	}
+	var sent sentFrames
+	ro.Retries, ro.Observer, ro.In = int(2*flushTimeout/(50*time.Microsecond))+8, &sent, tb.InSender
+	rep, err := replay.Replay(ctx, name, open, tb.Send, ro)
+	if err != nil && (rep == nil || ctx.Err() == nil) {
+		return nil, nil, err
+	}
+	wctx, idle := waitCtx(ctx, idle)
+	out, after, err := tb.Finish(wctx, -1, idle)
+	if err != nil {
+		return nil, nil, err
+	}
+	*dropsBy = tb.Drops(before, after, out[0].Drops)
+	if rep.Failed > 0 {
+		(*dropsBy)["sends refused"] = uint64(rep.Failed)
+	}
+	for _, v := range *dropsBy {
+		*drops += v
+	}
+	return sent, out, nil
+}
+
 // VerifyGRO sends a capture frame by frame, as captured, into a receiver
 // that runs GRO, captures what GRO hands up with its virtio header, and
 // checks every merge: the reference segmentation of a GRO packet must give
@@ -164,39 +198,15 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 	}
 	defer tb.Close()
 	report := &GROReport{File: name, Receiver: tb.Where}
-	before, err := tb.Counters()
-	if err != nil {
-		return nil, err
-	}
-
-	// Send every frame as it was captured; note each. The receiver's NAPI
-	// waits up to the flush timeout before it drains its ring: a full ring
-	// is waited out, not counted lost.
-	var sent sentFrames
+	// Send every frame as it was captured; note each.
 	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Threads: 1,
-		Source:  replay.SourceOptions{NoCoalesce: true, MTU: max(o.MTU, 1500)},
-		Retries: int(2*o.FlushTimeout/(50*time.Microsecond)) + 8, Observer: &sent, In: tb.InSender}
-	rep, err := replay.Replay(ctx, name, open, tb.Send, ro)
-	if err != nil && (rep == nil || ctx.Err() == nil) {
+		Source: replay.SourceOptions{NoCoalesce: true, MTU: max(o.MTU, 1500)}}
+	sent, out, err := sendNoted(ctx, tb, name, open, ro, o.FlushTimeout, o.Idle, &report.DropsBy, &report.Drops)
+	if err != nil {
 		return nil, err
 	}
 	report.Packets = int64(len(sent))
-
-	// Wait until nothing has come for Idle (GRO packets stand for several
-	// frames: their count is not known in advance).
-	wctx, idle := waitCtx(ctx, o.Idle)
-	out, after, err := tb.Finish(wctx, -1, idle)
-	if err != nil {
-		return nil, err
-	}
 	got, vnets := out[0].Frames, out[0].Vnets
-	report.DropsBy = tb.Drops(before, after, out[0].Drops)
-	if rep.Failed > 0 {
-		report.DropsBy["sends refused"] = uint64(rep.Failed)
-	}
-	for _, v := range report.DropsBy {
-		report.Drops += v
-	}
 
 	groups := report.check(sent, got, vnets, nil)
 	report.compareCoalesce(sent, groups, o.Coalesce)

@@ -43,16 +43,7 @@ func gopacketFrames(t *testing.T, path string) (frames [][]byte, payload int) {
 // the input (read with gopacket).
 func TestVerifyGRO(t *testing.T) {
 	testenv.RequireRoot(t)
-	inputs := []string{"../../testdata/kernel-traffic.pcap", "../../testdata/ng-tls.pcapng"}
-	// And a fresh recording of this machine's kernel traffic.
-	fresh := filepath.Join(t.TempDir(), "fresh.pcap")
-	if out, err := exec.Command("bash", "../../testdata/record-kernel-traffic.sh", fresh, "2M", "50").CombinedOutput(); err == nil {
-		inputs = append(inputs, fresh)
-	} else if os.Getenv("CI") == "true" {
-		t.Fatalf("recording fresh kernel traffic: %v\n%s", err, out)
-	} else {
-		t.Logf("no fresh recording (%v): checking the fixtures only", err)
-	}
+	inputs := kernelInputs(t)
 	for _, in := range inputs {
 		dir := t.TempDir()
 		open := func() (*pcaps.Reader, error) { return pcaps.Open(in) }
@@ -105,6 +96,21 @@ func TestVerifyGROLossy(t *testing.T) {
 	if rep.Verdict != GROLossy || rep.Lossy < 1 || rep.Lossless != 0 || len(rep.Details) == 0 || !strings.Contains(rep.Details[0], "IPv4 ID") || rep.RefusedBecause["ip_id"] != 7 {
 		t.Fatalf("%+v", rep)
 	}
+}
+
+// kernelInputs are the kernel-traffic fixture, a dumpcap recording and a
+// fresh recording of this machine's kernel traffic (required in CI).
+func kernelInputs(t *testing.T) []string {
+	inputs := []string{"../../testdata/kernel-traffic.pcap", "../../testdata/ng-tls.pcapng"}
+	fresh := filepath.Join(t.TempDir(), "fresh.pcap")
+	if out, err := exec.Command("bash", "../../testdata/record-kernel-traffic.sh", fresh, "2M", "50").CombinedOutput(); err == nil {
+		inputs = append(inputs, fresh)
+	} else if os.Getenv("CI") == "true" {
+		t.Fatalf("recording fresh kernel traffic: %v\n%s", err, out)
+	} else {
+		t.Logf("no fresh recording (%v): checking the fixtures only", err)
+	}
+	return inputs
 }
 
 // restore segments a coalesced file into a pcap, as gsoreplay segment does.

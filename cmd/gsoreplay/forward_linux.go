@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -59,32 +60,13 @@ func verifyForward(c *cli.Context, ins []string, opens []replay.Opener, pacing r
 	case o.Iface != "" && (c.IsSet("egress") || o.GROList):
 		return usagef("--egress and --gro-list shape the lab's router; with --iface your router is as you set it up")
 	}
-	ctx, cancel := signalContext(c)
-	defer cancel()
-	failed := 0
-	for i, in := range ins {
+	return verifyEach(c, ins, func(ctx context.Context, i int, in string) (*verify.ForwardReport, bool, error) {
 		rep, err := verify.VerifyForward(ctx, in, opens[i], o)
-		if err != nil && (rep == nil || !rep.Interrupted) {
-			return inputError(fmt.Errorf("verify --forward %s: %w", in, err))
+		if err != nil {
+			return rep, rep != nil && rep.Interrupted, fmt.Errorf("verify --forward %s: %w", in, err)
 		}
-		if c.Bool("json") {
-			if err := writeJSONLine(c.App.Writer, rep); err != nil {
-				return err
-			}
-		} else {
-			printForward(c.App.Writer, rep)
-		}
-		if err != nil { // interrupted: what was checked is shown above
-			return fmt.Errorf("verify --forward %s: %w", in, err)
-		}
-		if !rep.Verdict.Passed() {
-			failed++
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d inputs: frames came out of the router changed or were lost", failed, len(ins))
-	}
-	return nil
+		return rep, false, nil
+	}, printForward, func(r *verify.ForwardReport) bool { return r.Verdict.Passed() }, ": frames came out of the router changed or were lost")
 }
 
 // printForward writes one input's verdict on the path through a router.

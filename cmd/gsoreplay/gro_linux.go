@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"sort"
@@ -36,32 +37,13 @@ func verifyGRO(c *cli.Context, ins []string, opens []replay.Opener, pacing repla
 	if o.DeferIRQs < 1 || o.DeferIRQs > 1000 {
 		return usagef("--napi-defer-hard-irqs %d: want 1..1000", o.DeferIRQs)
 	}
-	ctx, cancel := signalContext(c)
-	defer cancel()
-	failed := 0
-	for i, in := range ins {
+	return verifyEach(c, ins, func(ctx context.Context, i int, in string) (*verify.GROReport, bool, error) {
 		rep, err := verify.VerifyGRO(ctx, in, opens[i], o)
-		if err != nil && (rep == nil || !rep.Interrupted) {
-			return inputError(fmt.Errorf("verify --gro %s: %w", in, err))
+		if err != nil {
+			return rep, rep != nil && rep.Interrupted, fmt.Errorf("verify --gro %s: %w", in, err)
 		}
-		if c.Bool("json") {
-			if err := writeJSONLine(c.App.Writer, rep); err != nil {
-				return err
-			}
-		} else {
-			printGRO(c.App.Writer, rep)
-		}
-		if err != nil { // interrupted: what was checked is shown above
-			return fmt.Errorf("verify --gro %s: %w", in, err)
-		}
-		if rep.Verdict != verify.GROLossless {
-			failed++
-		}
-	}
-	if failed > 0 {
-		return fmt.Errorf("%d of %d inputs: GRO was not lossless or frames were lost", failed, len(ins))
-	}
-	return nil
+		return rep, false, nil
+	}, printGRO, func(r *verify.GROReport) bool { return r.Verdict.Passed() }, ": GRO was not lossless or frames were lost")
 }
 
 // printGRO writes one input's receive-side verdict for a person.

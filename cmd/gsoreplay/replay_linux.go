@@ -470,37 +470,55 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 				}
 				return verifyGRO(c, ins, opens, o.Pacing, o.Source.Coalesce)
 			}
-			ctx, cancel := signalContext(c)
-			defer cancel()
-			failed := 0
-			for i, in := range ins {
+			return verifyEach(c, ins, func(ctx context.Context, i int, in string) (*verify.Report, bool, error) {
+				var err error
 				if o.Source.Split, err = splitFrom(c, in, o.Iface == ""); err != nil {
-					return inputError(err)
+					return nil, false, err
 				}
 				rep, err := verify.Verify(ctx, in, opens[i], o)
-				if err != nil && (rep == nil || !rep.Interrupted) {
-					return inputError(fmt.Errorf("verify %s: %w", in, err))
+				if err != nil {
+					return rep, rep != nil && rep.Interrupted, fmt.Errorf("verify %s: %w", in, err)
 				}
-				if c.Bool("json") {
-					if err := writeJSONLine(c.App.Writer, rep); err != nil {
-						return err
-					}
-				} else {
-					printVerify(c.App.Writer, rep)
-				}
-				if err != nil { // interrupted: what was checked is shown above
-					return fmt.Errorf("verify %s: %w", in, err)
-				}
-				if !rep.Verdict.Passed() {
-					failed++
-				}
-			}
-			if failed > 0 {
-				return fmt.Errorf("%d of %d inputs did not verify", failed, len(ins))
-			}
-			return nil
+				return rep, false, nil
+			}, printVerify, func(r *verify.Report) bool { return r.Verdict.Passed() }, " did not verify")
 		},
 	}
+}
+
+// verifyEach checks each input in turn with check and prints its report:
+// one JSON line with --json, else show. With an error, check says whether
+// its report still stands (the run was interrupted: what was checked is
+// shown, then the error); an error without one is the input's (exit
+// status 2 where it cannot be read). It fails, the count and failure said,
+// when any report did not pass.
+func verifyEach[R any](c *cli.Context, ins []string, check func(ctx context.Context, i int, in string) (rep R, stands bool, err error),
+	show func(io.Writer, R), passed func(R) bool, failure string) error {
+	ctx, cancel := signalContext(c)
+	defer cancel()
+	failed := 0
+	for i, in := range ins {
+		rep, stands, err := check(ctx, i, in)
+		if err != nil && !stands {
+			return inputError(err)
+		}
+		if c.Bool("json") {
+			if err := writeJSONLine(c.App.Writer, rep); err != nil {
+				return err
+			}
+		} else {
+			show(c.App.Writer, rep)
+		}
+		if err != nil {
+			return err
+		}
+		if !passed(rep) {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d inputs%s", failed, len(ins), failure)
+	}
+	return nil
 }
 
 // printVerify writes one input's verdict for a person.

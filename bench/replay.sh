@@ -186,6 +186,16 @@ formats_section() {
     measure one-4.6-stream "$n1" "$t46" -i va -t --xdp --xdp-batch-size=64 "$one"
     measure one-gsoreplay-stream "$n1" "$G" replay -i va -t --json "$one"
   done
+  echo "== memory of a streaming replay (peak RSS, KB) by format, two sizes: $(stat -c %s "$work/rec1.pcap") and $(stat -c %s "$bulk") bytes of pcap"
+  [[ -s $work/rec1.pcap.gz ]] || gzip -1 -c "$work/rec1.pcap" >"$work/rec1.pcap.gz"
+  [[ -s $work/rec1.pcapng ]] || editcap -F pcapng "$work/rec1.pcap" "$work/rec1.pcapng"
+  [[ -s $work/rec1.pcapng.zst ]] || zstd -q -c "$work/rec1.pcapng" >"$work/rec1.pcapng.zst"
+  local f small large
+  for f in pcap pcapng pcap.gz pcapng.zst; do
+    small=$(ip netns exec "$a" /usr/bin/time -f %M "$G" replay -i va -t -q "$work/rec1.$f" 2>&1 >/dev/null | tail -1)
+    large=$(ip netns exec "$a" /usr/bin/time -f %M "$G" replay -i va -t -q "$work/bulk.$f" 2>&1 >/dev/null | tail -1)
+    printf '%-12s %8s KB %8s KB\n' "$f" "$small" "$large"
+  done
   for n in fmt-4.6-stream-pcap fmt-gsoreplay-stream-pcap fmt-4.6-stream-pcapng fmt-gsoreplay-stream-pcapng \
     fmt-gsoreplay-stream-gzip fmt-gsoreplay-stream-zstd one-4.6-K one-gsoreplay-K one-4.6-stream one-gsoreplay-stream; do
     printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
@@ -223,26 +233,30 @@ fi
 # -file), and the zero-copy alternative, a PACKET_TX_RING filled from the
 # other core (-ring), is measured beside it.
 K_section() {
-  local one=$work/one.pcap n1
+  local one=$work/one.pcap ng=$work/bulk.pcapng n1
   [[ -s $one ]] || tcpdump -r "$work/rec2.pcap" -w "$one" 'ip and tcp' 2>/dev/null
+  [[ -s $ng ]] || editcap -F pcapng "$bulk" "$ng"
   n1=$(frames "$one")
-  echo "== -K like for like: bulk TCP ($nbulk frames, 8 connections) and one connection ($n1 frames) ($runs runs each, alternating)"
+  echo "== -K like for like: bulk TCP ($nbulk frames, 8 connections) as pcap and as pcapng, and one connection ($n1 frames) ($runs runs each, alternating)"
   for ((i = 0; i < runs; i++)); do
     measure tcpreplay-4.6-xdp "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$bulk"
     measure gsoreplay-K-2threads "$nbulk" "$G" replay -i va -t -K --threads 2 --json "$bulk"
+    measure pcapng-4.6-K "$nbulk" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$ng"
+    measure pcapng-gsoreplay-K-2threads "$nbulk" "$G" replay -i va -t -K --threads 2 --json "$ng"
     measure bare-gso-shape-2threads "$nbulk" "$T" bare -i va -n "$nbulk" -threads 2 -segs "$shape" -batch 32
     measure one-4.6-K "$n1" "$t46" -i va -t -K --xdp --xdp-batch-size=64 "$one"
     measure one-gsoreplay-K "$n1" "$G" replay -i va -t -K --json "$one"
     measure one-bare-records "$n1" "$T" bare -i va -file "$one" -batch 32
     measure one-bare-tx-ring "$n1" "$T" bare -i va -file "$one" -ring 1024
   done
-  for n in tcpreplay-4.6-xdp gsoreplay-K-2threads bare-gso-shape-2threads one-4.6-K one-gsoreplay-K one-bare-records one-bare-tx-ring; do
+  for n in tcpreplay-4.6-xdp gsoreplay-K-2threads pcapng-4.6-K pcapng-gsoreplay-K-2threads bare-gso-shape-2threads one-4.6-K one-gsoreplay-K one-bare-records one-bare-tx-ring; do
     printf '%-28s %10.0f frames/s   (runs: %s)\n' "$n" "$(med $n)" "${fps[$n]}"
   done
 }
 K_checks() {
   check "bulk -K: gsoreplay (2 threads) / tcpreplay 4.6 xdp" "$(ratio "$(med gsoreplay-K-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
   check "bulk -K, the ceiling: bare GSO of the capture's shape / 4.6 xdp" "$(ratio "$(med bare-gso-shape-2threads)" "$(med tcpreplay-4.6-xdp)")" ">=" 2
+  check "bulk -K, pcapng: gsoreplay (2 threads) / tcpreplay 4.6 xdp" "$(ratio "$(med pcapng-gsoreplay-K-2threads)" "$(med pcapng-4.6-K)")" ">=" 2
   check "one connection -K: gsoreplay / tcpreplay 4.6 xdp -K" "$(ratio "$(med one-gsoreplay-K)" "$(med one-4.6-K)")" ">=" 1.5
   check "one connection -K, the ceiling: its records sent bare / 4.6" "$(ratio "$(med one-bare-records)" "$(med one-4.6-K)")" ">=" 1.5
   check "one connection -K: gsoreplay / its records sent bare" "$(ratio "$(med one-gsoreplay-K)" "$(med one-bare-records)")" ">=" 0.9

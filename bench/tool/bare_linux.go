@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -123,6 +124,7 @@ type records struct {
 	arena  *hugemem.Arena
 	frames [][]byte
 	hdrs   [][gso.VnetHeaderLen]byte
+	conns  []uint64 // each record's connection (Flow.Symmetric; 0: none)
 	segs   int
 }
 
@@ -140,6 +142,8 @@ func loadRecords(path string) (*records, error) {
 		var h [gso.VnetHeaderLen]byte
 		rec.Meta.Vnet.Encode(h[:])
 		rs.hdrs = append(rs.hdrs, h)
+		k, _ := coalesce.FlowOf(rec.Packet.Data, rec.Packet.LinkType, rec.Packet.Interface)
+		rs.conns = append(rs.conns, k.Symmetric())
 		rs.segs += max(1, rec.Meta.Segs)
 		return nil
 	})
@@ -153,14 +157,17 @@ func loadRecords(path string) (*records, error) {
 	return rs, nil
 }
 
-// bareFile sends a capture's records on one socket and CPU, in sendmmsg
-// calls of batch messages and nothing else: the most any AF_PACKET GSO
-// replayer of that capture could do on one connection's core. With ring,
-// it sends them through a PACKET_TX_RING of that many 68 KiB frames
-// instead (the kernel attaches the ring's pages to the skb: no copy in the
-// send), filled by a second thread on the other CPU: the zero-copy way
-// AF_PACKET offers (it refuses SO_ZEROCOPY).
-func bareFile(iface, path string, batch, ring int) error {
+// bareFile sends a capture's records in sendmmsg calls of batch messages
+// and nothing else: the most any AF_PACKET GSO replayer of that capture
+// could do. With threads, on that many sockets and CPUs, each sending the
+// records of its share of the connections in order (connections given out
+// by bytes, the heaviest first, each to the thread with the least so far:
+// how gsoreplay -K shares them). With ring, it sends them through a
+// PACKET_TX_RING of that many 68 KiB frames instead (the kernel attaches
+// the ring's pages to the skb: no copy in the send), filled by a second
+// thread on the other CPU: the zero-copy way AF_PACKET offers (it refuses
+// SO_ZEROCOPY).
+func bareFile(iface, path string, threads, batch, ring int) error {
 	rs, err := loadRecords(path)
 	if err != nil {
 		return err
@@ -169,18 +176,69 @@ func bareFile(iface, path string, batch, ring int) error {
 	if ring > 0 {
 		return bareRing(iface, rs, ring)
 	}
-	pin(0)
-	fd, _, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
-	if err != nil {
+	shares := rs.share(max(threads, 1))
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	errs := make(chan error, len(shares))
+	for t, idx := range shares {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pin(t)
+			fd, _, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer unix.Close(fd)
+			_, f, err := sendAll(fd, int64(len(idx)), batch, func(i int64) ([]byte, []byte) { return rs.hdrs[idx[i]][:], rs.frames[idx[i]] })
+			failed.Add(f)
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	_, failed, err := sendAll(fd, int64(len(rs.frames)), batch, func(i int64) ([]byte, []byte) { return rs.hdrs[i][:], rs.frames[i] })
-	if err != nil {
-		return err
-	}
-	fmt.Printf("bare: %d records (%d frames) of %s on 1 thread, %d failed calls\n", len(rs.frames), rs.segs, path, failed)
+	fmt.Printf("bare: %d records (%d frames) of %s on %d threads, %d failed calls\n", len(rs.frames), rs.segs, path, len(shares), failed.Load())
 	return nil
+}
+
+// share gives each of n threads the indexes of its records: whole
+// connections, the heaviest first to the least loaded.
+func (rs *records) share(n int) [][]int {
+	bytes := map[uint64]int{}
+	for i, c := range rs.conns {
+		bytes[c] += len(rs.frames[i])
+	}
+	conns := make([]uint64, 0, len(bytes))
+	for c := range bytes {
+		conns = append(conns, c)
+	}
+	sort.Slice(conns, func(i, j int) bool {
+		if bytes[conns[i]] != bytes[conns[j]] {
+			return bytes[conns[i]] > bytes[conns[j]]
+		}
+		return conns[i] < conns[j]
+	})
+	load, of := make([]int, n), map[uint64]int{}
+	for _, c := range conns {
+		t := 0
+		for i := range load {
+			if load[i] < load[t] {
+				t = i
+			}
+		}
+		of[c], load[t] = t, load[t]+bytes[c]
+	}
+	shares := make([][]int, n)
+	for i, c := range rs.conns {
+		shares[of[c]] = append(shares[of[c]], i)
+	}
+	return shares
 }
 
 // bareRing: see bareFile. One frame per block of 17 pages holds the

@@ -11,7 +11,7 @@ func bare(string, int64, int, int, int, bool, int) error {
 	return errors.New("bare needs Linux (AF_PACKET)")
 }
 
-func bareFile(string, string, int, int) error { return errors.New("bare needs Linux (AF_PACKET)") }
+func bareFile(string, string, int, int, int) error { return errors.New("bare needs Linux (AF_PACKET)") }
 
 func watch(string, int64, time.Duration) error {
 	return errors.New("watch needs Linux (/sys/class/net)")

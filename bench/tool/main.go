@@ -5,7 +5,8 @@
 //	                           them, on T sockets and CPUs (the bare GSO sender);
 //	                           -small: 66-byte frames (the bare AF_PACKET sender);
 //	                           -segs S: super-packets of S segments;
-//	                           -file F: F's own records, coalesced, one thread
+//	                           -file F: F's own records, coalesced, their
+//	                           connections shared by the T threads
 //	                           (-ring R: through a TX ring of R frames)
 //	tool xdp -i IFACE IN       sends the frames of IN, one pass, through an
 //	                           AF_XDP socket (copy mode): that send path, measured
@@ -44,7 +45,7 @@ func main() {
 	big := fs.Int("big", 0, "bare: send from a buffer of this many MiB in huge pages, not a hot one")
 	smallFrames := fs.Bool("small", false, "bare: send 66-byte frames, not GSO super-packets")
 	segs := fs.Int("segs", 0, "bare: super-packets of this many full-size segments, not 45")
-	file := fs.String("file", "", "bare: send this capture's records (coalesced) from huge pages, on one thread")
+	file := fs.String("file", "", "bare: send this capture's records (coalesced) from huge pages, connections shared by the threads")
 	ring := fs.Int("ring", 0, "bare -file: send through a PACKET_TX_RING of this many frames, filled from the other CPU")
 	batch := fs.Int("batch", 16, "messages per sendmmsg")
 	out := fs.String("o", "", "output pcap")
@@ -55,7 +56,7 @@ func main() {
 	switch os.Args[1] {
 	case "bare":
 		if *file != "" {
-			err = bareFile(*iface, *file, *batch, *ring)
+			err = bareFile(*iface, *file, *threads, *batch, *ring)
 		} else {
 			err = bare(*iface, int64(*n), *threads, *batch, *big, *smallFrames, *segs)
 		}

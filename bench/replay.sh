@@ -267,6 +267,39 @@ K_checks() {
   check "one connection -K: gsoreplay / its records sent bare" "$(ratio "$(med one-gsoreplay-K)" "$(med one-bare-records)")" ">=" 0.9
   printf '%-58s %8.2f  (stated)\n' "one connection: its records through a TX ring / sendmmsg" "$(ratio "$(med one-bare-tx-ring)" "$(med one-bare-records)")"
 }
+# BIG TCP (ONLY=bigtcp alone): what super-packets above 64 KiB give -K,
+# gsoreplay against itself, alternating: the default (64 KiB), 256 KiB and
+# coalesce's most (1 MiB), with the sends each made (its --json) beside the
+# rate at the peer; on the recorded bulk capture and on a crafted one of
+# unbroken runs (tool long: 8 connections, IPv4 and IPv6, runs of 720).
+bigtcp_section() {
+  local long=$work/long.pcap nlong=400000
+  [[ -s $long ]] || "$T" long -o "$long" -n "$nlong"
+  echo "== BIG TCP: gsoreplay -K (2 threads) by --max-bytes, bulk ($nbulk frames) and unbroken runs ($nlong frames) ($runs runs each, alternating)"
+  local sizes="65535 262144 1048576"
+  for ((i = 0; i < runs; i++)); do
+    for mb in $sizes; do
+      measure "big-bulk-$mb" "$nbulk" "$G" replay -i va -t -K --threads 2 --json --max-bytes "$mb" --max-segments 65535 --max-span 0 "$bulk"
+      measure "big-long-$mb" "$nlong" "$G" replay -i va -t -K --threads 2 --json --max-bytes "$mb" --max-segments 65535 --max-span 0 "$long"
+    done
+  done
+  for f in bulk long; do
+    for mb in $sizes; do
+      local n=big-$f-$mb
+      printf '%-22s %10.0f frames/s %8s sends   (runs: %s)\n' "$n" "$(med "$n")" "$(sed -n 's/.*"sends":\([0-9]*\).*/\1/p' "$work/$n.log" | head -1)" "${fps[$n]}"
+    done
+  done
+  echo "== ratios (medians)"
+  for f in bulk long; do
+    for mb in 262144 1048576; do
+      printf '%-58s %8.2f  (stated)\n' "$f -K: --max-bytes $mb / 65535" "$(ratio "$(med "big-$f-$mb")" "$(med "big-$f-65535")")"
+    done
+  done
+}
+if [[ ${ONLY:-} == bigtcp ]]; then
+  bigtcp_section
+  exit 0
+fi
 if [[ ${ONLY:-} == K ]]; then
   K_section
   echo "== ratios (medians)"

@@ -45,7 +45,11 @@ func (o *Order) UnmarshalText(text []byte) error {
 // Options limit the super-packets. DefaultOptions gives safe values.
 type Options struct {
 	// MaxBytes is the largest IP datagram (IP header, L4 header, payload) of
-	// a super-packet. 65535 keeps the 16-bit length fields exact, as GRO does.
+	// a super-packet. 65535 keeps the 16-bit length fields exact, as GRO does;
+	// above it (BIG TCP, up to MaxBytesMax) a super-packet's IPv4 total length
+	// and IPv6 payload length are 0 (gso.LenOrZero), which the kernel's
+	// segmentation rewrites in every segment; nothing says the length but
+	// the frame's.
 	MaxBytes int
 	// MaxSegments is the most frames one super-packet carries (USO stops at
 	// 128 whatever this says). Bursts above ~1000 segments overflow a

@@ -209,3 +209,48 @@ func TestRoundTripIsTheFile(t *testing.T) {
 		t.Fatalf("%d pcapng files, %d with super-packets: the test would prove little", ng, merged)
 	}
 }
+
+// TestRoundTripBigTCP: with super-packets up to 256 KiB (BIG TCP: IPv4
+// total length and IPv6 payload length 0), segment(coalesce(x)) is still
+// x byte for byte for every real capture and fixture, and some of them do
+// merge past 64 KiB.
+func TestRoundTripBigTCP(t *testing.T) {
+	files := corpusFiles(t)
+	fixtures, _ := filepath.Glob("../testdata/*.pcap*")
+	var big int
+	for _, path := range append(files, fixtures...) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := testcap.WithoutBlocks(data, 0x40000BAD)
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			opts := coalesce.DefaultOptions()
+			opts.MaxBytes, opts.MaxSegments, opts.MaxSpan = 262144, coalesce.MaxSegs, 0
+			mid, back, _ := fileRoundTrip(t, data, opts)
+			if !bytes.Equal(back, want) {
+				t.Fatalf("%d bytes back, want %d, first difference at %d", len(back), len(want), firstDiff(back, want))
+			}
+			r, err := pcaps.NewReader(bytes.NewReader(mid), "coalesced")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = r.Each(func(p *pcaps.Packet) error {
+				if len(p.Data) > 262144+256 {
+					t.Errorf("record %d: %d bytes, above --max-bytes", r.Count(), len(p.Data))
+				}
+				if len(p.Data) > 0xffff {
+					big++
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	t.Logf("%d super-packets above 64 KiB", big)
+	if big == 0 {
+		t.Fatalf("no super-packet above 64 KiB: the test would prove little")
+	}
+}

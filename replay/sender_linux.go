@@ -108,7 +108,12 @@ func (s *sender) AddInterface(iface2 string) error {
 // sender's, reused and hot. Item.Parts are always read in place: the
 // virtio header, the frame and the parts go as one message's iovecs.
 func (s *sender) Queue(it *item, stable bool) error {
-	it.Vnet.Encode(s.hdrs[s.n][:])
+	h := it.Vnet
+	if n := it.Len(); n > 0xffff {
+		// BIG TCP: a linear part the kernel can allocate the rest beside.
+		h.HdrLen = uint16(afpacket.Linear(n, int(h.HdrLen)))
+	}
+	h.Encode(s.hdrs[s.n][:])
 	frame := it.Frame
 	var release func([]byte)
 	switch {

@@ -17,6 +17,8 @@
 //	                           to the last, and prints the rate (JSON)
 //	tool small -o OUT -n N     writes N small frames that cannot be merged
 //	tool timed -o OUT -s S     writes bursts of bulk TCP spread over S seconds
+//	tool long -o OUT -n N      writes N frames of 8 bulk TCP connections in
+//	                           unbroken runs of 720 segments (BIG TCP's case)
 //	tool oneway -o OUT IN      keeps the frames of IN that carry TCP payload
 //
 // It is a benchmark helper, not part of the product.
@@ -35,7 +37,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: tool bare|xdp|labcapture|watch|small|timed|oneway ...")
+		fmt.Fprintln(os.Stderr, "usage: tool bare|xdp|labcapture|watch|small|timed|long|oneway ...")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -68,6 +70,8 @@ func main() {
 		err = watch(*iface, int64(*n), *quiet)
 	case "small":
 		err = small(*out, *n)
+	case "long":
+		err = long(*out, *n)
 	case "timed":
 		err = timed(*out, *secs)
 	case "oneway":
@@ -123,6 +127,37 @@ func small(out string, n int) error {
 		p.ID = uint16(i / 64)
 		p.Timestamp = base.Timestamp.Add(time.Duration(i) * time.Microsecond)
 		pkts = append(pkts, p.Packet())
+	}
+	return write(out, pkts)
+}
+
+// long writes n frames of 8 bulk TCP connections (4 over IPv4, 4 over
+// IPv6) in turns of 720 full-size segments each, IDs and sequence numbers
+// unbroken: the longest runs a capture can hold, where BIG TCP's larger
+// super-packets can show what they save.
+func long(out string, n int) error {
+	const turn = 720
+	var pkts []pcaps.Packet
+	next := make([]craft.Frame, 8)
+	for c := range next {
+		f := craft.TCPBulk()
+		f.Sport += uint16(c)
+		if c >= 4 {
+			f.V6, f.Payload = true, craft.Payload(1428, 0)
+		}
+		next[c] = f
+	}
+	for len(pkts) < n {
+		for c := range next {
+			k := min(turn, n-len(pkts))
+			if k <= 0 {
+				break
+			}
+			fl := craft.Flow(next[c], k, nil)
+			pkts = append(pkts, craft.Packets(fl)...)
+			last := fl[k-1]
+			next[c].Seq, next[c].ID = last.Seq+uint32(len(last.Payload)), last.ID+1
+		}
 	}
 	return write(out, pkts)
 }

@@ -19,7 +19,7 @@ func limitFlags() []cli.Flag {
 	d := coalesce.DefaultOptions()
 	return []cli.Flag{
 		&cli.StringFlag{Name: "order", Value: "per-flow", Usage: "per-flow: merge a flow's consecutive segments even with other flows in between (like GRO; order within each flow kept); strict: merge only packets adjacent in the capture (global order kept)"},
-		&cli.IntFlag{Name: "max-bytes", Value: d.MaxBytes, Usage: "largest super-packet, in bytes of IP datagram (65535 keeps the IP length fields exact)"},
+		&cli.IntFlag{Name: "max-bytes", Value: d.MaxBytes, Usage: "largest super-packet, in bytes of IP datagram, up to 1048576 (65535 keeps the IP length fields exact; above, BIG TCP: IPv4 total length and IPv6 payload length 0)"},
 		&cli.IntFlag{Name: "max-segments", Value: d.MaxSegments, Usage: "most segments per super-packet (USO never more than 128; ~1000 overflows a receiver's backlog)"},
 		&cli.DurationFlag{Name: "max-span", Value: d.MaxSpan, Usage: "longest time from first to last segment, so paced replay keeps the capture's timing; 0 = no limit"},
 		&cli.IntFlag{Name: "max-held", Value: d.MaxHeld, Usage: "per-flow order: most records held back behind an open super-packet"},

@@ -567,7 +567,7 @@ whether that passes:
   segmentation  super-packets of every shape gsoreplay makes (TCPv4/v6 with and
                 without options and NEEDS_CSUM, PSH|FIN, CWR, ECE, IPv4 ID wrap,
                 IPv4 options, IPv6 extension headers, 802.1Q, QinQ, USO up to 128
-                segments, UFO, above 64 KiB): each segment must equal the
+                segments, UFO, BIG TCP up to 1 MiB): each segment must equal the
                 reference segmenter's, byte for byte;
   validation    malformed virtio headers (docs/kernel.md §4): the errno or drop.
 

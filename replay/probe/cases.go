@@ -190,6 +190,20 @@ func Cases() ([]Case, error) {
 	add("tcpv6 802.1Q", seg, flow(vlan6, 30, nil), d, accepted(30), nil)
 	add("tcpv4 super-packet above 64 KiB", seg, flow(tcp, 60, nil), big, accepted(60), nil)
 	add("tcpv6 super-packet above 64 KiB", seg, flow(v6, 60, nil), big, accepted(60), nil)
+	// BIG TCP: 128 and 256 KiB; a size whose pages would need 18 of the
+	// skb's 17 fragments (sent, as replay sends it, with a longer linear
+	// part: internal/afpacket.Linear); and about 1 MiB, coalesce's most.
+	bigTCP := big
+	bigTCP.MaxSegments = coalesce.MaxSegs
+	for _, c := range []struct {
+		name   string
+		base   craft.Frame
+		counts []int
+	}{{"tcpv4", tcp, []int{91, 181, 358, 724}}, {"tcpv6", v6, []int{92, 184, 362, 734}}} {
+		for _, n := range c.counts {
+			add(fmt.Sprintf("%s BIG TCP %d segments", c.name, n), seg, flow(c.base, n, nil), bigTCP, accepted(n), nil)
+		}
+	}
 	udp := craft.UDPBulk()
 	udp6 := udp
 	udp6.V6 = true

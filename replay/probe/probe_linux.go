@@ -195,7 +195,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 // An ended ctx ends the wait as a hang would.
 func probeSend(ctx context.Context, fd int, pc *Case, timeout time.Duration) (errno string, hung bool) {
 	buf := make([]byte, gso.VnetHeaderLen, gso.VnetHeaderLen+len(pc.Frame))
-	pc.Vnet.Encode(buf)
+	h := pc.Vnet
+	if len(pc.Frame) > 0xffff {
+		h.HdrLen = uint16(afpacket.Linear(len(pc.Frame), int(h.HdrLen))) // as replay sends it
+	}
+	h.Encode(buf)
 	buf = append(buf, pc.Frame...)
 	done := make(chan error, 1)
 	go func() { done <- unix.Send(fd, buf, 0) }()

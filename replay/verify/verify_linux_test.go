@@ -392,3 +392,46 @@ func TestVerifyFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyBigTCP: BIG TCP super-packets (IPv4 total length and IPv6
+// payload length 0) of up to 256 KiB and up to coalesce's most (1 MiB)
+// go through the kernel and come out as the original frames, byte for
+// byte, for both IP versions; at the most, some need the longer linear
+// part of internal/afpacket.Linear to be accepted at all.
+func TestVerifyBigTCP(t *testing.T) {
+	requireRoot(t)
+	v6 := craft.TCPBulk()
+	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	const n = 800
+	// The middle size of each makes super-packets of 358 and 362 segments,
+	// whose pages alone would need 18 fragments.
+	for _, c := range []struct {
+		name  string
+		base  craft.Frame
+		sizes []int
+	}{{"tcpv4", craft.TCPBulk(), []int{262144, 20 + 32 + 358*1448, coalesce.MaxBytesMax}}, {"tcpv6", v6, []int{262144, 40 + 32 + 362*1428, coalesce.MaxBytesMax}}} {
+		frames := craft.Flow(c.base, n, nil)
+		pkts := craft.Packets(frames)
+		path := writeFixture(t, c.name, pkts)
+		wire := len(pkts[0].Data) - 14
+		for _, maxBytes := range c.sizes {
+			t.Run(fmt.Sprintf("%s/%d", c.name, maxBytes), func(t *testing.T) {
+				o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
+				o.Source.Coalesce.MaxBytes, o.Source.Coalesce.MaxSegments, o.Source.Coalesce.MaxSpan = maxBytes, coalesce.MaxSegs, 0
+				rep, err := Verify(context.Background(), c.name, fileOpener(path), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Verdict != VerdictExact || rep.Exact != n || rep.Packets != n {
+					t.Fatalf("verdict %s, %d of %d exact: %+v", rep.Verdict, rep.Exact, n, rep)
+				}
+				// Each super-packet as big as maxBytes allows: its
+				// payloads and one set of headers.
+				perSuper := (maxBytes - (wire - len(c.base.Payload))) / len(c.base.Payload)
+				if want := int64((n + perSuper - 1) / perSuper); rep.SuperPackets != want || rep.CoalescedPackets != n {
+					t.Fatalf("%d super-packets holding %d packets, want %d holding %d (%d segments each)", rep.SuperPackets, rep.CoalescedPackets, want, n, perSuper)
+				}
+			})
+		}
+	}
+}

@@ -72,48 +72,38 @@ func bare(iface string, n int64, threads, batch, bigMiB int, small bool, nsegs i
 		return err
 	}
 	supers := (n + int64(segs) - 1) / int64(segs)
-	var wg, ready sync.WaitGroup
+	var ready sync.WaitGroup
 	var mu sync.Mutex
 	ready.Add(threads)
-	var sent, failed atomic.Int64
-	errs := make(chan error, threads)
-	for t := range threads {
+	var sent atomic.Int64
+	failed, err := onThreads(threads, func(t int) (int64, error) {
 		share := supers / int64(threads)
 		if int64(t) < supers%int64(threads) {
 			share++
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pin(t)
-			var frames [][]byte
-			if arena != nil {
-				mu.Lock()
-				for range max(1, bigMiB<<20/threads/len(frame)) {
-					b := arena.Alloc(len(frame))
-					copy(b, frame)
-					frames = append(frames, b)
-				}
-				mu.Unlock()
-			} else {
-				frames = [][]byte{frame}
+		pin(t)
+		var frames [][]byte
+		if arena != nil {
+			mu.Lock()
+			for range max(1, bigMiB<<20/threads/len(frame)) {
+				b := arena.Alloc(len(frame))
+				copy(b, frame)
+				frames = append(frames, b)
 			}
-			ready.Done()
-			ready.Wait()
-			s, f, err := bareSend(ifi.Name, frames, h, share, batch)
-			sent.Add(s)
-			failed.Add(f)
-			if err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+			mu.Unlock()
+		} else {
+			frames = [][]byte{frame}
+		}
+		ready.Done()
+		ready.Wait()
+		s, f, err := bareSend(ifi.Name, frames, h, share, batch)
+		sent.Add(s)
+		return f, err
+	})
+	if err != nil {
 		return err
 	}
-	fmt.Printf("bare: %d super-packets of %d segments (%d frames) on %d threads, %d failed calls\n", sent.Load(), segs, sent.Load()*int64(segs), threads, failed.Load())
+	fmt.Printf("bare: %d super-packets of %d segments (%d frames) on %d threads, %d failed calls\n", sent.Load(), segs, sent.Load()*int64(segs), threads, failed)
 	return nil
 }
 
@@ -177,22 +167,36 @@ func bareFile(iface, path string, threads, batch, ring int) error {
 		return bareRing(iface, rs, ring)
 	}
 	shares := rs.share(max(threads, 1))
+	failed, err := onThreads(len(shares), func(t int) (int64, error) {
+		pin(t)
+		fd, _, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
+		if err != nil {
+			return 0, err
+		}
+		defer unix.Close(fd)
+		idx := shares[t]
+		_, f, err := sendAll(fd, int64(len(idx)), batch, func(i int64) ([]byte, []byte) { return rs.hdrs[idx[i]][:], rs.frames[idx[i]] })
+		return f, err
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bare: %d records (%d frames) of %s on %d threads, %d failed calls\n", len(rs.frames), rs.segs, path, len(shares), failed)
+	return nil
+}
+
+// onThreads runs f(t) for every t < n at once, each on a goroutine of its
+// own, and returns the failed calls they counted and the first error.
+func onThreads(n int, f func(t int) (failed int64, err error)) (int64, error) {
 	var wg sync.WaitGroup
 	var failed atomic.Int64
-	errs := make(chan error, len(shares))
-	for t, idx := range shares {
+	errs := make(chan error, n)
+	for t := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pin(t)
-			fd, _, err := afpacket.Open(iface, afpacket.Options{Vnet: true, SendBuffer: 16 << 20})
-			if err != nil {
-				errs <- err
-				return
-			}
-			defer unix.Close(fd)
-			_, f, err := sendAll(fd, int64(len(idx)), batch, func(i int64) ([]byte, []byte) { return rs.hdrs[idx[i]][:], rs.frames[idx[i]] })
-			failed.Add(f)
+			fl, err := f(t)
+			failed.Add(fl)
 			if err != nil {
 				errs <- err
 			}
@@ -200,11 +204,7 @@ func bareFile(iface, path string, threads, batch, ring int) error {
 	}
 	wg.Wait()
 	close(errs)
-	if err := <-errs; err != nil {
-		return err
-	}
-	fmt.Printf("bare: %d records (%d frames) of %s on %d threads, %d failed calls\n", len(rs.frames), rs.segs, path, len(shares), failed.Load())
-	return nil
+	return failed.Load(), <-errs
 }
 
 // share gives each of n threads the indexes of its records: whole

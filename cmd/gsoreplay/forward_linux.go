@@ -26,7 +26,8 @@ func forwardFlags() []cli.Flag {
 		&cli.BoolFlag{Category: cat, Name: "forward", Usage: "check a router in the middle: send each IN through a lab router (GRO in, route, GSO or TSO out) and check that the receiver gets every frame with exactly the routing's edits — see DESCRIPTION"},
 		&cli.StringFlag{Category: cat, Name: "egress", Value: "gso", Usage: "the lab router's egress: gso (its offloads off: the kernel cuts GRO packets in software) or tso (passed on whole, checked at the receiver by the reference segmentation)"},
 		&cli.BoolFlag{Category: cat, Name: "gro-list", Usage: "turn on fraglist GRO (rx-gro-list) at the lab router's ingress"},
-		&cli.BoolFlag{Category: cat, Name: "coalesce", Usage: "send IN coalesced (the sender segments the super-packets before the router) instead of frame by frame"},
+		&cli.IntFlag{Category: cat, Name: "big-tcp", Usage: "raise the lab router's GRO and GSO limits to `BYTES` (65537..524280; BIG TCP): its GRO builds packets above 64 KiB and --egress tso passes them on whole"},
+		&cli.BoolFlag{Category: cat, Name: "coalesce", Usage: "send IN as super-packets that reach the router whole (TSO at the sender's end, as from a VM or container) instead of frame by frame"},
 		&cli.StringFlag{Category: cat, Name: "router-mac", Usage: "with --iface and --capture-iface: the `MAC` of your router on --iface's side, the destination every frame is sent to"},
 	}
 }
@@ -35,7 +36,7 @@ func forwardFlags() []cli.Flag {
 // when every forwardable frame came out exact and nothing was lost.
 func verifyForward(c *cli.Context, ins []string, opens []replay.Opener, pacing replay.Pacing, copts coalesce.Options, ring capture.Options) error {
 	o := verify.ForwardOptions{Iface: c.String("iface"), CaptureIface: c.String("capture-iface"), Keep: c.String("keep"), Idle: c.Duration("idle"),
-		Batch: c.Int("batch"), Pacing: pacing, Coalesce: copts, Coalesced: c.Bool("coalesce"), GROList: c.Bool("gro-list"), Capture: ring,
+		Batch: c.Int("batch"), Pacing: pacing, Coalesce: copts, Coalesced: c.Bool("coalesce"), GROList: c.Bool("gro-list"), BigTCP: c.Int("big-tcp"), Capture: ring,
 		FlushTimeout: c.Duration("gro-flush-timeout"), DeferIRQs: c.Int("napi-defer-hard-irqs")}
 	var err error
 	if o.Egress, err = lab.ParseEgress(c.String("egress")); err != nil {
@@ -57,8 +58,10 @@ func verifyForward(c *cli.Context, ins []string, opens []replay.Opener, pacing r
 		return usagef("verify --forward --iface: give your router's MAC on that side (--router-mac)")
 	case o.Iface == "" && o.RouterMAC != nil:
 		return usagef("--router-mac goes with --iface and --capture-iface: the lab's router has its own")
-	case o.Iface != "" && (c.IsSet("egress") || o.GROList):
-		return usagef("--egress and --gro-list shape the lab's router; with --iface your router is as you set it up")
+	case o.Iface != "" && (c.IsSet("egress") || o.GROList || o.BigTCP != 0):
+		return usagef("--egress, --gro-list and --big-tcp shape the lab's router; with --iface your router is as you set it up")
+	case o.BigTCP != 0 && (o.BigTCP < lab.MinBigTCP || o.BigTCP > lab.MaxBigTCP):
+		return usagef("--big-tcp %d: want %d..%d bytes", o.BigTCP, lab.MinBigTCP, lab.MaxBigTCP)
 	}
 	return verifyEach(c, ins, func(ctx context.Context, i int, in string) (*verify.ForwardReport, bool, error) {
 		rep, err := verify.VerifyForward(ctx, in, opens[i], o)
@@ -85,7 +88,7 @@ func printForward(w io.Writer, r *verify.ForwardReport) {
 		sort.Strings(types)
 		fmt.Fprintf(w, "  router    GRO handed up %d packets; %d GRO packets hold %d frames", g.Received, g.GROPackets, g.GROMerged)
 		if g.GROPackets > 0 {
-			fmt.Fprintf(w, " (mean %.1f segments; %s)", g.MeanSegments, strings.Join(types, ", "))
+			fmt.Fprintf(w, " (mean %.1f segments, largest %d bytes; %s)", g.MeanSegments, g.LargestBytes, strings.Join(types, ", "))
 		}
 		fmt.Fprintf(w, "; as virtio headers describe them: lossless %d, lossy %d\n", g.Lossless, g.Lossy)
 		if g.Lossy > 0 && r.BrokenAtGRO == 0 && r.Verdict.Passed() {
@@ -100,6 +103,9 @@ func printForward(w io.Writer, r *verify.ForwardReport) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  exact %d  mismatched %d (at GRO %d, after it %d)  missing %d  extra %d  drops %d  (%.2f s)\n",
 		r.Exact, r.Mismatched, r.BrokenAtGRO, r.BrokenAfterGRO, r.Missing, r.Extra, r.Drops, r.Seconds)
+	if r.Reordered > 0 {
+		fmt.Fprintf(w, "  reordered %d frames came after a frame of their flow sent later\n", r.Reordered)
+	}
 	if r.RouterOwn > 0 {
 		fmt.Fprintf(w, "  left out  %d frames the router sent of its own (link-scope multicast)\n", r.RouterOwn)
 	}

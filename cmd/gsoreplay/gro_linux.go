@@ -57,11 +57,14 @@ func printGRO(w io.Writer, r *verify.GROReport) {
 	sort.Strings(types)
 	fmt.Fprintf(w, "  merged    %d GRO packets hold %d frames", r.GROPackets, r.GROMerged)
 	if r.GROPackets > 0 {
-		fmt.Fprintf(w, " (mean %.1f segments; %s)", r.MeanSegments, strings.Join(types, ", "))
+		fmt.Fprintf(w, " (mean %.1f segments, largest %d bytes; %s)", r.MeanSegments, r.LargestBytes, strings.Join(types, ", "))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "  lossless %d  lossy %d  mismatched %d  missing %d  extra %d  drops %d  (%.2f s)\n",
 		r.Lossless, r.Lossy, r.Mismatched, r.Missing, r.Extra, r.Drops, r.Seconds)
+	if r.Reordered > 0 {
+		fmt.Fprintf(w, "  reordered %d frames came up after a frame of their flow sent later (GRO hands up a frame it refuses before the packet it holds)\n", r.Reordered)
+	}
 	fmt.Fprintf(w, "  coalesce  %d super-packets hold %d frames; GRO merged %d neighbours coalesce keeps apart, split %d it merges\n",
 		r.CoalesceSuperPackets, r.CoalesceMerged, r.GROMergesRefused, r.CoalesceMergesSplit)
 	if len(r.RefusedBecause) > 0 {

@@ -34,3 +34,14 @@ func SoftnetDrops() (uint64, error) {
 	}
 	return total, nil
 }
+
+// BacklogLimit is net.core.netdev_max_backlog: how many frames one CPU's
+// receive backlog holds (0 if it cannot be read).
+func BacklogLimit() int {
+	b, err := os.ReadFile("/proc/sys/net/core/netdev_max_backlog")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}

@@ -52,7 +52,35 @@ type RouterOptions struct {
 	// MTU of the router's egress (1500 if 0): what it forwards alone must
 	// fit; GRO packets are cut to their own segment size.
 	MTU int
+	// WholeIn turns TSO on at the sender's end (A), its GSO limits at
+	// their most, so that super-packets reach the router whole, as from a
+	// VM or container: its GRO passes them up unmerged. Without, A cuts them in software and a burst of
+	// segments can overflow the router's NAPI ring (256 frames, drained
+	// once per flush timeout); those segments are lost. (A queue in front
+	// of A would hold them, but veth's requeue then reorders segments.)
+	WholeIn bool
+	// BigTCP, if not 0, raises the router's GRO and GSO limits to this
+	// many bytes (gro_max_size and gro_ipv4_max_size at its ingress,
+	// gso_max_size and gso_ipv4_max_size at its egress): its GRO then
+	// builds packets above 64 KiB, and TSO egress passes them on whole. 0
+	// leaves the kernel's 65536.
+	BigTCP int
 }
+
+// tsoOn are the features that make a veth pass GSO packets on whole as a
+// TSO NIC takes them: the segments keep the IDs the packet gives
+// (mangleid off), and a fraglist GRO packet is cut before it (tx-gso-list
+// off: no NIC takes one).
+var tsoOn = map[string]bool{"tx-checksum-ip-generic": true, "tx-scatter-gather": true,
+	"tx-tcp-segmentation": true, "tx-tcp6-segmentation": true, "tx-udp-segmentation": true,
+	"tx-generic-segmentation": true, "tx-tcp-mangleid-segmentation": false, "tx-gso-list": false}
+
+// Limits of RouterOptions.BigTCP: above 64 KiB, up to the kernel's
+// GSO_MAX_SIZE and GRO_MAX_SIZE (8 × 65535), which veth accepts.
+const (
+	MinBigTCP = 65536 + 1
+	MaxBigTCP = 8 * 65535
+)
 
 // Router is the third namespace of a forwarding lab: B forwards what A
 // sends to C. Its addresses are link-local and private to the lab.
@@ -121,6 +149,11 @@ func (l *Lab) AddRouter(o RouterOptions) (r *Router, err error) {
 	if err = inNamespace(l.B, func() error { return l.routerSetup(r, o) }); err != nil {
 		return r, err
 	}
+	if o.WholeIn {
+		if err = l.senderWhole(); err != nil {
+			return r, err
+		}
+	}
 	l.Router = r
 	return r, nil
 }
@@ -165,13 +198,14 @@ func (l *Lab) routerSetup(r *Router, o RouterOptions) error {
 		}
 	}
 	if o.Egress == EgressTSO {
-		// What GRO merged leaves whole; segments keep the IDs GRO saw
-		// (mangleid off).
-		on := map[string]bool{"tx-checksum-ip-generic": true, "tx-scatter-gather": true,
-			"tx-tcp-segmentation": true, "tx-tcp6-segmentation": true, "tx-udp-segmentation": true,
-			"tx-generic-segmentation": true, "tx-tcp-mangleid-segmentation": false}
-		if err := et.Change(r.IfR, on); err != nil {
+		// What GRO merged leaves whole.
+		if err := et.Change(r.IfR, tsoOn); err != nil {
 			return fmt.Errorf("lab: ethtool -K %s tso on: %w", r.IfR, err)
+		}
+	}
+	if o.BigTCP > 0 {
+		if err := l.bigTCP(r, o.BigTCP); err != nil {
+			return err
 		}
 	}
 	// An on-link IPv4 gateway is checked against the local table, which
@@ -202,6 +236,66 @@ func (l *Lab) routerSetup(r *Router, o RouterOptions) error {
 		rt := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: hop, Flags: int(netlink.FLAG_ONLINK), Family: family}
 		if err := l.hB.RouteAdd(rt); err != nil {
 			return fmt.Errorf("lab: router default route via %v: %w", hop, err)
+		}
+	}
+	return nil
+}
+
+// senderWhole turns A's TSO on (RouterOptions.WholeIn), in A's namespace,
+// and raises A's GSO limits to the most the kernel takes: whatever the
+// sender makes crosses to the router whole; the router's own limits are
+// what the lab tests.
+func (l *Lab) senderWhole() error {
+	if err := l.Do(l.A, func() error {
+		et, err := ethtool.NewEthtool()
+		if err != nil {
+			return fmt.Errorf("lab: ethtool: %w", err)
+		}
+		defer et.Close()
+		if err := et.Change(l.IfA, tsoOn); err != nil {
+			return fmt.Errorf("lab: ethtool -K %s tso on: %w", l.IfA, err)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	a, err := Link(l.hA, l.IfA)
+	if err != nil {
+		return err
+	}
+	return setLimits(l.hA, []limit{{"gso_max_size", a, l.hA.LinkSetGSOMaxSize}, {"gso_ipv4_max_size", a, l.hA.LinkSetGSOIPv4MaxSize}}, MaxBigTCP)
+}
+
+// bigTCP raises the router's GRO limits at its ingress and its GSO
+// limits at its egress to size bytes.
+func (l *Lab) bigTCP(r *Router, size int) error {
+	in, err := Link(l.hB, l.IfB)
+	if err != nil {
+		return err
+	}
+	out, err := Link(l.hB, r.IfR)
+	if err != nil {
+		return err
+	}
+	return setLimits(l.hB, []limit{
+		{"gro_max_size", in, l.hB.LinkSetGROMaxSize},
+		{"gro_ipv4_max_size", in, l.hB.LinkSetGROIPv4MaxSize},
+		{"gso_max_size", out, l.hB.LinkSetGSOMaxSize},
+		{"gso_ipv4_max_size", out, l.hB.LinkSetGSOIPv4MaxSize},
+	}, size)
+}
+
+// limit is one of a link's GRO or GSO size limits and its netlink setter.
+type limit struct {
+	what string
+	link netlink.Link
+	set  func(netlink.Link, int) error
+}
+
+func setLimits(h *netlink.Handle, limits []limit, size int) error {
+	for _, l := range limits {
+		if err := l.set(l.link, size); err != nil {
+			return fmt.Errorf("lab: %s %s %d: %w", l.link.Attrs().Name, l.what, size, err)
 		}
 	}
 	return nil

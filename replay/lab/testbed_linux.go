@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -86,6 +87,9 @@ func (o TestbedOptions) Validate() error {
 	}
 	if o.Forward != nil && (o.Forward.MTU < 0 || o.Forward.MTU > ReceiverMTU) {
 		return &coalesce.OptionError{Option: "Forward.MTU", Value: fmt.Sprint(o.Forward.MTU), Want: fmt.Sprintf("want 0..%d", ReceiverMTU)}
+	}
+	if o.Forward != nil && o.Forward.BigTCP != 0 && (o.Forward.BigTCP < MinBigTCP || o.Forward.BigTCP > MaxBigTCP) {
+		return &coalesce.OptionError{Option: "Forward.BigTCP", Value: fmt.Sprint(o.Forward.BigTCP), Want: fmt.Sprintf("want 0 (off) or %d..%d", MinBigTCP, MaxBigTCP)}
 	}
 	if o.FlushTimeout < 0 || o.FlushTimeout > MaxFlushTimeout {
 		return &coalesce.OptionError{Option: "FlushTimeout", Value: o.FlushTimeout.String(), Want: "want 1ns..1s"}
@@ -238,8 +242,10 @@ func (t *Testbed) InSender(fn func() error) error {
 type Counters struct {
 	Tx, Rx  netlink.LinkStatistics
 	Softnet uint64
-	// RouterIn and RouterOut are a lab router's ingress and egress.
+	// RouterIn and RouterOut are a lab router's ingress and egress;
+	// RouterIP its IP layer's drop counters (IPDrops).
 	RouterIn, RouterOut netlink.LinkStatistics
+	RouterIP            map[string]uint64
 }
 
 // Counters reads them. An error means no verdict can be trusted: never
@@ -260,6 +266,9 @@ func (t *Testbed) Counters() (Counters, error) {
 		if c.RouterOut, err = LinkCounters(l.hB, l.Router.IfR); err != nil {
 			return c, err
 		}
+		if err = l.Do(l.B, func() (err error) { c.RouterIP, err = IPDrops(); return err }); err != nil {
+			return c, err
+		}
 	}
 	c.Softnet, err = SoftnetDrops()
 	return c, err
@@ -269,20 +278,23 @@ func (t *Testbed) Counters() (Counters, error) {
 // that can lose what the testbed captures: the capture sockets always;
 // the sender's queue unless GRO is captured; the receiver and the host's
 // backlog when the capture is behind the receiver. Places that lost
-// nothing are left out.
+// nothing are left out; Lost adds them up.
 func (t *Testbed) Drops(before, after Counters, captureSockets uint64) map[string]uint64 {
 	d := map[string]uint64{"capture socket": captureSockets}
 	if l := t.Lab; l != nil && l.Router != nil {
 		// A's sends are retried while the router's NAPI ring is full.
 		d[l.IfB+" rx_dropped (router in)"] = after.RouterIn.RxDropped - before.RouterIn.RxDropped
-		d[l.Router.IfR+" tx_dropped (router out)"] = after.RouterOut.TxDropped - before.RouterOut.TxDropped
+		d[t.routerOut()] = after.RouterOut.TxDropped - before.RouterOut.TxDropped
+		for k, v := range after.RouterIP {
+			d["router "+k] = v - before.RouterIP[k]
+		}
 	} else if !t.o.GRO {
 		d[t.Send+" tx_dropped"] = after.Tx.TxDropped - before.Tx.TxDropped
 	}
 	if !t.o.Capture.Outgoing {
 		d[t.capIf+" rx_dropped"] = after.Rx.RxDropped - before.Rx.RxDropped
 		if !t.o.GRO {
-			d["softnet backlog"] = after.Softnet - before.Softnet
+			d[softnet] = after.Softnet - before.Softnet
 		}
 	}
 	for k, v := range d {
@@ -291,6 +303,30 @@ func (t *Testbed) Drops(before, after Counters, captureSockets uint64) map[strin
 		}
 	}
 	return d
+}
+
+const softnet = "softnet backlog"
+
+func (t *Testbed) routerOut() string { return t.Lab.Router.IfR + " tx_dropped (router out)" }
+
+// Lost is how many frames the places of Drops lost between them. A frame
+// a veth's peer could not take is counted by the host's backlog, by the
+// peer's rx_dropped and, behind a router, by the router's tx_dropped: that
+// stage counts as its largest, every other place as itself.
+func (t *Testbed) Lost(drops map[string]uint64) uint64 {
+	stage := []string{t.capIf + " rx_dropped", softnet}
+	if t.Lab != nil && t.Lab.Router != nil {
+		stage = append(stage, t.routerOut())
+	}
+	var sum, last uint64
+	for k, v := range drops {
+		if slices.Contains(stage, k) {
+			last = max(last, v)
+		} else {
+			sum += v
+		}
+	}
+	return sum + last
 }
 
 // Wait waits for the captures to take what was sent: want frames (any

@@ -89,3 +89,55 @@ func TestProbeGRO(t *testing.T) {
 		t.Errorf("flipped expectation: %+v", rep.Cases[0])
 	}
 }
+
+// TestProbeForward runs the forwarding matrix: every GRO case through the
+// lab's router by both egresses, fraglist GRO, BIG TCP; every case passing
+// on this kernel, the known hazards among them; an expectation flipped
+// fails its case.
+func TestProbeForward(t *testing.T) {
+	testenv.RequireRoot(t)
+	cases := ForwardCases()
+	if want := 2 * len(GROCases()); len(cases) < want {
+		t.Errorf("%d forward cases, want at least %d", len(cases), want)
+	}
+	dir := t.TempDir()
+	rep, err := RunForward(context.Background(), ForwardOptions{Cases: cases, Keep: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, c := range rep.Cases {
+		if !c.Pass || c.Kind != KindForward {
+			t.Errorf("%s: sent %s: expected %s, observed %s (%s)", c.Name, c.Sent, c.Expected, c.Observed, c.Detail)
+		}
+		seen[c.Name] = c.Observed
+	}
+	if rep.Failed != 0 || len(rep.Cases) != len(cases) {
+		t.Errorf("%d of %d failed", rep.Failed, len(rep.Cases))
+	}
+	for name, want := range map[string]string{
+		"data_same/v4 via gso":              ForwardExact,
+		"ip_id_df1_fixed/v4 via tso":        ForwardExact,
+		"udp_data_same/v4 fraglist via gso": "mismatched 2 of 3: IPv4 TTL, IPv4 header checksum",
+		"big_tcp_whole/v4 via tso":          ForwardExact,
+		"big_tcp_whole/v6 via tso":          "dropped by router IPv6 Ip6InHdrErrors",
+		"ip_v6ext_same/v6 via gso":          ForwardExact,
+		"flags_cwr/v4 via tso":              ForwardExact,
+	} {
+		if seen[name] != want {
+			t.Errorf("%s: observed %q, want %q", name, seen[name], want)
+		}
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(dir, "*")); len(dirs) != len(cases) {
+		t.Errorf("%d kept directories for %d cases", len(dirs), len(cases))
+	}
+	flipped := []ForwardCase{cases[0]}
+	flipped[0].Expect = forwardDropped + "IPv4 InHdrErrors"
+	rep, err = RunForward(context.Background(), ForwardOptions{Cases: flipped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 1 || rep.Cases[0].Pass || rep.Cases[0].Observed != ForwardExact {
+		t.Errorf("flipped expectation: %+v", rep.Cases[0])
+	}
+}

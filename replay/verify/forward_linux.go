@@ -37,8 +37,10 @@ type ForwardOptions struct {
 	GROList      bool
 	FlushTimeout time.Duration
 	DeferIRQs    int
-	// Coalesced sends the capture as super-packets (the sender segments
-	// them before the router); without, frame by frame.
+	// Coalesced sends the capture as super-packets that reach the lab
+	// router whole (TSO at the sender's end, as from a VM or container):
+	// its GRO passes them up unmerged, it routes them and its egress cuts
+	// them. Without, frame by frame, as captured.
 	Coalesced bool
 	Coalesce  coalesce.Options
 	Pacing    replay.Pacing // default: top speed
@@ -51,6 +53,9 @@ type ForwardOptions struct {
 	Idle time.Duration
 	// MTU of the sender and of the lab router's egress (1500 if 0).
 	MTU int
+	// BigTCP, if not 0, lets the lab router's GRO build packets of up to
+	// this many bytes and its egress pass them on whole (lab.RouterOptions).
+	BigTCP int
 
 	// expectEdit, in tests, changes each frame the receiver must get.
 	expectEdit func(frame []byte)
@@ -81,7 +86,10 @@ type ForwardReport struct {
 	Mismatched int `json:"mismatched"`
 	Missing    int `json:"missing"`
 	Extra      int `json:"extra"`
-	RouterOwn  int `json:"router_own,omitempty"`
+	// Reordered counts frames that came after a frame of their flow sent
+	// later (exact or not).
+	Reordered int `json:"reordered,omitempty"`
+	RouterOwn int `json:"router_own,omitempty"`
 	// BrokenAtGRO counts mismatched frames inside a GRO packet of the
 	// router's that was already lossy; BrokenAfterGRO those whose GRO
 	// packet was lossless or that crossed GRO alone: routing or GSO broke
@@ -104,6 +112,7 @@ type RouterGRO struct {
 	GROPackets   int              `json:"gro_packets"`
 	GROMerged    int              `json:"gro_merged"`
 	MeanSegments float64          `json:"mean_segments"`
+	LargestBytes int              `json:"largest_bytes,omitempty"`
 	Lossless     int              `json:"lossless"`
 	Lossy        int              `json:"lossy"`
 	Missing      int              `json:"missing"`
@@ -150,6 +159,9 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 		return nil, err
 	}
 	report.Packets = int64(len(sent))
+	if report.DropsBy["softnet backlog"] > 0 {
+		report.detail("the receiver's backlog overflowed: the router handed it more frames at once than one CPU's backlog holds (net.core.netdev_max_backlog = %d); raise it (to 10000, say) or pace the replay (--mbps, --pps)", lab.BacklogLimit())
+	}
 
 	// What the router's GRO made of the frames sent.
 	ingress := make([]int, len(sent)) // each frame's GRO group, -1 none
@@ -176,7 +188,7 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 			}
 		}
 		report.Router = &RouterGRO{Received: in.Received, GROPackets: in.GROPackets, GROMerged: in.GROMerged,
-			MeanSegments: in.MeanSegments, Lossless: in.Lossless, Lossy: in.Lossy, Missing: in.Missing, Segmented: in.Segmented}
+			MeanSegments: in.MeanSegments, LargestBytes: in.LargestBytes, Lossless: in.Lossless, Lossy: in.Lossy, Missing: in.Missing, Segmented: in.Segmented}
 		for _, d := range in.Details {
 			report.detail("router GRO: %s", d)
 		}
@@ -213,7 +225,7 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 	var eg GROReport
 	outGroups := eg.check(want, got, vnets, func(j int) int { return index[j] + 1 })
 	report.Received, report.SuperPackets = len(out[0].Frames), eg.GROPackets
-	report.Missing, report.Extra = eg.Missing, eg.Extra
+	report.Missing, report.Extra, report.Reordered = eg.Missing, eg.Extra, eg.Reordered
 	for _, g := range outGroups {
 		for _, j := range g.bad {
 			report.Mismatched++
@@ -231,7 +243,7 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 	switch {
 	case report.Drops > 0 || report.Missing > 0:
 		report.Verdict = VerdictLost
-	case report.Mismatched+report.Extra+eg.Lossy > 0:
+	case report.Mismatched+report.Extra+report.Reordered+eg.Lossy > 0:
 		report.Verdict = VerdictMismatch
 	default:
 		report.Verdict = VerdictExact
@@ -340,7 +352,7 @@ func (o *ForwardOptions) defaults() error {
 // testbed is where the options send and capture.
 func (o *ForwardOptions) testbed() lab.TestbedOptions {
 	return lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface, FlushTimeout: o.FlushTimeout, DeferIRQs: o.DeferIRQs,
-		Capture: o.Capture, Forward: &lab.RouterOptions{Egress: o.Egress, GROList: o.GROList, MTU: o.MTU}}
+		Capture: o.Capture, Forward: &lab.RouterOptions{Egress: o.Egress, GROList: o.GROList, MTU: o.MTU, BigTCP: o.BigTCP, WholeIn: o.Coalesced}}
 }
 
 // Validate reports the first option out of range, as GROOptions.Validate

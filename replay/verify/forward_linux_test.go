@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/internal/testcap"
@@ -124,5 +126,113 @@ func TestVerifyForwardFixedID(t *testing.T) {
 		if rep.Verdict != VerdictExact || rep.Exact != 8 || r == nil || r.Lossy < 1 || r.Lossless != 0 || len(rep.Details) == 0 || !strings.Contains(rep.Details[0], "IPv4 ID") {
 			t.Fatalf("egress %s: %+v; router %+v", eg, rep, r)
 		}
+	}
+}
+
+// bulkTurns writes conns bulk TCP connections over IPv4 or IPv6 taking
+// turns of 500 full-size segments, n segments each: trains long enough
+// for super-packets and GRO packets of any size.
+func bulkTurns(t *testing.T, name string, v6 bool, conns, n int) string {
+	t.Helper()
+	next := make([]craft.Frame, conns)
+	for c := range next {
+		next[c] = craft.TCPBulk()
+		next[c].Sport += uint16(c)
+		if v6 {
+			next[c].V6, next[c].Payload = true, craft.Payload(1428, 0)
+		}
+	}
+	var pkts []pcaps.Packet
+	for done := 0; done < n; done += 500 {
+		for c := range next {
+			fl := craft.Flow(next[c], min(500, n-done), nil)
+			pkts = append(pkts, craft.Packets(fl)...)
+			last := fl[len(fl)-1]
+			next[c].Seq, next[c].ID = last.Seq+uint32(len(last.Payload)), last.ID+1
+		}
+	}
+	for i := range pkts {
+		pkts[i].Timestamp = time.Unix(1700000000, int64(i)*1000)
+	}
+	path := filepath.Join(t.TempDir(), name+".pcap")
+	if err := craft.WriteFile(path, pkts); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestVerifyForwardCoalesced: bulk trains sent as super-packets reach the
+// router whole (its GRO hands up exactly the super-packets coalesce made) and come out exact by both
+// egresses. Before the sender's end passed them whole, it cut them into
+// bursts that overflowed the router's NAPI ring and most were lost.
+func TestVerifyForwardCoalesced(t *testing.T) {
+	testenv.RequireRoot(t)
+	const conns, n = 2, 1500
+	path := bulkTurns(t, "bulk", false, conns, n)
+	// A router that cuts 64 super-packets a poll hands the receiver's
+	// backlog up to 2880 frames at once: more than the default 1000.
+	backlog := "/proc/sys/net/core/netdev_max_backlog"
+	old, err := os.ReadFile(backlog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(backlog, []byte("10000"), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer os.WriteFile(backlog, old, 0)
+	for _, eg := range []lab.Egress{lab.EgressTSO, lab.EgressGSO} {
+		rep, err := VerifyForward(context.Background(), path, fileOpener(path), ForwardOptions{Coalesce: coalesce.DefaultOptions(), Coalesced: true, Egress: eg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A connection's turns coalesce into one run: super-packets of as
+		// many 1448-byte segments as fit 65535 bytes of IP, and a rest.
+		segs := (65535 - 20 - 32) / 1448
+		r := rep.Router
+		if rep.Verdict != VerdictExact || rep.Exact != conns*n || r == nil || r.GROPackets != conns*((n+segs-1)/segs) || r.GROMerged != conns*n || r.Lossless != r.GROPackets {
+			t.Fatalf("egress %s: %+v; router %+v", eg, rep, r)
+		}
+	}
+}
+
+// TestVerifyForwardBigTCP: with the lab's GRO and GSO limits raised to
+// 256 KiB, IPv4 crosses the router in packets above 64 KiB, sent frame by
+// frame (the router's GRO builds them) or whole, and comes out exact. A
+// whole IPv6 super-packet above 64 KiB without a Hop-by-Hop jumbo option
+// is refused by the router's IPv6 input (payload length 0) on 6.18: lost,
+// and the loss is placed at the router's Ip6InHdrErrors.
+func TestVerifyForwardBigTCP(t *testing.T) {
+	testenv.RequireRoot(t)
+	const size, n = 262144, 1000
+	v4 := bulkTurns(t, "v4", false, 1, n)
+	big := coalesce.DefaultOptions()
+	big.MaxBytes, big.MaxSegments = size, coalesce.MaxSegs
+	for _, coalesced := range []bool{false, true} {
+		rep, err := VerifyForward(context.Background(), v4, fileOpener(v4), ForwardOptions{Coalesce: big, Coalesced: coalesced, Egress: lab.EgressTSO,
+			BigTCP: size, FlushTimeout: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rep.Router
+		if rep.Verdict != VerdictExact || rep.Exact != n || r == nil || r.LargestBytes <= 65535+14 || r.Lossless != r.GROPackets {
+			t.Fatalf("IPv4, coalesced %v: %+v; router %+v", coalesced, rep, r)
+		}
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	if release := unix.ByteSliceToString(uts.Release[:]); !strings.HasPrefix(release, "6.18.") {
+		t.Skipf("whole IPv6 BIG TCP through a router: verified on 6.18 only, this is %s", release)
+	}
+	v6 := bulkTurns(t, "v6", true, 1, n)
+	rep, err := VerifyForward(context.Background(), v6, fileOpener(v6), ForwardOptions{Coalesce: big, Coalesced: true, Egress: lab.EgressTSO, BigTCP: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1000 frames of 1428 bytes: super-packets of 183 segments (5 above
+	// 64 KiB, 915 frames) and a rest of 85 (above 64 KiB too).
+	if rep.Verdict != VerdictLost || rep.Missing != n || rep.DropsBy["router IPv6 Ip6InHdrErrors"] == 0 {
+		t.Fatalf("IPv6 whole: %+v", rep)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -59,6 +61,9 @@ type GROReport struct {
 	GROPackets   int     `json:"gro_packets"`
 	GROMerged    int     `json:"gro_merged"`
 	MeanSegments float64 `json:"mean_segments"`
+	// LargestBytes is the largest GRO packet's length (its frame): above
+	// 65549 only with BIG TCP.
+	LargestBytes int `json:"largest_bytes,omitempty"`
 	// Lossless and Lossy classify the GRO packets: the reference
 	// segmentation of one, with its gso_size, gives back the frames it
 	// replaced byte for byte, or not.
@@ -67,13 +72,16 @@ type GROReport struct {
 	// Mismatched counts frames handed up alone that differ from the frame
 	// sent; Missing the frames sent that never came up; Extra what came
 	// up and was not sent.
-	Mismatched int               `json:"mismatched"`
-	Missing    int               `json:"missing"`
-	Extra      int               `json:"extra"`
-	Drops      uint64            `json:"drops"`
-	DropsBy    map[string]uint64 `json:"drops_by,omitempty"`
-	Verdict    GROVerdict        `json:"verdict"`
-	Details    []string          `json:"details,omitempty"`
+	Mismatched int `json:"mismatched"`
+	Missing    int `json:"missing"`
+	Extra      int `json:"extra"`
+	// Reordered counts frames that came up after a frame of their flow
+	// sent later.
+	Reordered int               `json:"reordered,omitempty"`
+	Drops     uint64            `json:"drops"`
+	DropsBy   map[string]uint64 `json:"drops_by,omitempty"`
+	Verdict   GROVerdict        `json:"verdict"`
+	Details   []string          `json:"details,omitempty"`
 	// Against coalesce: what GRO merged that coalesce would not (by
 	// coalesce's reason), and coalesce's merges GRO left apart.
 	CoalesceSuperPackets int64          `json:"coalesce_super_packets"`
@@ -177,9 +185,7 @@ func sendNoted(ctx context.Context, tb *lab.Testbed, name string, open replay.Op
 	if rep.Failed > 0 {
 		(*dropsBy)["sends refused"] = uint64(rep.Failed)
 	}
-	for _, v := range *dropsBy {
-		*drops += v
-	}
+	*drops = tb.Lost(*dropsBy)
 	return sent, out, nil
 }
 
@@ -292,6 +298,9 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 	}
 	var seg gso.Segmenter
 	var groups []groGroup
+	var ahead sentIndex
+	taken := make([]bool, len(sent))  // came up (or were told lost by a lossy packet)
+	latest := map[coalesce.Flow]int{} // the latest frame sent of each flow that came up
 	r.Segmented = map[string]int64{}
 	for gi, f := range got {
 		h := vnets[gi]
@@ -299,6 +308,7 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 		g := groGroup{got: gi, ok: true, merged: merged}
 		if merged {
 			r.GROPackets++
+			r.LargestBytes = max(r.LargestBytes, len(f))
 			r.Segmented[h.GSOType.String()]++
 			if err != nil {
 				// Lossy: which frames it held is told by its flow and size
@@ -310,9 +320,15 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 				if n := segmentsIn(f, h); n > 0 {
 					k := flowOf(f)
 					q := queue[k]
+					for len(q) > 0 && taken[q[0]] {
+						q = q[1:]
+					}
 					take := min(n, len(q))
 					g.frames = append([]int(nil), q[:take]...)
 					g.bad = g.frames
+					for _, i := range g.frames {
+						taken[i] = true
+					}
 					queue[k] = q[take:]
 					r.GROMerged += take
 				}
@@ -328,19 +344,36 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 		k := flowOf(segs[0])
 		q := queue[k]
 		for si, sg := range segs {
+			for len(q) > 0 && taken[q[0]] {
+				q = q[1:]
+			}
 			if len(q) == 0 {
 				r.Extra++
 				g.ok = false
 				r.detail("packet %d: segment %d of %d has no frame sent left in its flow", gi+1, si+1, len(segs))
 				break
 			}
-			want := sent[q[0]].data
-			g.frames = append(g.frames, q[0])
-			q = q[1:]
-			if !bytes.Equal(want, sg) {
+			// The next frame of the flow, or, if this is not it, the one
+			// it is further on: frames lost on the way leave a gap, and a
+			// frame handed up early (GRO sends what it refuses before what
+			// it holds) makes the ones it passed late.
+			i := q[0]
+			if !bytes.Equal(sent[i].data, sg) {
+				if p := ahead.find(sent, q, taken, sg); p > 0 {
+					i = q[p]
+				}
+			}
+			taken[i] = true
+			if i < latest[k] {
+				r.Reordered++
+				r.detail("packet %d (frame %d sent): came after frame %d sent", gi+1, number(i), number(latest[k]))
+			}
+			latest[k] = max(latest[k], i)
+			g.frames = append(g.frames, i)
+			if want := sent[i].data; !bytes.Equal(want, sg) {
 				g.ok = false
-				g.bad = append(g.bad, g.frames[len(g.frames)-1])
-				r.detail("packet %d (frame %d sent): segment %d of %d differs: %s", gi+1, number(g.frames[len(g.frames)-1]), si+1, len(segs), compare.Diff(want, sg))
+				g.bad = append(g.bad, i)
+				r.detail("packet %d (frame %d sent): segment %d of %d differs: %s", gi+1, number(i), si+1, len(segs), compare.Diff(want, sg))
 			}
 		}
 		queue[k] = q
@@ -358,7 +391,11 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 	}
 	r.Received = len(got)
 	for _, q := range queue {
-		r.Missing += len(q)
+		for _, i := range q {
+			if !taken[i] {
+				r.Missing++
+			}
+		}
 	}
 	if r.Missing > 0 {
 		r.detail("%d frames sent never came up", r.Missing)
@@ -367,6 +404,31 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 		r.MeanSegments = float64(int(10*float64(r.GROMerged)/float64(r.GROPackets))) / 10
 	}
 	return groups
+}
+
+// sentIndex finds a frame among those sent by its bytes, built on the
+// first search (a run without loss never needs it).
+type sentIndex struct {
+	seed maphash.Seed
+	at   map[uint64][]int // the frames sent with these bytes' hash
+}
+
+// find is where in the flow's queue q the frame f was sent and has not
+// been taken, -1 if it is not there (q holds indexes of sent, in order).
+func (x *sentIndex) find(sent []frameRec, q []int, taken []bool, f []byte) int {
+	if x.at == nil {
+		x.seed, x.at = maphash.MakeSeed(), make(map[uint64][]int, len(sent))
+		for i, s := range sent {
+			h := maphash.Bytes(x.seed, s.data)
+			x.at[h] = append(x.at[h], i)
+		}
+	}
+	for _, i := range x.at[maphash.Bytes(x.seed, f)] {
+		if p, ok := slices.BinarySearch(q, i); ok && !taken[i] && bytes.Equal(sent[i].data, f) {
+			return p
+		}
+	}
+	return -1
 }
 
 // segmentsIn is how many segments of gso_size a GSO packet's payload

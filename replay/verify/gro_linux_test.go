@@ -15,6 +15,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/pcaps"
@@ -129,5 +130,49 @@ func restore(t *testing.T, in, out string) {
 	w := pcaps.NewWriter(f, pcaps.WriterOptions{Format: pcaps.FormatPcap, Nanosecond: origin.Nanosecond})
 	if _, err := capfile.Restore(r, w, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCheckAfterAGap: frames lost on the way leave a gap in their flow;
+// what comes after it is matched where it was sent (exact), and only the
+// gap is missing. A frame changed on the way is mismatched, and takes no
+// frame after it along.
+func TestCheckAfterAGap(t *testing.T) {
+	pkts := craft.Packets(craft.Flow(craft.TCPBulk(), 3000, nil))
+	sent := make([]frameRec, len(pkts))
+	for i, p := range pkts {
+		sent[i] = frameRec{data: p.Data, ts: p.Timestamp}
+	}
+	for _, c := range []struct {
+		name                string
+		lost                [2]int // sent[lost[0]:lost[1]] never arrive
+		changed             int    // this frame arrives with a byte flipped (-1 none)
+		missing, mismatched int
+	}{
+		{"no loss", [2]int{0, 0}, -1, 0, 0},
+		{"a gap of 15", [2]int{10, 25}, -1, 15, 0},
+		{"a gap of 2000", [2]int{500, 2500}, -1, 2000, 0},
+		{"the tail", [2]int{2990, 3000}, -1, 10, 0},
+		{"a gap and a change", [2]int{10, 25}, 40, 15, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got [][]byte
+			for i, s := range sent {
+				if i >= c.lost[0] && i < c.lost[1] {
+					continue
+				}
+				f := s.data
+				if i == c.changed {
+					f = bytes.Clone(f)
+					f[len(f)-1] ^= 0xff
+				}
+				got = append(got, f)
+			}
+			var r GROReport
+			r.check(sent, got, make([]gso.VnetHeader, len(got)), nil)
+			if r.Missing != c.missing || r.Mismatched != c.mismatched || r.Extra != 0 {
+				t.Errorf("missing %d, mismatched %d, extra %d; want %d, %d, 0", r.Missing, r.Mismatched, r.Extra, c.missing, c.mismatched)
+			}
+		})
 	}
 }

@@ -180,6 +180,7 @@ func Verify(ctx context.Context, name string, open replay.Opener, o Options) (*R
 		capDrops += c.Drops
 	}
 	vr.DropsBy = tb.Drops(before, after, capDrops)
+	vr.Drops = tb.Lost(vr.DropsBy)
 	vr.judge(rep.Failed)
 	vr.Seconds = time.Since(start).Seconds()
 	if ctx.Err() != nil {
@@ -287,12 +288,9 @@ func (vr *Report) account(rep *replay.Report) {
 	}
 }
 
-// judge sums the drops and gives the verdict: lost when anything was
-// dropped, mismatch when a frame or a send went wrong.
+// judge gives the verdict: lost when anything was dropped, mismatch when
+// a frame or a send went wrong.
 func (vr *Report) judge(failedSends int64) {
-	for _, v := range vr.DropsBy {
-		vr.Drops += v
-	}
 	switch {
 	case vr.Drops > 0:
 		vr.Verdict = VerdictLost

@@ -54,10 +54,11 @@ type RouterOptions struct {
 	MTU int
 	// WholeIn turns TSO on at the sender's end (A), its GSO limits at
 	// their most, so that super-packets reach the router whole, as from a
-	// VM or container: its GRO passes them up unmerged. Without, A cuts them in software and a burst of
-	// segments can overflow the router's NAPI ring (256 frames, drained
-	// once per flush timeout); those segments are lost. (A queue in front
-	// of A would hold them, but veth's requeue then reorders segments.)
+	// VM or container: its GRO passes them up unmerged. Without, A cuts
+	// them in software, and a burst of segments can overflow the router's
+	// NAPI ring (256 frames, drained once per flush timeout): those
+	// segments are lost. (A queue in front of A would hold them, but
+	// veth's requeue then reorders segments: docs/lab.md §6a.)
 	WholeIn bool
 	// BigTCP, if not 0, raises the router's GRO and GSO limits to this
 	// many bytes (gro_max_size and gro_ipv4_max_size at its ingress,
@@ -263,7 +264,7 @@ func (l *Lab) senderWhole() error {
 	if err != nil {
 		return err
 	}
-	return setLimits(l.hA, []limit{{"gso_max_size", a, l.hA.LinkSetGSOMaxSize}, {"gso_ipv4_max_size", a, l.hA.LinkSetGSOIPv4MaxSize}}, MaxBigTCP)
+	return setLimits([]limit{{"gso_max_size", a, l.hA.LinkSetGSOMaxSize}, {"gso_ipv4_max_size", a, l.hA.LinkSetGSOIPv4MaxSize}}, MaxBigTCP)
 }
 
 // bigTCP raises the router's GRO limits at its ingress and its GSO
@@ -277,7 +278,7 @@ func (l *Lab) bigTCP(r *Router, size int) error {
 	if err != nil {
 		return err
 	}
-	return setLimits(l.hB, []limit{
+	return setLimits([]limit{
 		{"gro_max_size", in, l.hB.LinkSetGROMaxSize},
 		{"gro_ipv4_max_size", in, l.hB.LinkSetGROIPv4MaxSize},
 		{"gso_max_size", out, l.hB.LinkSetGSOMaxSize},
@@ -292,7 +293,7 @@ type limit struct {
 	set  func(netlink.Link, int) error
 }
 
-func setLimits(h *netlink.Handle, limits []limit, size int) error {
+func setLimits(limits []limit, size int) error {
 	for _, l := range limits {
 		if err := l.set(l.link, size); err != nil {
 			return fmt.Errorf("lab: %s %s %d: %w", l.link.Attrs().Name, l.what, size, err)

@@ -294,7 +294,7 @@ func (t *Testbed) Drops(before, after Counters, captureSockets uint64) map[strin
 	if !t.o.Capture.Outgoing {
 		d[t.capIf+" rx_dropped"] = after.Rx.RxDropped - before.Rx.RxDropped
 		if !t.o.GRO {
-			d[softnet] = after.Softnet - before.Softnet
+			d[DropSoftnet] = after.Softnet - before.Softnet
 		}
 	}
 	for k, v := range d {
@@ -305,7 +305,8 @@ func (t *Testbed) Drops(before, after Counters, captureSockets uint64) map[strin
 	return d
 }
 
-const softnet = "softnet backlog"
+// DropSoftnet is the name Drops gives the host's backlog drops.
+const DropSoftnet = "softnet backlog"
 
 func (t *Testbed) routerOut() string { return t.Lab.Router.IfR + " tx_dropped (router out)" }
 
@@ -314,7 +315,7 @@ func (t *Testbed) routerOut() string { return t.Lab.Router.IfR + " tx_dropped (r
 // peer's rx_dropped and, behind a router, by the router's tx_dropped: that
 // stage counts as its largest, every other place as itself.
 func (t *Testbed) Lost(drops map[string]uint64) uint64 {
-	stage := []string{t.capIf + " rx_dropped", softnet}
+	stage := []string{t.capIf + " rx_dropped", DropSoftnet}
 	if t.Lab != nil && t.Lab.Router != nil {
 		stage = append(stage, t.routerOut())
 	}

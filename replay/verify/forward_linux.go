@@ -159,7 +159,7 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 		return nil, err
 	}
 	report.Packets = int64(len(sent))
-	if report.DropsBy["softnet backlog"] > 0 {
+	if report.DropsBy[lab.DropSoftnet] > 0 {
 		report.detail("the receiver's backlog overflowed: the router handed it more frames at once than one CPU's backlog holds (net.core.netdev_max_backlog = %d); raise it (to 10000, say) or pace the replay (--mbps, --pps)", lab.BacklogLimit())
 	}
 

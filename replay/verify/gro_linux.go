@@ -356,11 +356,15 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 			// The next frame of the flow, or, if this is not it, the one
 			// it is further on: frames lost on the way leave a gap, and a
 			// frame handed up early (GRO sends what it refuses before what
-			// it holds) makes the ones it passed late.
+			// it holds) makes the ones it passed late. A frame found
+			// nowhere (changed) is taken for the one after the latest that
+			// came.
 			i := q[0]
 			if !bytes.Equal(sent[i].data, sg) {
 				if p := ahead.find(sent, q, taken, sg); p > 0 {
 					i = q[p]
+				} else if l, seen := latest[k]; p < 0 && seen {
+					i = nextAfter(q, taken, l, i)
 				}
 			}
 			taken[i] = true
@@ -429,6 +433,18 @@ func (x *sentIndex) find(sent []frameRec, q []int, taken []bool, f []byte) int {
 		}
 	}
 	return -1
+}
+
+// nextAfter is the first frame of the queue q sent after frame latest and
+// not taken, or else first.
+func nextAfter(q []int, taken []bool, latest, first int) int {
+	p, _ := slices.BinarySearch(q, latest+1)
+	for ; p < len(q); p++ {
+		if !taken[q[p]] {
+			return q[p]
+		}
+	}
+	return first
 }
 
 // segmentsIn is how many segments of gso_size a GSO packet's payload

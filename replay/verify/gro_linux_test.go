@@ -136,7 +136,8 @@ func restore(t *testing.T, in, out string) {
 // TestCheckAfterAGap: frames lost on the way leave a gap in their flow;
 // what comes after it is matched where it was sent (exact), and only the
 // gap is missing. A frame changed on the way is mismatched, and takes no
-// frame after it along.
+// frame after it along; a frame that comes after a later one is
+// reordered, not missing.
 func TestCheckAfterAGap(t *testing.T) {
 	pkts := craft.Packets(craft.Flow(craft.TCPBulk(), 3000, nil))
 	sent := make([]frameRec, len(pkts))
@@ -148,12 +149,16 @@ func TestCheckAfterAGap(t *testing.T) {
 		lost                [2]int // sent[lost[0]:lost[1]] never arrive
 		changed             int    // this frame arrives with a byte flipped (-1 none)
 		missing, mismatched int
+		swap                int // frames swap and swap+1 arrive swapped (0 none)
+		reordered           int
 	}{
-		{"no loss", [2]int{0, 0}, -1, 0, 0},
-		{"a gap of 15", [2]int{10, 25}, -1, 15, 0},
-		{"a gap of 2000", [2]int{500, 2500}, -1, 2000, 0},
-		{"the tail", [2]int{2990, 3000}, -1, 10, 0},
-		{"a gap and a change", [2]int{10, 25}, 40, 15, 1},
+		{"no loss", [2]int{0, 0}, -1, 0, 0, 0, 0},
+		{"a gap of 15", [2]int{10, 25}, -1, 15, 0, 0, 0},
+		{"a gap of 2000", [2]int{500, 2500}, -1, 2000, 0, 0, 0},
+		{"the tail", [2]int{2990, 3000}, -1, 10, 0, 0, 0},
+		{"a gap and a change", [2]int{10, 25}, 40, 15, 1, 0, 0},
+		{"two swapped", [2]int{0, 0}, -1, 0, 0, 100, 1},
+		{"a gap and two swapped", [2]int{10, 25}, -1, 15, 0, 100, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got [][]byte
@@ -168,10 +173,14 @@ func TestCheckAfterAGap(t *testing.T) {
 				}
 				got = append(got, f)
 			}
+			if c.swap > 0 {
+				j := c.swap - min(c.swap, c.lost[1]-c.lost[0]) // its place in got
+				got[j], got[j+1] = got[j+1], got[j]
+			}
 			var r GROReport
 			r.check(sent, got, make([]gso.VnetHeader, len(got)), nil)
-			if r.Missing != c.missing || r.Mismatched != c.mismatched || r.Extra != 0 {
-				t.Errorf("missing %d, mismatched %d, extra %d; want %d, %d, 0", r.Missing, r.Mismatched, r.Extra, c.missing, c.mismatched)
+			if r.Missing != c.missing || r.Mismatched != c.mismatched || r.Extra != 0 || r.Reordered != c.reordered {
+				t.Errorf("missing %d, mismatched %d, extra %d, reordered %d; want %d, %d, 0, %d", r.Missing, r.Mismatched, r.Extra, r.Reordered, c.missing, c.mismatched, c.reordered)
 			}
 		})
 	}

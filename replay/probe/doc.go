@@ -7,6 +7,13 @@
 // changed — and Run sends them through a packet socket in a private lab (or
 // between two given interfaces) and compares what came out.
 //
+// Two more matrices check the receive side and the forwarding path:
+// GROCases and RunGRO send frames into a receiver running GRO and compare
+// the packets it hands up with what Linux's GRO code must make;
+// ForwardCases and RunForward send them through a lab router (GRO, route,
+// GSO or TSO, verify.VerifyForward) and compare what comes out behind it
+// with the frames sent, routed.
+//
 // The cases' frames are built with pcaps/craft, a builder independent of
 // the code under test, and merged with the coalescer, so that the probe
 // checks exactly what gsoreplay sends.

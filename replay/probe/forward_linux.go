@@ -53,7 +53,7 @@ func RunForward(ctx context.Context, o ForwardOptions) (*Report, error) {
 		if !res.Pass {
 			rep.Failed++
 			if len(fr.Details) > 0 {
-				res.Detail = strings.TrimSpace(res.Detail + "; " + fr.Details[0])
+				res.Detail = strings.TrimPrefix(res.Detail+"; "+fr.Details[0], "; ")
 			}
 		}
 		rep.Cases = append(rep.Cases, res)

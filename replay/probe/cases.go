@@ -81,11 +81,16 @@ func (c *Case) Sent() string {
 func (c *Case) ExpectFor(major, minor int) Expectation {
 	e := c.Expect[0]
 	for _, x := range c.Expect[1:] {
-		if major > x.Since[0] || (major == x.Since[0] && minor >= x.Since[1]) {
+		if !older(major, minor, x.Since) {
 			e = x
 		}
 	}
 	return e
+}
+
+// older reports whether kernel major.minor came before since.
+func older(major, minor int, since [2]int) bool {
+	return major < since[0] || major == since[0] && minor < since[1]
 }
 
 // KernelVersion parses "6.18.44-foo" into 6, 18.

@@ -53,7 +53,7 @@ type ForwardBefore struct {
 
 // For gives the case's expectation on kernel major.minor.
 func (c *ForwardCase) For(major, minor int) string {
-	if b := c.Before; b != nil && (major < b.Since[0] || major == b.Since[0] && minor < b.Since[1]) {
+	if b := c.Before; b != nil && older(major, minor, b.Since) {
 		return b.Expect
 	}
 	return c.Expect

@@ -43,7 +43,7 @@ type GROBefore struct {
 
 // For gives the case's expectation on kernel major.minor.
 func (c *GROCase) For(major, minor int) ([]int, bool) {
-	if b := c.Before; b != nil && (major < b.Since[0] || major == b.Since[0] && minor < b.Since[1]) {
+	if b := c.Before; b != nil && older(major, minor, b.Since) {
 		return b.Expect, b.Lossless
 	}
 	return c.Expect, c.Lossless

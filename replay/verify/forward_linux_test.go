@@ -107,13 +107,8 @@ func TestVerifyForwardSeesAWrongEdit(t *testing.T) {
 // software GSO and by TSO alike.
 func TestVerifyForwardFixedID(t *testing.T) {
 	testenv.RequireRoot(t)
-	base := craft.TCPBulk()
-	base.DF = true
-	path := filepath.Join(t.TempDir(), "fixed-id.pcap")
-	if err := craft.WriteFile(path, craft.Packets(craft.Flow(base, 8, func(_ int, p *craft.Frame) { p.ID = 777 }))); err != nil {
-		t.Fatal(err)
-	}
-	open := func() (*pcaps.Reader, error) { return pcaps.Open(path) }
+	path := fixedIDFixture(t)
+	open := fileOpener(path)
 	for _, eg := range []lab.Egress{lab.EgressGSO, lab.EgressTSO} {
 		// 10 ms for the eight frames to meet in one poll even on a busy
 		// machine; were they cut anyway, every merged part is lossy alike.

@@ -319,10 +319,7 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 				g := groGroup{got: gi, merged: true}
 				if n := segmentsIn(f, h); n > 0 {
 					k := flowOf(f)
-					q := queue[k]
-					for len(q) > 0 && taken[q[0]] {
-						q = q[1:]
-					}
+					q := untaken(queue[k], taken)
 					take := min(n, len(q))
 					g.frames = append([]int(nil), q[:take]...)
 					g.bad = g.frames
@@ -344,9 +341,7 @@ func (r *GROReport) check(sent []frameRec, got [][]byte, vnets []gso.VnetHeader,
 		k := flowOf(segs[0])
 		q := queue[k]
 		for si, sg := range segs {
-			for len(q) > 0 && taken[q[0]] {
-				q = q[1:]
-			}
+			q = untaken(q, taken)
 			if len(q) == 0 {
 				r.Extra++
 				g.ok = false
@@ -433,6 +428,14 @@ func (x *sentIndex) find(sent []frameRec, q []int, taken []bool, f []byte) int {
 		}
 	}
 	return -1
+}
+
+// untaken is the queue q from its first frame not taken.
+func untaken(q []int, taken []bool) []int {
+	for len(q) > 0 && taken[q[0]] {
+		q = q[1:]
+	}
+	return q
 }
 
 // nextAfter is the first frame of the queue q sent after frame latest and

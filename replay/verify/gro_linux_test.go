@@ -81,13 +81,8 @@ func TestVerifyGRO(t *testing.T) {
 // segmentation gives each its own ID: lossy, at the IPv4 ID.
 func TestVerifyGROLossy(t *testing.T) {
 	testenv.RequireRoot(t)
-	base := craft.TCPBulk()
-	base.DF = true
-	path := filepath.Join(t.TempDir(), "fixed-id.pcap")
-	if err := craft.WriteFile(path, craft.Packets(craft.Flow(base, 8, func(_ int, p *craft.Frame) { p.ID = 777 }))); err != nil {
-		t.Fatal(err)
-	}
-	open := func() (*pcaps.Reader, error) { return pcaps.Open(path) }
+	path := fixedIDFixture(t)
+	open := fileOpener(path)
 	// 10 ms for the eight frames to meet in one poll even on a busy
 	// machine; were they cut anyway, every merged part is lossy alike.
 	rep, err := VerifyGRO(context.Background(), path, open, GROOptions{Coalesce: coalesce.DefaultOptions(), Pacing: replay.Pacing{Topspeed: true}, FlushTimeout: 10 * time.Millisecond})
@@ -184,4 +179,17 @@ func TestCheckAfterAGap(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fixedIDFixture writes eight full-size segments of one flow with DF set
+// and one IPv4 ID, 777: what GRO merges as SKB_GSO_TCP_FIXEDID.
+func fixedIDFixture(t *testing.T) string {
+	t.Helper()
+	base := craft.TCPBulk()
+	base.DF = true
+	path := filepath.Join(t.TempDir(), "fixed-id.pcap")
+	if err := craft.WriteFile(path, craft.Packets(craft.Flow(base, 8, func(_ int, p *craft.Frame) { p.ID = 777 }))); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -2,6 +2,7 @@ package coalesce
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
@@ -692,15 +693,20 @@ func (c *Coalescer) emitFragments(r *run) error {
 // first and the last segment, the L4 checksum seeded with the pseudo-header
 // sum for NEEDS_CSUM, and the virtio header that asks for the segmentation.
 func (c *Coalescer) finish(r *run, rec *Record) {
-	f := r.view()
-	b, l4 := r.buf, r.buf[r.f.l4:]
-	// Lengths are the whole super-packet's; in borrow mode b holds only
-	// its headers.
-	size, l4Len := len(b), len(l4)
+	// Lengths are the whole super-packet's; in borrow mode r.buf holds
+	// only its headers.
+	size := len(r.buf)
 	if c.borrow {
 		size = r.f.l3 + r.ipLen
-		l4Len = size - r.f.l4
 	}
+	if c.opts.IPv6Jumbo && r.f.v6 && r.f.proto == header.ProtoTCP &&
+		r.f.l4 == r.f.l3+header.IPv6MinimumSize && size-r.f.l4 > 0xffff {
+		size = r.insertJumbo(size)
+		rec.Packet.Data = r.buf
+	}
+	f := r.view()
+	b, l4 := r.buf, r.buf[r.f.l4:]
+	l4Len := size - r.f.l4
 	if !f.v6 {
 		ip := f.ipv4()
 		if r.frag {
@@ -755,6 +761,21 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 	c.stats.Merged += int64(r.n)
 	c.stats.GSO[h.GSOType&7]++
 	c.stats.countSegs(r.n)
+}
+
+// insertJumbo puts the IPv6 jumbo header between the IPv6 and the TCP
+// header of a super-packet of size bytes (Options.IPv6Jumbo) and returns
+// the new size. Only the bytes after the IPv6 header move: in borrow mode
+// the buffer holds headers alone.
+func (r *run) insertJumbo(size int) int {
+	at := r.f.l3 + header.IPv6MinimumSize
+	var j [header.IPv6JumboSize]byte
+	header.IPv6Jumbo(j[:]).Encode(header.ProtoTCP, uint32(size-at+header.IPv6JumboSize))
+	r.buf = slices.Insert(r.buf, at, j[:]...)
+	header.IPv6(r.buf[r.f.l3:]).SetNextHeader(header.IPv6HopByHop)
+	r.f.l4 += header.IPv6JumboSize
+	r.f.hdrEnd += header.IPv6JumboSize
+	return size + header.IPv6JumboSize
 }
 
 // view is the run's first packet's headers over its buffer.

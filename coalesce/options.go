@@ -65,6 +65,15 @@ type Options struct {
 	// once; they bound memory and the reordering a reader must undo.
 	MaxHeld  int
 	MaxFlows int
+	// IPv6Jumbo puts a Hop-by-Hop jumbo header (header.IPv6Jumbo) after
+	// the IPv6 header of a TCP super-packet whose payload passes 65535
+	// bytes, as Linux 6.0 to 6.19 hold BIG TCP and as tools read it (RFC
+	// 2675); without it the payload length is 0 alone, as Linux 7.0 has it.
+	// Linux 6.x takes it off before the frames leave (ipv6_gso_segment,
+	// which a packet socket's GSO packet always passes, even to a device
+	// that takes it whole); 7.0 would copy it into every segment. MaxBytes
+	// does not count its 8 bytes.
+	IPv6Jumbo bool
 }
 
 // DefaultOptions returns the defaults: 64 KiB of IP, 64 segments, 1 ms,

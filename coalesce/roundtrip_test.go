@@ -2,6 +2,7 @@ package coalesce_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -211,7 +212,8 @@ func TestRoundTripIsTheFile(t *testing.T) {
 }
 
 // TestRoundTripBigTCP: with super-packets up to 256 KiB (BIG TCP: IPv4
-// total length and IPv6 payload length 0), segment(coalesce(x)) is still
+// total length and IPv6 payload length 0, with and without the IPv6 jumbo
+// option), segment(coalesce(x)) is still
 // x byte for byte for every real capture and fixture, and some of them do
 // merge past 64 KiB.
 func TestRoundTripBigTCP(t *testing.T) {
@@ -224,30 +226,32 @@ func TestRoundTripBigTCP(t *testing.T) {
 			t.Fatal(err)
 		}
 		want, _ := testcap.WithoutBlocks(data, 0x40000BAD)
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			opts := coalesce.DefaultOptions()
-			opts.MaxBytes, opts.MaxSegments, opts.MaxSpan = 262144, coalesce.MaxSegs, 0
-			mid, back, _ := fileRoundTrip(t, data, opts)
-			if !bytes.Equal(back, want) {
-				t.Fatalf("%d bytes back, want %d, first difference at %d", len(back), len(want), firstDiff(back, want))
-			}
-			r, err := pcaps.NewReader(bytes.NewReader(mid), "coalesced")
-			if err != nil {
-				t.Fatal(err)
-			}
-			err = r.Each(func(p *pcaps.Packet) error {
-				if len(p.Data) > 262144+256 {
-					t.Errorf("record %d: %d bytes, above --max-bytes", r.Count(), len(p.Data))
+		for _, jumbo := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/jumbo=%v", filepath.Base(path), jumbo), func(t *testing.T) {
+				opts := coalesce.DefaultOptions()
+				opts.MaxBytes, opts.MaxSegments, opts.MaxSpan, opts.IPv6Jumbo = 262144, coalesce.MaxSegs, 0, jumbo
+				mid, back, _ := fileRoundTrip(t, data, opts)
+				if !bytes.Equal(back, want) {
+					t.Fatalf("%d bytes back, want %d, first difference at %d", len(back), len(want), firstDiff(back, want))
 				}
-				if len(p.Data) > 0xffff {
-					big++
+				r, err := pcaps.NewReader(bytes.NewReader(mid), "coalesced")
+				if err != nil {
+					t.Fatal(err)
 				}
-				return nil
+				err = r.Each(func(p *pcaps.Packet) error {
+					if len(p.Data) > 262144+256 {
+						t.Errorf("record %d: %d bytes, above --max-bytes", r.Count(), len(p.Data))
+					}
+					if len(p.Data) > 0xffff {
+						big++
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-		})
+		}
 	}
 	t.Logf("%d super-packets above 64 KiB", big)
 	if big == 0 {

@@ -463,7 +463,11 @@ func (s *source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classifie
 		} else if f := s.full[v.Flow]; f > 0 {
 			size, from = f, "the flow's full-size segments"
 		} else {
-			size, from = s.opts.MTU-(v.HdrEnd-v.L3), "the egress MTU"
+			hdr := v.HdrEnd - v.L3
+			if v.V6 && header.IPv6(frame[v.L3:]).BigTCPJumbo() {
+				hdr -= header.IPv6JumboSize // GSO takes it off (gso.Segmenter)
+			}
+			size, from = s.opts.MTU-hdr, "the egress MTU"
 		}
 	}
 	h, segs, err := gso.BuildTSO(frame, v.Offsets, size)

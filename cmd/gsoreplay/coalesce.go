@@ -24,6 +24,7 @@ func limitFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "max-span", Value: d.MaxSpan, Usage: "longest time from first to last segment, so paced replay keeps the capture's timing; 0 = no limit"},
 		&cli.IntFlag{Name: "max-held", Value: d.MaxHeld, Usage: "per-flow order: most records held back behind an open super-packet"},
 		&cli.IntFlag{Name: "max-flows", Value: d.MaxFlows, Usage: "per-flow order: most super-packets open at once"},
+		&cli.BoolFlag{Name: "ipv6-jumbo", Usage: "write IPv6 TCP super-packets above 64 KiB with a Hop-by-Hop jumbo option, as Linux 6.0 to 6.19 hold BIG TCP (Wireshark reads them; payload length 0 alone it calls malformed): those kernels take it off before the frames leave; Linux 7.0 would copy it into every segment"},
 	}
 }
 
@@ -41,7 +42,7 @@ func inputAndOptions(c *cli.Context) (string, coalesce.Options, error) {
 func optionsFrom(c *cli.Context) (coalesce.Options, error) {
 	o := coalesce.Options{
 		MaxBytes: c.Int("max-bytes"), MaxSegments: c.Int("max-segments"), MaxSpan: c.Duration("max-span"),
-		MaxHeld: c.Int("max-held"), MaxFlows: c.Int("max-flows"),
+		MaxHeld: c.Int("max-held"), MaxFlows: c.Int("max-flows"), IPv6Jumbo: c.Bool("ipv6-jumbo"),
 	}
 	var err error
 	if err = o.Order.UnmarshalText([]byte(c.String("order"))); err != nil {

@@ -567,8 +567,9 @@ whether that passes:
   segmentation  super-packets of every shape gsoreplay makes (TCPv4/v6 with and
                 without options and NEEDS_CSUM, PSH|FIN, CWR, ECE, IPv4 ID wrap,
                 IPv4 options, IPv6 extension headers, 802.1Q, QinQ, USO up to 128
-                segments, UFO, BIG TCP up to 1 MiB): each segment must equal the
-                reference segmenter's, byte for byte;
+                segments, UFO, BIG TCP up to 1 MiB with and without the IPv6
+                jumbo option): each segment must equal the reference
+                segmenter's, byte for byte;
   validation    malformed virtio headers (docs/kernel.md §4): the errno or drop.
 
 Expectations follow the kernel version where behaviour changed; a kernel newer

@@ -5,7 +5,9 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
+	"github.com/gsoreplay/gsoreplay/internal/superpacket"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
@@ -14,6 +16,18 @@ import (
 func FuzzSegment(f *testing.F) {
 	frame, h := superOf(f, flow(craft.TCPBulk(), 3, nil))
 	var hb [gso.VnetHeaderLen]byte
+	h.Encode(hb[:])
+	f.Add(frame, hb[:])
+	// An IPv6 BIG TCP super-packet with the jumbo option, which the
+	// segmenter takes off.
+	v6 := craft.TCPBulk()
+	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	o := coalesce.DefaultOptions()
+	o.MaxBytes, o.MaxSegments, o.IPv6Jumbo = 1<<20, 64, true
+	frame, h, err := superpacket.Merge(craft.Packets(flow(v6, 50, nil)), o)
+	if err != nil {
+		f.Fatal(err)
+	}
 	h.Encode(hb[:])
 	f.Add(frame, hb[:])
 	f.Fuzz(func(t *testing.T, frame, hdr []byte) {

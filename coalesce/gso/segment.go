@@ -45,6 +45,8 @@ const (
 type Segmenter struct {
 	buf  []byte
 	segs [][]byte
+	// jumbo holds a frame whose IPv6 jumbo header is taken off.
+	jumbo []byte
 	// Count sets dry: the checks run, the frames are only counted.
 	dry   bool
 	count int
@@ -156,6 +158,16 @@ func (s *Segmenter) Segment(frame []byte, lt layers.LinkType, h VnetHeader) ([][
 		ip := header.IPv6(frame[l3:])
 		if !ip.IsValid() {
 			return nil, segFail("IPv6 header beyond the frame")
+		}
+		if ip.BigTCPJumbo() {
+			// ipv6_gso_segment (6.0 to 6.19) first takes off the jumbo
+			// header BIG TCP put there; csum_start moves with the bytes.
+			s.jumbo = append(append(s.jumbo[:0], frame[:l3+header.IPv6MinimumSize]...), frame[l3+header.IPv6MinimumSize+header.IPv6JumboSize:]...)
+			frame, ip = s.jumbo, header.IPv6(s.jumbo[l3:])
+			ip.SetNextHeader(header.ProtoTCP)
+			if thoff >= 0 {
+				thoff -= header.IPv6JumboSize
+			}
 		}
 		off, p, st := ip.Transport()
 		if st != header.ExtOK {

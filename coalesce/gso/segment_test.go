@@ -1,15 +1,19 @@
 package gso_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/internal/superpacket"
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
@@ -154,5 +158,76 @@ func TestSegmentUFO(t *testing.T) {
 	}
 	if string(segs[0][34:42]) != string(frame[34:42]) {
 		t.Errorf("first fragment's UDP header differs from the datagram's")
+	}
+}
+
+// TestSegmentIPv6Jumbo: a BIG TCP super-packet with the IPv6 jumbo header
+// (coalesce's IPv6Jumbo) segments into the crafted frames it came from,
+// without the header, as Linux 6.0 to 6.19's ipv6_gso_segment gives them;
+// so does a BIG TCP frame Linux wrote (tcpdump's test capture), whose
+// segments gopacket reads without the header and with right checksums.
+func TestSegmentIPv6Jumbo(t *testing.T) {
+	v6 := craft.TCPBulk()
+	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	segs := flow(v6, 100, nil)
+	o := coalesce.DefaultOptions()
+	o.MaxBytes, o.MaxSegments, o.MaxSpan, o.IPv6Jumbo = coalesce.MaxBytesMax, coalesce.MaxSegs, 0, true
+	frame, h, err := superpacket.Merge(craft.Packets(segs), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frame[14+6] != 0 {
+		t.Fatalf("next header %d: no jumbo header", frame[14+6])
+	}
+	var s gso.Segmenter
+	out, err := s.Segment(frame, layers.LinkTypeEthernet, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := craft.Packets(segs)
+	if len(out) != len(want) {
+		t.Fatalf("%d segments, want %d", len(out), len(want))
+	}
+	for k := range out {
+		if !bytes.Equal(out[k], want[k].Data) {
+			t.Fatalf("segment %d differs from the crafted frame", k+1)
+		}
+	}
+	if n, err := s.Count(frame, layers.LinkTypeEthernet, h); n != len(want) || err != nil {
+		t.Fatalf("Count: %d, %v", n, err)
+	}
+
+	data, err := os.ReadFile("../../../shared/corpus/tcpdump__bigtcp-ipv6-hbh.pcap")
+	if err != nil {
+		testenv.Missing(t, "the corpus: "+err.Error())
+	}
+	big := append([]byte(nil), data[24+16:]...)
+	const mss = 1428
+	bh, n, err := gso.BuildTSO(big, gso.Offsets{L3: 14, L4: 14 + 48, HdrEnd: 14 + 48 + 32, V6: true}, mss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.Segment(big, layers.LinkTypeEthernet, bh)
+	if err != nil || len(out) != n {
+		t.Fatalf("%d segments (want %d), %v", len(out), n, err)
+	}
+	var payload []byte
+	for k, seg := range out {
+		pk := gopacket.NewPacket(seg, layers.LinkTypeEthernet, gopacket.Default)
+		tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if tcp == nil || pk.Layer(layers.LayerTypeIPv6HopByHop) != nil {
+			t.Fatalf("segment %d: gopacket reads %v", k+1, pk)
+		}
+		if err := tcp.SetNetworkLayerForChecksum(pk.NetworkLayer()); err != nil {
+			t.Fatal(err)
+		}
+		// Summed with the checksum in place, a right one folds to 0.
+		if c, err := tcp.ComputeChecksum(); err != nil || c != 0 {
+			t.Fatalf("segment %d: TCP checksum %#x wrong: gopacket's sum %#x (%v)", k+1, tcp.Checksum, c, err)
+		}
+		payload = append(payload, tcp.Payload...)
+	}
+	if !bytes.Equal(payload, big[14+48+32:]) {
+		t.Fatalf("the segments' payload differs from the frame's")
 	}
 }

@@ -33,10 +33,10 @@ func describe(data []byte, lt layers.LinkType, cl *coalesce.Classified) PacketIn
 	return info
 }
 
-// network reads a frame's IP version and protocol as far as the
-// coalescer's parser reads them: a header that is not valid is not IP,
-// and an IPv6 packet's protocol is known only past its extension headers,
-// which it does not walk for a jumbogram (payload length 0).
+// network reads a frame's IP version and protocol: a header that is not
+// valid is not IP, and an IPv6 packet's protocol is known only past its
+// extension headers (a BIG TCP packet's jumbo option included), as far as
+// the frame holds them.
 func network(data []byte, lt layers.LinkType) (version int, proto uint8) {
 	l3, etype, st := header.Network(data, lt)
 	if st != header.LinkOK {
@@ -52,9 +52,6 @@ func network(data []byte, lt layers.LinkType) (version int, proto uint8) {
 	ip := header.IPv6(data[l3:])
 	if !ip.IsValid() {
 		return 0, 0
-	}
-	if ip.PayloadLength() == 0 {
-		return 6, 0
 	}
 	if _, p, est := ip.Transport(); est == header.ExtOK {
 		return 6, p

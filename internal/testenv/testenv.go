@@ -24,8 +24,14 @@ func RequireRoot(t testing.TB, tools ...string) {
 	if missing == "" {
 		return
 	}
+	Missing(t, missing)
+}
+
+// Missing skips t, or fails it in CI: what it needs is not available.
+func Missing(t testing.TB, what string) {
+	t.Helper()
 	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true but %s is not available", missing)
+		t.Fatalf("CI=true but %s is not available", what)
 	}
-	t.Skipf("needs %s", missing)
+	t.Skipf("needs %s", what)
 }

@@ -48,6 +48,9 @@ func (b IPv6) Destination() []byte { return b[24:40] }
 // SetHopLimit sets the hop limit.
 func (b IPv6) SetHopLimit(h uint8) { b[7] = h }
 
+// SetNextHeader sets the header after the fixed one.
+func (b IPv6) SetNextHeader(p uint8) { b[6] = p }
+
 // SetPayloadLength writes the payload length.
 func (b IPv6) SetPayloadLength(n uint16) { binary.BigEndian.PutUint16(b[4:6], n) }
 

@@ -88,6 +88,10 @@ func (c *Case) ExpectFor(major, minor int) Expectation {
 	return e
 }
 
+// jumboGone is the first kernel whose BIG TCP has no IPv6 jumbo option
+// ("BIG TCP without HBH in IPv6", merged for Linux 7.0).
+var jumboGone = [2]int{7, 0}
+
 // older reports whether kernel major.minor came before since.
 func older(major, minor int, since [2]int) bool {
 	return major < since[0] || major == since[0] && minor < since[1]
@@ -207,6 +211,18 @@ func Cases() ([]Case, error) {
 	}{{"tcpv4", tcp, []int{91, 181, 358, 724}}, {"tcpv6", v6, []int{92, 184, 362, 734}}} {
 		for _, n := range c.counts {
 			add(fmt.Sprintf("%s BIG TCP %d segments", c.name, n), seg, flow(c.base, n, nil), bigTCP, accepted(n), nil)
+		}
+	}
+	// The jumbo option as Linux 6.0 to 6.19 hold BIG TCP: their GSO takes
+	// it off; 7.0's copies it into every segment, as any extension header.
+	jumbo := bigTCP
+	jumbo.IPv6Jumbo = true
+	for _, n := range []int{92, 184} {
+		name := fmt.Sprintf("tcpv6 BIG TCP %d segments, Hop-by-Hop jumbo option", n)
+		add(name, seg, flow(v6, n, nil), jumbo,
+			[]Expectation{{Outcome: Outcome{Segments: n}, Exact: true}, {Since: jumboGone, Outcome: Outcome{Segments: n}}}, nil)
+		if k := len(cases) - 1; k >= 0 && cases[k].Name == name {
+			cases[k].Note = "ipv6_gso_segment takes the jumbo option off before 7.0 (ipv6_hopopt_jumbo_remove)"
 		}
 	}
 	udp := craft.UDPBulk()

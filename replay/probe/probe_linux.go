@@ -177,6 +177,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				res.Observed += exactSuffix
 			}
 		}
+		if pc.Note != "" {
+			res.Detail = strings.TrimSuffix(pc.Note+"; "+res.Detail, "; ")
+		}
 		if !res.Pass {
 			rep.Failed++
 		}

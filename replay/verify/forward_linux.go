@@ -162,6 +162,9 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 	if report.DropsBy[lab.DropSoftnet] > 0 {
 		report.detail("the receiver's backlog overflowed: the router handed it more frames at once than one CPU's backlog holds (net.core.netdev_max_backlog = %d); raise it (to 10000, say) or pace the replay (--mbps, --pps)", lab.BacklogLimit())
 	}
+	if report.DropsBy["router IPv6 Ip6InHdrErrors"] > 0 && o.Coalesced && o.Coalesce.MaxBytes > 0xffff {
+		report.detail("IPv6 super-packets above 64 KiB reach the router with payload length 0 and no Hop-by-Hop jumbo option, which Linux before 7.0 drops at its IPv6 input; a packet socket cannot send the option (the sender's kernel takes it off: ipv6_gso_segment); keep IPv6 to --max-bytes 65535")
+	}
 
 	// What the router's GRO made of the frames sent.
 	ingress := make([]int, len(sent)) // each frame's GRO group, -1 none

@@ -206,6 +206,52 @@ func TestVerifyTSOHost(t *testing.T) {
 	}
 }
 
+// TestVerifyBigTCPHost: BIG TCP frames captured on Linux hosts (tcpdump's
+// test captures: IPv6 with payload length 0 alone, and with the Hop-by-Hop
+// jumbo option Linux 6.0 to 6.19 hold it with) are sent as super-packets
+// and leave as the reference segmentation, the option taken off, in as many
+// segments as their TCP payload (gopacket's reading) needs at the egress
+// MTU: 1500 less the IPv6 and TCP headers alone.
+func TestVerifyBigTCPHost(t *testing.T) {
+	requireRoot(t)
+	for _, name := range []string{"tcpdump__bigtcp-ipv6.pcap", "tcpdump__bigtcp-ipv6-hbh.pcap"} {
+		path := filepath.Join("../../../shared/corpus", name)
+		f, err := os.Open(path)
+		if err != nil {
+			testenv.Missing(t, "the corpus: "+err.Error())
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _, err := r.ReadPacketData()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// gopacket wants the option for payload length 0: read the TCP
+		// header where the IPv6 header's next header says it is.
+		tcpAt := 14 + 40
+		if data[14+6] == 0 {
+			tcpAt += 8
+		}
+		pk := gopacket.NewPacket(data[tcpAt:], layers.LayerTypeTCP, gopacket.Default)
+		tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if tcp == nil {
+			t.Fatalf("%s: gopacket reads no TCP header", name)
+		}
+		mss := 1500 - 40 - int(tcp.DataOffset)*4
+		segs := (len(tcp.Payload) + mss - 1) / mss
+		rep, err := Verify(context.Background(), name, fileOpener(path), Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != VerdictNormalized || rep.Normalized != segs || rep.SegmentsCaptured != segs {
+			t.Errorf("%s: verdict %s, %d normalized of %d captured, want %d segments of %d bytes", name, rep.Verdict, rep.Normalized, rep.SegmentsCaptured, segs, mss)
+		}
+	}
+}
+
 // TestVerifyExistingInterfaces runs verify --iface/--capture-iface on a veth
 // pair made here (both ends in one namespace), capturing on the receive
 // side: the path used for two cabled NIC ports.
@@ -394,7 +440,7 @@ func TestVerifyFormats(t *testing.T) {
 }
 
 // TestVerifyBigTCP: BIG TCP super-packets (IPv4 total length and IPv6
-// payload length 0) of up to 256 KiB and up to coalesce's most (1 MiB)
+// payload length 0, with the IPv6 jumbo option or not) of up to 256 KiB and up to coalesce's most (1 MiB)
 // go through the kernel and come out as the original frames, byte for
 // byte, for both IP versions; at the most, some need the longer linear
 // part of internal/afpacket.Linear to be accepted at all.
@@ -409,7 +455,9 @@ func TestVerifyBigTCP(t *testing.T) {
 		name  string
 		base  craft.Frame
 		sizes []int
-	}{{"tcpv4", craft.TCPBulk(), []int{262144, 20 + 32 + 358*1448, coalesce.MaxBytesMax}}, {"tcpv6", v6, []int{262144, 40 + 32 + 362*1428, coalesce.MaxBytesMax}}} {
+		jumbo bool
+	}{{"tcpv4", craft.TCPBulk(), []int{262144, 20 + 32 + 358*1448, coalesce.MaxBytesMax}, false}, {"tcpv6", v6, []int{262144, 40 + 32 + 362*1428, coalesce.MaxBytesMax}, false},
+		{"tcpv6 jumbo option", v6, []int{262144, coalesce.MaxBytesMax}, true}} {
 		frames := craft.Flow(c.base, n, nil)
 		pkts := craft.Packets(frames)
 		path := writeFixture(t, c.name, pkts)
@@ -418,6 +466,7 @@ func TestVerifyBigTCP(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%d", c.name, maxBytes), func(t *testing.T) {
 				o := Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}}
 				o.Source.Coalesce.MaxBytes, o.Source.Coalesce.MaxSegments, o.Source.Coalesce.MaxSpan = maxBytes, coalesce.MaxSegs, 0
+				o.Source.Coalesce.IPv6Jumbo = c.jumbo
 				rep, err := Verify(context.Background(), c.name, fileOpener(path), o)
 				if err != nil {
 					t.Fatal(err)

@@ -27,6 +27,7 @@ func forwardFlags() []cli.Flag {
 		&cli.StringFlag{Category: cat, Name: "egress", Value: "gso", Usage: "the lab router's egress: gso (its offloads off: the kernel cuts GRO packets in software) or tso (passed on whole, checked at the receiver by the reference segmentation)"},
 		&cli.BoolFlag{Category: cat, Name: "gro-list", Usage: "turn on fraglist GRO (rx-gro-list) at the lab router's ingress"},
 		&cli.IntFlag{Category: cat, Name: "big-tcp", Usage: "raise the lab router's GRO and GSO limits to `BYTES` (65537..524280; BIG TCP): its GRO builds packets above 64 KiB and --egress tso passes them on whole"},
+		&cli.BoolFlag{Category: cat, Name: "snat", Usage: "the lab router source-NATs what it forwards (nftables, conntrack) to 198.51.100.71 and 2001:db8::4753:71: frames must come out translated too, checksums updated as nf_nat does. One-way traffic only: a capture's replies, sent from the same side, are new or invalid connections to conntrack"},
 		&cli.BoolFlag{Category: cat, Name: "coalesce", Usage: "send IN as super-packets that reach the router whole (TSO at the sender's end, as from a VM or container) instead of frame by frame"},
 		&cli.StringFlag{Category: cat, Name: "router-mac", Usage: "with --iface and --capture-iface: the `MAC` of your router on --iface's side, the destination every frame is sent to"},
 	}
@@ -36,7 +37,7 @@ func forwardFlags() []cli.Flag {
 // when every forwardable frame came out exact and nothing was lost.
 func verifyForward(c *cli.Context, ins []string, opens []replay.Opener, pacing replay.Pacing, copts coalesce.Options, ring capture.Options) error {
 	o := verify.ForwardOptions{Iface: c.String("iface"), CaptureIface: c.String("capture-iface"), Keep: c.String("keep"), Idle: c.Duration("idle"),
-		Batch: c.Int("batch"), Pacing: pacing, Coalesce: copts, Coalesced: c.Bool("coalesce"), GROList: c.Bool("gro-list"), BigTCP: c.Int("big-tcp"), Capture: ring,
+		Batch: c.Int("batch"), Pacing: pacing, Coalesce: copts, Coalesced: c.Bool("coalesce"), GROList: c.Bool("gro-list"), BigTCP: c.Int("big-tcp"), SNAT: c.Bool("snat"), Capture: ring,
 		FlushTimeout: c.Duration("gro-flush-timeout"), DeferIRQs: c.Int("napi-defer-hard-irqs")}
 	var err error
 	if o.Egress, err = lab.ParseEgress(c.String("egress")); err != nil {
@@ -58,8 +59,8 @@ func verifyForward(c *cli.Context, ins []string, opens []replay.Opener, pacing r
 		return usagef("verify --forward --iface: give your router's MAC on that side (--router-mac)")
 	case o.Iface == "" && o.RouterMAC != nil:
 		return usagef("--router-mac goes with --iface and --capture-iface: the lab's router has its own")
-	case o.Iface != "" && (c.IsSet("egress") || o.GROList || o.BigTCP != 0):
-		return usagef("--egress, --gro-list and --big-tcp shape the lab's router; with --iface your router is as you set it up")
+	case o.Iface != "" && (c.IsSet("egress") || o.GROList || o.BigTCP != 0 || o.SNAT):
+		return usagef("--egress, --gro-list, --big-tcp and --snat shape the lab's router; with --iface your router is as you set it up")
 	case o.BigTCP != 0 && (o.BigTCP < lab.MinBigTCP || o.BigTCP > lab.MaxBigTCP):
 		return usagef("--big-tcp %d: want %d..%d bytes", o.BigTCP, lab.MinBigTCP, lab.MaxBigTCP)
 	}

@@ -34,11 +34,13 @@ func TestForwardFlagMessages(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"verify", "--egress", "tso", fixture}, `gsoreplay: --egress, --gro-list, --coalesce, --big-tcp and --router-mac go with --forward`},
-		{[]string{"verify", "--big-tcp", "262144", fixture}, `gsoreplay: --egress, --gro-list, --coalesce, --big-tcp and --router-mac go with --forward`},
+		{[]string{"verify", "--egress", "tso", fixture}, `gsoreplay: --egress, --gro-list, --coalesce, --big-tcp, --snat and --router-mac go with --forward`},
+		{[]string{"verify", "--big-tcp", "262144", fixture}, `gsoreplay: --egress, --gro-list, --coalesce, --big-tcp, --snat and --router-mac go with --forward`},
+		{[]string{"verify", "--snat", fixture}, `gsoreplay: --egress, --gro-list, --coalesce, --big-tcp, --snat and --router-mac go with --forward`},
+		{[]string{"verify", "--forward", "--iface", "lo", "--capture-iface", "lo", "--router-mac", "00:11:22:33:44:55", "--snat", fixture}, `gsoreplay: --egress, --gro-list, --big-tcp and --snat shape the lab's router; with --iface your router is as you set it up`},
 		{[]string{"verify", "--forward", "--big-tcp", "65536", fixture}, `gsoreplay: --big-tcp 65536: want 65537..524280 bytes`},
 		{[]string{"verify", "--forward", "--big-tcp", "600000", fixture}, `gsoreplay: --big-tcp 600000: want 65537..524280 bytes`},
-		{[]string{"verify", "--forward", "--iface", "lo", "--capture-iface", "lo", "--router-mac", "00:11:22:33:44:55", "--big-tcp", "262144", fixture}, `gsoreplay: --egress, --gro-list and --big-tcp shape the lab's router; with --iface your router is as you set it up`},
+		{[]string{"verify", "--forward", "--iface", "lo", "--capture-iface", "lo", "--router-mac", "00:11:22:33:44:55", "--big-tcp", "262144", fixture}, `gsoreplay: --egress, --gro-list, --big-tcp and --snat shape the lab's router; with --iface your router is as you set it up`},
 		{[]string{"probe", "--gro", "--forward"}, `gsoreplay: probe: --gro or --forward, not both`},
 		{[]string{"verify", "--forward", "--egress", "lro", fixture}, `gsoreplay: --egress "lro": want gso or tso`},
 		{[]string{"verify", "--forward", "--gro", fixture}, `gsoreplay: verify --forward sends the capture as it is, on one interface, to the router's MAC: no --gro, no rewriting, no split`},

@@ -461,8 +461,8 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 				}
 				return verifyForward(c, ins, opens, o.Pacing, o.Source.Coalesce, o.Capture)
 			}
-			if c.IsSet("egress") || c.Bool("gro-list") || c.Bool("coalesce") || c.IsSet("router-mac") || c.IsSet("big-tcp") {
-				return usagef("--egress, --gro-list, --coalesce, --big-tcp and --router-mac go with --forward")
+			if c.IsSet("egress") || c.Bool("gro-list") || c.Bool("coalesce") || c.IsSet("router-mac") || c.IsSet("big-tcp") || c.Bool("snat") {
+				return usagef("--egress, --gro-list, --coalesce, --big-tcp, --snat and --router-mac go with --forward")
 			}
 			if c.Bool("gro") {
 				if o.Source.Rewrite != nil || c.IsSet("split") || c.IsSet("cachefile") || c.IsSet("intf2") {
@@ -595,12 +595,15 @@ again, up to three times ("attempt N" in the table, "attempts" in --json).
 --forward runs the router in the middle's matrix (kind "forward"): every GRO
 case sent through a lab router (GRO at its ingress, routing, software GSO or
 TSO at its egress; verify --forward's lab, one per case), the UDP cases again
-with fraglist GRO, and BIG TCP at 256 KiB (merged by the router's GRO, and
-sent whole). Each must come out with exactly the routing's edits, or as this
-kernel is known to deliver it: on 6.18 the frames behind the first in a
-fraglist GRO packet leave unrouted (their TTL and checksum as they came), and a
-whole IPv6 BIG TCP packet without a Hop-by-Hop jumbo option is refused by the
-router's IPv6 input. --write-fixtures keeps each case's --keep files.
+with fraglist GRO, BIG TCP at 256 KiB (merged by the router's GRO, and sent
+whole), and TCP and UDP cases through a source NAT on the router (--snat),
+with fraglist GRO and without. Each must come out with exactly the routing's
+edits (and the NAT's), or as this kernel is known to deliver it: on 6.18 the
+frames behind the first in a fraglist GRO packet leave unrouted (their TTL and
+checksum as they came, though translated), and a whole IPv6 BIG TCP packet is
+refused by the router's IPv6 input before Linux 7.0 (payload length 0 without a
+Hop-by-Hop jumbo option, which a packet socket cannot send). --write-fixtures
+keeps each case's --keep files.
 
   gsoreplay probe --forward
 

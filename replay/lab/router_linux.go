@@ -66,6 +66,10 @@ type RouterOptions struct {
 	// builds packets above 64 KiB, and TSO egress passes them on whole. 0
 	// leaves the kernel's 65536.
 	BigTCP int
+	// SNAT makes the router source-NAT what it forwards to SNAT4 and
+	// SNAT6 (nftables, conntrack), the hazard of GRO packets rewritten by
+	// NAT before they are cut.
+	SNAT bool
 }
 
 // tsoOn are the features that make a veth pass GSO packets on whole as a
@@ -206,6 +210,11 @@ func (l *Lab) routerSetup(r *Router, o RouterOptions) error {
 	}
 	if o.BigTCP > 0 {
 		if err := l.bigTCP(r, o.BigTCP); err != nil {
+			return err
+		}
+	}
+	if o.SNAT {
+		if err := addSNAT(int(l.B)); err != nil {
 			return err
 		}
 	}

@@ -143,8 +143,12 @@ func NewTestbed(o TestbedOptions) (t *Testbed, err error) {
 			return t, err
 		}
 		t.capIf, t.hc = r.IfC, r.hC
-		t.Where = fmt.Sprintf("%s behind a router (lab: GRO at %s with gro_flush_timeout %v, napi_defer_hard_irqs %d; egress %s by %s)",
-			r.IfC, l.IfB, o.FlushTimeout, o.DeferIRQs, r.IfR, o.Forward.Egress)
+		nat := ""
+		if o.Forward.SNAT {
+			nat = fmt.Sprintf("; source NAT to %v and %v", SNAT4, SNAT6)
+		}
+		t.Where = fmt.Sprintf("%s behind a router (lab: GRO at %s with gro_flush_timeout %v, napi_defer_hard_irqs %d; egress %s by %s%s)",
+			r.IfC, l.IfB, o.FlushTimeout, o.DeferIRQs, r.IfR, o.Forward.Egress, nat)
 		// capture puts each new ring first: the receiver's ends first.
 		if err := t.capture(l.B, l.IfB); err != nil {
 			return t, err

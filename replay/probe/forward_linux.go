@@ -82,7 +82,7 @@ func sendForwardCase(ctx context.Context, fc *ForwardCase, keep string, n int) (
 	if fc.MaxBytes > 0 {
 		co.MaxBytes, co.MaxSegments = fc.MaxBytes, coalesce.MaxSegs
 	}
-	o := verify.ForwardOptions{Egress: eg, GROList: fc.GROList, Coalesced: fc.Whole, Coalesce: co, BigTCP: fc.BigTCP,
+	o := verify.ForwardOptions{Egress: eg, GROList: fc.GROList, Coalesced: fc.Whole, Coalesce: co, BigTCP: fc.BigTCP, SNAT: fc.SNAT,
 		Pacing: replay.Pacing{Topspeed: true}, FlushTimeout: 10 * time.Millisecond, Idle: 100 * time.Millisecond}
 	if keep != "" {
 		o.Keep = filepath.Join(keep, fmt.Sprintf("%03d-%s", n, strings.NewReplacer("/", "-", " ", "-").Replace(fc.Name)))

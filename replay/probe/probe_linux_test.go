@@ -116,13 +116,16 @@ func TestProbeForward(t *testing.T) {
 		t.Errorf("%d of %d failed", rep.Failed, len(rep.Cases))
 	}
 	for name, want := range map[string]string{
-		"data_same/v4 via gso":              ForwardExact,
-		"ip_id_df1_fixed/v4 via tso":        ForwardExact,
-		"udp_data_same/v4 fraglist via gso": "mismatched 2 of 3: IPv4 TTL, IPv4 header checksum",
-		"big_tcp_whole/v4 via tso":          ForwardExact,
-		"big_tcp_whole/v6 via tso":          "dropped by router IPv6 Ip6InHdrErrors",
-		"ip_v6ext_same/v6 via gso":          ForwardExact,
-		"flags_cwr/v4 via tso":              ForwardExact,
+		"data_same/v4 via gso":                   ForwardExact,
+		"ip_id_df1_fixed/v4 via tso":             ForwardExact,
+		"udp_data_same/v4 fraglist via gso":      "mismatched 2 of 3: IPv4 TTL, IPv4 header checksum",
+		"big_tcp_whole/v4 via tso":               ForwardExact,
+		"big_tcp_whole/v6 via tso":               "dropped by router IPv6 Ip6InHdrErrors",
+		"ip_v6ext_same/v6 via gso":               ForwardExact,
+		"flags_cwr/v4 via tso":                   ForwardExact,
+		"data_same/v6 snat via gso":              ForwardExact,
+		"udp_data_same/v4 fraglist snat via gso": "mismatched 2 of 3: IPv4 TTL, IPv4 header checksum",
+		"data_same/v6 fraglist snat via tso":     "mismatched 2 of 3: IPv6 hop limit",
 	} {
 		if seen[name] != want {
 			t.Errorf("%s: observed %q, want %q", name, seen[name], want)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,9 +57,15 @@ type ForwardOptions struct {
 	// BigTCP, if not 0, lets the lab router's GRO build packets of up to
 	// this many bytes and its egress pass them on whole (lab.RouterOptions).
 	BigTCP int
+	// SNAT makes the lab router source-NAT what it forwards
+	// (lab.RouterOptions.SNAT); the frames must come out with the
+	// translation too.
+	SNAT bool
 
-	// expectEdit, in tests, changes each frame the receiver must get.
-	expectEdit func(frame []byte)
+	// expectEdit, in tests, changes each frame the receiver must get;
+	// untranslated, in tests, leaves SNAT out of the expectations.
+	expectEdit   func(frame []byte)
+	untranslated bool
 }
 
 // ForwardReport is one input's verdict on the path through a router.
@@ -138,6 +145,15 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 	defer tb.Close()
 	report := &ForwardReport{File: name, Receiver: tb.Where, Egress: o.Egress, NotRouted: map[string]int{}}
 	hop := Hop{MTU: o.MTU}
+	if o.SNAT && !o.untranslated {
+		nat, err := rewrite.New(rewrite.Options{SrcIPMap: []rewrite.CIDRMap{
+			{From: netip.MustParsePrefix("0.0.0.0/0"), To: netip.PrefixFrom(lab.SNAT4, 32)},
+			{From: netip.MustParsePrefix("::/0"), To: netip.PrefixFrom(lab.SNAT6, 128)}}})
+		if err != nil {
+			return nil, err
+		}
+		hop.NAT = nat
+	}
 	routerIn := o.RouterMAC
 	if r := routerOf(tb); r != nil {
 		routerIn = r.InMAC
@@ -355,7 +371,7 @@ func (o *ForwardOptions) defaults() error {
 // testbed is where the options send and capture.
 func (o *ForwardOptions) testbed() lab.TestbedOptions {
 	return lab.TestbedOptions{Iface: o.Iface, CaptureIface: o.CaptureIface, FlushTimeout: o.FlushTimeout, DeferIRQs: o.DeferIRQs,
-		Capture: o.Capture, Forward: &lab.RouterOptions{Egress: o.Egress, GROList: o.GROList, MTU: o.MTU, BigTCP: o.BigTCP, WholeIn: o.Coalesced}}
+		Capture: o.Capture, Forward: &lab.RouterOptions{Egress: o.Egress, GROList: o.GROList, MTU: o.MTU, BigTCP: o.BigTCP, WholeIn: o.Coalesced, SNAT: o.SNAT}}
 }
 
 // Validate reports the first option out of range, as GROOptions.Validate
@@ -366,6 +382,9 @@ func (o ForwardOptions) Validate() error {
 	}
 	if o.Iface != "" && len(o.RouterMAC) != 6 {
 		return &coalesce.OptionError{Option: "RouterMAC", Value: o.RouterMAC.String(), Want: "the router's MAC address on Iface's side"}
+	}
+	if o.Iface != "" && o.SNAT {
+		return &coalesce.OptionError{Option: "SNAT", Value: "true", Want: "the lab's router only: a router of yours translates as you set it up"}
 	}
 	if o.Egress > lab.EgressTSO {
 		return &coalesce.OptionError{Option: "Egress", Value: o.Egress.String(), Want: "gso or tso"}

@@ -2,6 +2,8 @@ package verify
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
@@ -233,6 +236,89 @@ func TestVerifyForwardBigTCP(t *testing.T) {
 		// above 64 KiB, 915 frames) and a rest of 85 (above 64 KiB too).
 		if rep.Verdict != VerdictLost || rep.Missing != n || rep.DropsBy["router IPv6 Ip6InHdrErrors"] == 0 || !strings.Contains(strings.Join(rep.Details, "\n"), "--max-bytes 65535") {
 			t.Fatalf("IPv6 whole, jumbo option %v: %+v", jumbo, rep)
+		}
+	}
+}
+
+// TestVerifyForwardSNAT: one-way bulk connections of both IP versions
+// through a router that source-NATs them (its GRO merging, nf_nat
+// rewriting the GRO packets, its egress cutting or passing them on)
+// come out exact by both egresses. gopacket reads what the receiver got:
+// every packet from lab.SNAT4 or lab.SNAT6 with right TCP checksums; and
+// the same run expecting no translation finds none of the frames sent.
+func TestVerifyForwardSNAT(t *testing.T) {
+	testenv.RequireRoot(t)
+	const n = 1000
+	for _, v6 := range []bool{false, true} {
+		path := bulkTurns(t, fmt.Sprintf("snat-v6-%v", v6), v6, 2, n)
+		for _, eg := range []lab.Egress{lab.EgressGSO, lab.EgressTSO} {
+			keep := t.TempDir()
+			rep, err := VerifyForward(context.Background(), path, fileOpener(path), ForwardOptions{Egress: eg, SNAT: true, Keep: keep, FlushTimeout: 10 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verdict != VerdictExact || rep.Exact != 2*n {
+				t.Fatalf("IPv6 %v by %v: %+v", v6, eg, rep)
+			}
+			got, _ := filepath.Glob(filepath.Join(keep, "*.forwarded.pcapng"))
+			if len(got) != 1 {
+				t.Fatalf("kept %v", got)
+			}
+			f, err := os.Open(got[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := lab.SNAT4.AsSlice()
+			if v6 {
+				want = lab.SNAT6.AsSlice()
+			}
+			tcps := 0
+			for {
+				data, _, err := r.ReadPacketData()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				pk := gopacket.NewPacket(data, layers.LinkTypeEthernet, gopacket.Default)
+				tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
+				if tcp == nil {
+					continue // the router's own multicast
+				}
+				tcps++
+				src := pk.NetworkLayer().NetworkFlow().Src().Raw()
+				if string(src) != string(want) {
+					t.Fatalf("IPv6 %v by %v: a packet from %v", v6, eg, pk.NetworkLayer().NetworkFlow().Src())
+				}
+				if eg == lab.EgressGSO {
+					// Whole GSO packets (tso) carry a partial checksum.
+					if err := tcp.SetNetworkLayerForChecksum(pk.NetworkLayer()); err != nil {
+						t.Fatal(err)
+					}
+					if c, err := tcp.ComputeChecksum(); err != nil || c != 0 {
+						t.Fatalf("IPv6 %v: TCP checksum %#x wrong (%v)", v6, tcp.Checksum, err)
+					}
+				}
+			}
+			f.Close()
+			if tcps == 0 || eg == lab.EgressGSO && tcps != 2*n {
+				t.Fatalf("IPv6 %v by %v: %d TCP packets received", v6, eg, tcps)
+			}
+		}
+		// A router that translates, checked as one that does not.
+		o := ForwardOptions{Egress: lab.EgressGSO, SNAT: true, FlushTimeout: 10 * time.Millisecond, untranslated: true}
+		rep, err := VerifyForward(context.Background(), path, fileOpener(path), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Matched by flow, the translated frames are of no flow sent.
+		if rep.Exact != 0 || rep.Missing != 2*n || rep.Extra == 0 || rep.Verdict.Passed() {
+			t.Fatalf("IPv6 %v, translation not expected: %+v", v6, rep)
 		}
 	}
 }

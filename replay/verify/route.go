@@ -3,6 +3,9 @@ package verify
 import (
 	"net/netip"
 
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
 
@@ -16,6 +19,10 @@ type Hop struct {
 	Src, Dst [6]byte
 	// MTU of the egress: a packet forwarded alone must fit (1500 if 0).
 	MTU int
+	// NAT, if set, is the router's address translation as the frames
+	// must show it: addresses mapped, checksums updated incrementally
+	// (RFC 1624), as nf_nat's l3proto and l4proto manip do.
+	NAT *rewrite.Rewriter
 }
 
 // NotRouted names why a router does not forward a frame; "" forwards.
@@ -98,6 +105,9 @@ func (h Hop) Route(buf, frame []byte) ([]byte, NotRouted) {
 	} else {
 		ip := header.IPv6(out[header.EthernetSize:])
 		ip.SetHopLimit(ip.HopLimit() - 1)
+	}
+	if h.NAT != nil {
+		h.NAT.FrameInPlace(out, layers.LinkTypeEthernet, len(out), rewrite.Primary)
 	}
 	return out, Routed
 }

@@ -2,12 +2,15 @@ package verify
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
+	"github.com/gsoreplay/gsoreplay/pcaps/header"
 )
 
 var testHop = Hop{Src: [6]byte{2, 0, 0, 0, 0, 1}, Dst: [6]byte{2, 0, 0, 0, 0, 2}}
@@ -109,4 +112,67 @@ func FuzzRoute(f *testing.F) {
 			t.Fatalf("routed %d bytes from %d", len(out), len(frame))
 		}
 	})
+}
+
+// TestRouteNAT: with a source NAT, the routed frame comes from the NAT's
+// address, and gopacket finds its IPv4 header and TCP or UDP checksums
+// right (a UDP checksum of 0 over IPv4 stays 0, as nf_nat keeps it).
+func TestRouteNAT(t *testing.T) {
+	nat, err := rewrite.New(rewrite.Options{SrcIPMap: []rewrite.CIDRMap{
+		{From: netip.MustParsePrefix("0.0.0.0/0"), To: netip.MustParsePrefix("198.51.100.71/32")},
+		{From: netip.MustParsePrefix("::/0"), To: netip.MustParsePrefix("2001:db8::71/128")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hop := testHop
+	hop.NAT = nat
+	tcp6 := craft.TCPBulk()
+	tcp6.V6, tcp6.Payload = true, craft.Payload(1428, 0)
+	udp6 := craft.UDPBulk()
+	udp6.V6 = true
+	zero := craft.UDPBulk()
+	zero.ZeroUDP = true
+	for name, f := range map[string]craft.Frame{"tcpv4": craft.TCPBulk(), "tcpv6": tcp6, "udpv4": craft.UDPBulk(), "udpv6": udp6, "udpv4 no checksum": zero} {
+		out, why := hop.Route(nil, f.Bytes())
+		if why != Routed {
+			t.Fatalf("%s: %s", name, why)
+		}
+		pk := gopacket.NewPacket(out, layers.LinkTypeEthernet, gopacket.Default)
+		want := "198.51.100.71"
+		if f.V6 {
+			want = "2001:db8::71"
+		}
+		if src := pk.NetworkLayer().NetworkFlow().Src().String(); src != want {
+			t.Fatalf("%s: from %s", name, src)
+		}
+		if ip, ok := pk.NetworkLayer().(*layers.IPv4); ok {
+			if sum := header.Fold(header.Sum(ip.Contents, 0)); sum != 0xffff {
+				t.Fatalf("%s: IPv4 header checksum wrong", name)
+			}
+		}
+		var c uint16
+		switch l4 := pk.TransportLayer().(type) {
+		case *layers.TCP:
+			l4.SetNetworkLayerForChecksum(pk.NetworkLayer())
+			c, err = l4.ComputeChecksum()
+		case *layers.UDP:
+			if l4.Checksum == 0 {
+				if !f.ZeroUDP {
+					t.Fatalf("%s: UDP checksum 0", name)
+				}
+				continue
+			}
+			// gopacket computes no UDP checksum: the sum over the
+			// pseudo-header and the datagram, computed from scratch,
+			// folds to 0xffff when it is right.
+			dgram := append(append([]byte(nil), l4.Contents...), l4.Payload...)
+			var addrs []byte
+			addrs = append(addrs, pk.NetworkLayer().NetworkFlow().Src().Raw()...)
+			addrs = append(addrs, pk.NetworkLayer().NetworkFlow().Dst().Raw()...)
+			c = ^header.Fold(header.Sum(dgram, header.PseudoHeaderSum(addrs, header.ProtoUDP, uint32(len(dgram)))))
+		}
+		if err != nil || c != 0 || f.ZeroUDP {
+			t.Fatalf("%s: checksum wrong (%#x, %v)", name, c, err)
+		}
+	}
 }

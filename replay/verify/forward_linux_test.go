@@ -3,17 +3,18 @@ package verify
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
@@ -264,27 +265,12 @@ func TestVerifyForwardSNAT(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("kept %v", got)
 			}
-			f, err := os.Open(got[0])
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
-			if err != nil {
-				t.Fatal(err)
-			}
 			want := lab.SNAT4.AsSlice()
 			if v6 {
 				want = lab.SNAT6.AsSlice()
 			}
 			tcps := 0
-			for {
-				data, _, err := r.ReadPacketData()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			for _, data := range testcap.Frames(t, got[0]) {
 				pk := gopacket.NewPacket(data, layers.LinkTypeEthernet, gopacket.Default)
 				tcp, _ := pk.Layer(layers.LayerTypeTCP).(*layers.TCP)
 				if tcp == nil {
@@ -305,7 +291,6 @@ func TestVerifyForwardSNAT(t *testing.T) {
 					}
 				}
 			}
-			f.Close()
 			if tcps == 0 || eg == lab.EgressGSO && tcps != 2*n {
 				t.Fatalf("IPv6 %v by %v: %d TCP packets received", v6, eg, tcps)
 			}
@@ -320,5 +305,97 @@ func TestVerifyForwardSNAT(t *testing.T) {
 		if rep.Exact != 0 || rep.Missing != 2*n || rep.Extra == 0 || rep.Verdict.Passed() {
 			t.Fatalf("IPv6 %v, translation not expected: %+v", v6, rep)
 		}
+	}
+}
+
+// TestVerifyForwardExistingInterfaces runs verify --forward --iface
+// --capture-iface --router-mac on interfaces of the test's own, as for a
+// router between two NIC ports: a router namespace made here (forwarding
+// on, default routes to the receiving side's MAC) between two veth pairs;
+// every frame comes out exact, with the routing's edits.
+func TestVerifyForwardExistingInterfaces(t *testing.T) {
+	testenv.RequireRoot(t)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	defer netns.Set(orig)
+	local, err := netns.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	router, err := netns.New() // current now; made ready below
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer router.Close()
+	for k, v := range map[string]string{"net/ipv4/ip_forward": "1", "net/ipv6/conf/all/forwarding": "1",
+		"net/ipv4/conf/all/rp_filter": "0", "net/ipv4/conf/default/rp_filter": "0"} {
+		if err := os.WriteFile("/proc/sys/"+k, []byte(v), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := netns.Set(local); err != nil {
+		t.Fatal(err)
+	}
+	h, err := netlink.NewHandle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	hr, err := netlink.NewHandleAt(router)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hr.Close()
+	for _, p := range [][2]string{{"fa0", "fa1"}, {"fc0", "fc1"}} {
+		if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: p[0]}, PeerName: p[1], PeerNamespace: netlink.NsFd(int(router))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lab.Setup(h, "fa0", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Setup(h, "fc0", false); err != nil {
+		t.Fatal(err)
+	}
+	link := func(h *netlink.Handle, name string) netlink.Link {
+		l, err := h.LinkByName(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	in, out, receiver := link(hr, "fa1"), link(hr, "fc1"), link(h, "fc0")
+	for _, l := range []netlink.Link{in, out, link(hr, "lo")} {
+		if err := hr.LinkSetUp(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, hop := range []net.IP{net.IPv4(169, 254, 9, 2), net.ParseIP("fe80::9:2")} {
+		family := netlink.FAMILY_V4
+		if hop.To4() == nil {
+			family = netlink.FAMILY_V6
+		}
+		n := &netlink.Neigh{LinkIndex: out.Attrs().Index, Family: family, State: netlink.NUD_PERMANENT, IP: hop, HardwareAddr: receiver.Attrs().HardwareAddr}
+		if err := hr.NeighSet(n); err != nil {
+			t.Fatal(err)
+		}
+		if err := hr.RouteAdd(&netlink.Route{LinkIndex: out.Attrs().Index, Gw: hop, Flags: int(netlink.FLAG_ONLINK), Family: family}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the router's IPv6 addresses settle
+	path := bulkTurns(t, "existing", false, 2, 500)
+	rep, err := VerifyForward(context.Background(), path, fileOpener(path), ForwardOptions{Iface: "fa0", CaptureIface: "fc0", RouterMAC: in.Attrs().HardwareAddr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != VerdictExact || rep.Exact != 1000 || rep.Router != nil {
+		t.Fatalf("%+v", rep)
 	}
 }

@@ -18,8 +18,7 @@ import (
 // the fixed header); smaller ones, IPv4 and the option off carry none;
 // borrow mode agrees and segment gives back every frame.
 func TestIPv6Jumbo(t *testing.T) {
-	v6 := craft.TCPBulk()
-	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	v6 := craft.TCPBulk6()
 	for _, c := range []struct {
 		name      string
 		base      craft.Frame

@@ -141,10 +141,10 @@ func long(out string, n int) error {
 	next := make([]craft.Frame, 8)
 	for c := range next {
 		f := craft.TCPBulk()
-		f.Sport += uint16(c)
 		if c >= 4 {
-			f.V6, f.Payload = true, craft.Payload(1428, 0)
+			f = craft.TCPBulk6()
 		}
+		f.Sport += uint16(c)
 		next[c] = f
 	}
 	for len(pkts) < n {

@@ -20,8 +20,7 @@ func FuzzSegment(f *testing.F) {
 	f.Add(frame, hb[:])
 	// An IPv6 BIG TCP super-packet with the jumbo option, which the
 	// segmenter takes off.
-	v6 := craft.TCPBulk()
-	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	v6 := craft.TCPBulk6()
 	o := coalesce.DefaultOptions()
 	o.MaxBytes, o.MaxSegments, o.IPv6Jumbo = 1<<20, 64, true
 	frame, h, err := superpacket.Merge(craft.Packets(flow(v6, 50, nil)), o)

@@ -167,8 +167,7 @@ func TestSegmentUFO(t *testing.T) {
 // so does a BIG TCP frame Linux wrote (tcpdump's test capture), whose
 // segments gopacket reads without the header and with right checksums.
 func TestSegmentIPv6Jumbo(t *testing.T) {
-	v6 := craft.TCPBulk()
-	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	v6 := craft.TCPBulk6()
 	segs := flow(v6, 100, nil)
 	o := coalesce.DefaultOptions()
 	o.MaxBytes, o.MaxSegments, o.MaxSpan, o.IPv6Jumbo = coalesce.MaxBytesMax, coalesce.MaxSegs, 0, true

@@ -17,8 +17,7 @@ import (
 // length 0 stands alone or with the jumbo option (gopacket reads the latter
 // to the TCP header).
 func TestDescribeBigTCP(t *testing.T) {
-	v6 := craft.TCPBulk()
-	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	v6 := craft.TCPBulk6()
 	o := coalesce.DefaultOptions()
 	o.MaxBytes, o.MaxSegments, o.MaxSpan = 262144, coalesce.MaxSegs, 0
 	plain, _, err := superpacket.Merge(craft.Packets(craft.Flow(v6, 100, nil)), o)

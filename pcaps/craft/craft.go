@@ -86,6 +86,14 @@ func TCPBulk() Frame {
 		Timestamp: time.Unix(1700000000, 0)}
 }
 
+// TCPBulk6 is TCPBulk over IPv6: 1428 bytes of payload fill a 1500-byte
+// MTU behind the longer IP header.
+func TCPBulk6() Frame {
+	p := TCPBulk()
+	p.V6, p.Payload = true, Payload(1428, 0)
+	return p
+}
+
 // UDPBulk is a 1000-byte UDP datagram over IPv4.
 func UDPBulk() Frame {
 	p := TCPBulk()

@@ -150,8 +150,8 @@ func Cases() ([]Case, error) {
 	tcp := craft.TCPBulk()
 	noOpts := tcp
 	noOpts.TCPOpts, noOpts.Payload = nil, craft.Payload(1460, 0)
-	v6 := tcp
-	v6.V6, v6.FlowLabel, v6.Payload = true, 0x54321, craft.Payload(1428, 0)
+	v6 := craft.TCPBulk6()
+	v6.FlowLabel = 0x54321
 	v6NoOpts := v6
 	v6NoOpts.TCPOpts, v6NoOpts.Payload = nil, craft.Payload(1440, 0)
 	flow := func(base craft.Frame, n int, mut func(k int, p *craft.Frame)) []craft.Frame {

@@ -162,10 +162,9 @@ func ForwardCases() []ForwardCase {
 	}
 	const big = 262144
 	for _, v6 := range []bool{false, true} {
-		f := craft.TCPBulk()
-		ver := "v4"
+		f, ver := craft.TCPBulk(), "v4"
 		if v6 {
-			f.V6, f.Payload, ver = true, craft.Payload(1428, 0), "v6"
+			f, ver = craft.TCPBulk6(), "v6"
 		}
 		frames := craft.Packets(craft.Flow(f, 400, nil))
 		for _, eg := range []string{"gso", "tso"} {

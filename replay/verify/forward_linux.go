@@ -356,12 +356,7 @@ func keepReceived(dir, name string, out lab.Output) error {
 // defaults fills what is left to defaults and validates the options.
 func (o *ForwardOptions) defaults() error {
 	sendDefaults(&o.Pacing, &o.Batch, &o.Idle)
-	if o.FlushTimeout == 0 {
-		o.FlushTimeout = time.Millisecond
-	}
-	if o.DeferIRQs == 0 {
-		o.DeferIRQs = 10
-	}
+	groDefaults(&o.FlushTimeout, &o.DeferIRQs)
 	if o.MTU == 0 {
 		o.MTU = 1500
 	}
@@ -389,9 +384,5 @@ func (o ForwardOptions) Validate() error {
 	if o.Egress > lab.EgressTSO {
 		return &coalesce.OptionError{Option: "Egress", Value: o.Egress.String(), Want: "gso or tso"}
 	}
-	if o.Idle < 0 {
-		return &coalesce.OptionError{Option: "Idle", Value: o.Idle.String(), Want: "must not be negative"}
-	}
-	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: replay.SourceOptions{Coalesce: o.Coalesce}}
-	return ro.Validate()
+	return validateSend(o.Idle, o.Pacing, o.Batch, o.Coalesce)
 }

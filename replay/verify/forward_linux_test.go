@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -136,10 +135,10 @@ func bulkTurns(t *testing.T, name string, v6 bool, conns, n int) string {
 	next := make([]craft.Frame, conns)
 	for c := range next {
 		next[c] = craft.TCPBulk()
-		next[c].Sport += uint16(c)
 		if v6 {
-			next[c].V6, next[c].Payload = true, craft.Payload(1428, 0)
+			next[c] = craft.TCPBulk6()
 		}
+		next[c].Sport += uint16(c)
 	}
 	var pkts []pcaps.Packet
 	for done := 0; done < n; done += 500 {
@@ -315,19 +314,7 @@ func TestVerifyForwardSNAT(t *testing.T) {
 // every frame comes out exact, with the routing's edits.
 func TestVerifyForwardExistingInterfaces(t *testing.T) {
 	testenv.RequireRoot(t)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	defer netns.Set(orig)
-	local, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer local.Close()
+	local, h := ownNamespace(t)
 	router, err := netns.New() // current now; made ready below
 	if err != nil {
 		t.Fatal(err)
@@ -342,11 +329,6 @@ func TestVerifyForwardExistingInterfaces(t *testing.T) {
 	if err := netns.Set(local); err != nil {
 		t.Fatal(err)
 	}
-	h, err := netlink.NewHandle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
 	hr, err := netlink.NewHandleAt(router)
 	if err != nil {
 		t.Fatal(err)

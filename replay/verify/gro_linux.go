@@ -241,13 +241,29 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 // timeout, 10 deferred IRQs) and validates the options.
 func (o *GROOptions) defaults() error {
 	sendDefaults(&o.Pacing, &o.Batch, &o.Idle)
-	if o.FlushTimeout == 0 {
-		o.FlushTimeout = time.Millisecond
-	}
-	if o.DeferIRQs == 0 {
-		o.DeferIRQs = 10
-	}
+	groDefaults(&o.FlushTimeout, &o.DeferIRQs)
 	return o.Validate()
+}
+
+// groDefaults fills a GRO receiver's settings (verify --gro's, the
+// router's ingress): a 1 ms flush timeout, 10 deferred IRQs.
+func groDefaults(flush *time.Duration, deferIRQs *int) {
+	if *flush == 0 {
+		*flush = time.Millisecond
+	}
+	if *deferIRQs == 0 {
+		*deferIRQs = 10
+	}
+}
+
+// validateSend checks what VerifyGRO and VerifyForward send with: the
+// quiet that ends a capture, then replay's own checks.
+func validateSend(idle time.Duration, p replay.Pacing, batch int, co coalesce.Options) error {
+	if idle < 0 {
+		return &coalesce.OptionError{Option: "Idle", Value: idle.String(), Want: "must not be negative"}
+	}
+	ro := replay.Options{Pacing: p, Batch: batch, Source: replay.SourceOptions{Coalesce: co}}
+	return ro.Validate()
 }
 
 // testbed is where the options send and capture.
@@ -263,14 +279,10 @@ func (o GROOptions) Validate() error {
 	if err := o.testbed().Validate(); err != nil {
 		return err
 	}
-	if o.Idle < 0 {
-		return &coalesce.OptionError{Option: "Idle", Value: o.Idle.String(), Want: "must not be negative"}
-	}
 	if o.MTU < 0 || o.MTU > lab.ReceiverMTU {
 		return &coalesce.OptionError{Option: "MTU", Value: fmt.Sprint(o.MTU), Want: fmt.Sprintf("want 0..%d", lab.ReceiverMTU)}
 	}
-	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: replay.SourceOptions{Coalesce: o.Coalesce}}
-	return ro.Validate()
+	return validateSend(o.Idle, o.Pacing, o.Batch, o.Coalesce)
 }
 
 // groGroup is a packet GRO handed up: its index among what was captured

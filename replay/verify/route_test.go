@@ -126,8 +126,7 @@ func TestRouteNAT(t *testing.T) {
 	}
 	hop := testHop
 	hop.NAT = nat
-	tcp6 := craft.TCPBulk()
-	tcp6.V6, tcp6.Payload = true, craft.Payload(1428, 0)
+	tcp6 := craft.TCPBulk6()
 	udp6 := craft.UDPBulk()
 	udp6.V6 = true
 	zero := craft.UDPBulk()

@@ -244,29 +244,45 @@ func TestVerifyBigTCPHost(t *testing.T) {
 	}
 }
 
+// ownNamespace moves the test's thread into a network namespace of its
+// own until the test ends, and returns it and its netlink handle.
+func ownNamespace(t *testing.T) (netns.NsHandle, *netlink.Handle) {
+	t.Helper()
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	ns, err := netns.New()
+	if err != nil {
+		orig.Close()
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	h, err := netlink.NewHandle()
+	// Cleanups run on the test's goroutine, still on this thread.
+	t.Cleanup(func() {
+		if h != nil {
+			h.Close()
+		}
+		netns.Set(orig)
+		orig.Close()
+		ns.Close()
+		runtime.UnlockOSThread()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ns, h
+}
+
 // TestVerifyExistingInterfaces runs verify --iface/--capture-iface on a veth
 // pair made here (both ends in one namespace), capturing on the receive
 // side: the path used for two cabled NIC ports.
 func TestVerifyExistingInterfaces(t *testing.T) {
 	requireRoot(t)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	ns, err := netns.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	defer netns.Set(orig)
-	h, err := netlink.NewHandle()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	_, h := ownNamespace(t)
 	if err := h.LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "x1"}, PeerName: "x2"}); err != nil {
 		t.Fatal(err)
 	}
@@ -438,8 +454,7 @@ func TestVerifyFormats(t *testing.T) {
 // part of internal/afpacket.Linear to be accepted at all.
 func TestVerifyBigTCP(t *testing.T) {
 	requireRoot(t)
-	v6 := craft.TCPBulk()
-	v6.V6, v6.Payload = true, craft.Payload(1428, 0)
+	v6 := craft.TCPBulk6()
 	const n = 800
 	// The middle size of each makes super-packets of 358 and 362 segments,
 	// whose pages alone would need 18 fragments.

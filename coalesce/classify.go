@@ -1,6 +1,9 @@
 package coalesce
 
-import "github.com/gsoreplay/gsoreplay/pcaps"
+import (
+	"github.com/gsoreplay/gsoreplay/pcaps"
+	"github.com/gsoreplay/gsoreplay/pcaps/header"
+)
 
 // Classified is what the coalescer learns about a packet alone — its
 // headers, flow and whether it may merge at all — computed apart from the
@@ -11,25 +14,56 @@ type Classified struct {
 	key     Flow
 	refusal Reason
 	keyed   bool
+	// A UDP tunnel packet is also classified through its tunnel, for
+	// tunnel GSO (Options.TunnelGSO): t, tkey, trefusal and tkeyed.
+	tunnel   bool
+	t        frame
+	tkey     Flow
+	trefusal Reason
+	tkeyed   bool
 }
 
 // Classify fills cl for p.
 func (cl *Classified) Classify(p *pcaps.Packet) {
 	cl.key = Flow{iface: int32(p.Interface)}
 	cl.refusal, cl.keyed = parse(&cl.f, p.Data, p.Length, p.LinkType, &cl.key)
-	if cl.refusal != ReasonNone {
-		return
+	cl.tunnel = false
+	if cl.keyed && cl.f.proto == header.ProtoUDP && cl.f.frag == fragNone &&
+		(cl.refusal == ReasonNone || cl.refusal == ReasonUDPZeroCsum) {
+		// The kernel's tunnel segmentation keeps a zero outer checksum.
+		cl.tkey = Flow{iface: cl.key.iface}
+		cl.trefusal, cl.tkeyed, cl.tunnel = parseTunnel(&cl.t, &cl.f, &cl.tkey)
+		cl.trefusal = packetRefusal(cl.trefusal, p)
+	}
+	cl.refusal = packetRefusal(cl.refusal, p)
+}
+
+// packetRefusal adds to a frame's refusal what the packet's record
+// forbids.
+func packetRefusal(r Reason, p *pcaps.Packet) Reason {
+	if r != ReasonNone {
+		return r
 	}
 	switch {
 	case p.Verbatim:
-		cl.refusal = ReasonKeptBlock
+		return ReasonKeptBlock
 	case p.Length < len(p.Data):
-		cl.refusal = ReasonOverWire
+		return ReasonOverWire
 	case p.Comment != "" && p.Options == nil:
 		// Nowhere to keep it: a pcapng packet's comment is one of its
 		// Options, which a super-packet keeps.
-		cl.refusal = ReasonComment
+		return ReasonComment
 	}
+	return ReasonNone
+}
+
+// view is what the coalescer merges by: the packet through its tunnel
+// when tunnel GSO is on and it is a tunnel packet, else the packet.
+func (cl *Classified) view(tunnels bool) (f *frame, key *Flow, refusal Reason, keyed bool) {
+	if tunnels && cl.tunnel {
+		return &cl.t, &cl.tkey, cl.trefusal, cl.tkeyed
+	}
+	return &cl.f, &cl.key, cl.refusal, cl.keyed
 }
 
 // SetInterface moves a classified packet to interface i, as if

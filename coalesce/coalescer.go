@@ -43,6 +43,7 @@ type run struct {
 	gso     int
 	ipLen   int
 	id0     uint16
+	oid0    uint16 // a tunnel packet's outer IPv4 ID
 	nextSeq uint32
 	flags   header.TCPFlags // TCP flags of the first packet
 	last    header.TCPFlags // TCP flags of the last packet
@@ -147,11 +148,11 @@ func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {
 		}
 	}
 
-	cl.f.data = p.Data
-	refusal := cl.refusal
+	cl.f.data, cl.t.data = p.Data, p.Data
+	f, key, refusal, keyed := cl.view(c.opts.TunnelGSO)
 	var r *run
-	if cl.keyed {
-		r = c.flows[cl.key]
+	if keyed {
+		r = c.flows[*key]
 	}
 	// A fragment train grows only with the packet right after it, so that a
 	// failed train can give back its fragments in their places.
@@ -167,8 +168,8 @@ func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {
 	if r != nil {
 		if refusal != ReasonNone {
 			c.closeRun(r, ReasonFlowPacket)
-		} else if why, after := c.check(r, &cl.f, p); why == ReasonNone {
-			c.appendTo(r, &cl.f, p, idx)
+		} else if why, after := c.check(r, f, p); why == ReasonNone {
+			c.appendTo(r, f, p, idx)
 			if after == ReasonDatagram {
 				after = c.completeTrain(r)
 			}
@@ -180,14 +181,14 @@ func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {
 			c.closeRun(r, why)
 		}
 	}
-	if refusal == ReasonNone && cl.f.frag == fragNext {
+	if refusal == ReasonNone && f.frag == fragNext {
 		refusal = ReasonFragment // no train to join
 	}
 	if refusal != ReasonNone {
 		c.stats.Refused[refusal]++
 		c.enqueue(c.passThrough(p))
 	} else {
-		c.start(&cl.f, &cl.key, p, idx)
+		c.start(f, key, p, idx)
 	}
 	return c.limit()
 }
@@ -324,7 +325,7 @@ func (c *Coalescer) start(f *frame, key *Flow, p *pcaps.Packet, idx int64) {
 	r.key = *key
 	r.n = 1
 	r.gso = f.payloadLen()
-	r.ipLen = len(p.Data) - f.l3
+	r.ipLen = len(p.Data) - f.top()
 	r.lastTS = p.Timestamp
 	r.lastIdx = idx
 	r.deltas = r.deltas[:0]
@@ -333,6 +334,9 @@ func (c *Coalescer) start(f *frame, key *Flow, p *pcaps.Packet, idx int64) {
 	f.data = p.Data
 	if !f.v6 {
 		r.id0 = f.ipv4().ID()
+	}
+	if f.tunnel && !f.ov6 {
+		r.oid0 = f.outer4().ID()
 	}
 	r.frag = f.frag == fragFirst
 	var end Reason
@@ -425,7 +429,11 @@ func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason)
 		return c.checkFragment(r, f, p)
 	}
 	first := r.view()
-	if f.l3 != first.l3 || !bytes.Equal(first.data[:f.l3], f.data[:f.l3]) {
+	if f.tunnel {
+		if why := c.checkOuter(r, first, f); why != ReasonNone {
+			return why, ReasonNone
+		}
+	} else if f.l3 != first.l3 || !bytes.Equal(first.data[:f.l3], f.data[:f.l3]) {
 		return ReasonL2Header, ReasonNone
 	}
 	if f.l4 != first.l4 {
@@ -508,6 +516,45 @@ func (c *Coalescer) check(r *run, f *frame, p *pcaps.Packet) (why, after Reason)
 		after = ReasonMaxBytes
 	}
 	return ReasonNone, after
+}
+
+// checkOuter decides whether the outer headers of tunnel packet f come
+// back from the kernel's tunnel segmentation of run r: skb_udp_tunnel_segment
+// copies the first packet's outer headers onto every segment and writes
+// only the outer IP length, IPv4 ID (ID0+k), IPv4 checksum, UDP length and,
+// with the tunnel checksum flag, the UDP checksum. The link layer, the
+// tunnel header and the inner Ethernet header are copied whole.
+func (c *Coalescer) checkOuter(r *run, first, f *frame) Reason {
+	if f.ol3 != first.ol3 || f.ol4 != first.ol4 || f.l3 != first.l3 || f.ov6 != first.ov6 ||
+		!bytes.Equal(first.data[:f.ol3], f.data[:f.ol3]) {
+		return ReasonOuterHeader
+	}
+	if !f.ov6 {
+		ia, ib := first.outer4(), f.outer4()
+		switch {
+		case ia.TOS() != ib.TOS() || ia.FlagsFragment() != ib.FlagsFragment() || ia.TTL() != ib.TTL() ||
+			!bytes.Equal(ia.Addresses(), ib.Addresses()) || !bytes.Equal(ia.Options(), ib.Options()):
+			return ReasonOuterHeader
+		case ib.ID() != r.oid0+uint16(r.n):
+			return ReasonOuterIPID
+		}
+	} else {
+		ia, ib := first.outer6(), f.outer6()
+		if ia.TrafficClass() != ib.TrafficClass() || ia.FlowLabel() != ib.FlowLabel() || ia.HopLimit() != ib.HopLimit() ||
+			!bytes.Equal(ia.Addresses(), ib.Addresses()) || !bytes.Equal(ia[header.IPv6MinimumSize:], ib[header.IPv6MinimumSize:]) {
+			return ReasonOuterHeader
+		}
+	}
+	ua, ub := first.outerUDP(), f.outerUDP()
+	switch {
+	case ua.Ports() != ub.Ports():
+		return ReasonOuterHeader
+	case (ua.Checksum() == 0) != (ub.Checksum() == 0):
+		return ReasonOuterCsum
+	case !bytes.Equal(first.data[f.ol4+header.UDPSize:f.l3], f.data[f.ol4+header.UDPSize:f.l3]):
+		return ReasonOuterHeader
+	}
+	return ReasonNone
 }
 
 // checkFragment decides whether fragment f continues train r: the next
@@ -712,7 +759,7 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 		if r.frag {
 			ip.SetFlagsFragment(0) // the whole datagram; UFO writes offset and MF
 		}
-		ip.SetTotalLength(gso.LenOrZero(r.ipLen))
+		ip.SetTotalLength(gso.LenOrZero(size - r.f.l3))
 		ip.UpdateChecksum()
 	} else {
 		f.ipv6().SetPayloadLength(gso.LenOrZero(size - r.f.l3 - header.IPv6MinimumSize))
@@ -746,6 +793,10 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 		header.UDP(l4).SetLength(ulen)
 		gso.SeedChecksum(ip, r.f.v6, header.ProtoUDP, l4, uint32(ulen))
 	}
+	if f.tunnel {
+		// After the inner checksum: the outer one covers it.
+		h = finishOuter(f, size, h)
+	}
 	rec.Meta.Vnet = h
 	rec.Meta.Segs = r.n
 	rec.Meta.Deltas = r.deltas
@@ -759,8 +810,47 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 	}
 	c.stats.SuperPackets++
 	c.stats.Merged += int64(r.n)
-	c.stats.GSO[h.GSOType&7]++
+	c.stats.GSO[h.GSOType.Base()]++
 	c.stats.countSegs(r.n)
+	if f.tunnel {
+		c.stats.Tunnel[b2i(f.ov6)][h.GSOType.Base()]++
+		c.stats.TunnelMerged += int64(r.n)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// finishOuter writes the outer headers of a UDP tunnel super-packet of
+// size bytes, as the kernel's tunnel segmentation expects them: lengths of
+// the whole, the outer UDP checksum seeded with its pseudo-header sum when
+// the packets carry one (then the header asks for it with UDPTunnelCsum,
+// else the zero is copied into every segment), and h with the tunnel type
+// and offsets (virtio_net_hdr_tnl_to_skb).
+func finishOuter(f *frame, size int, h gso.VnetHeader) gso.VnetHeader {
+	b := f.data
+	if !f.ov6 {
+		ip := f.outer4()
+		ip.SetTotalLength(gso.LenOrZero(size - f.ol3))
+		ip.UpdateChecksum()
+		h.GSOType |= gso.UDPTunnel4
+	} else {
+		f.outer6().SetPayloadLength(gso.LenOrZero(size - f.ol3 - header.IPv6MinimumSize))
+		h.GSOType |= gso.UDPTunnel6
+	}
+	uh := header.UDP(b[f.ol4:])
+	ulen := uint16(size - f.ol4)
+	uh.SetLength(ulen)
+	if uh.Checksum() != 0 {
+		h.Flags |= gso.UDPTunnelCsum
+		gso.SeedChecksum(b[f.ol3:f.ol4], f.ov6, header.ProtoUDP, uh, uint32(ulen))
+	}
+	h.OuterTH, h.InnerNH = uint16(f.ol4), uint16(f.l3)
+	return h
 }
 
 // insertJumbo puts the IPv6 jumbo header between the IPv6 and the TCP

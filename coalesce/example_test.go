@@ -52,6 +52,6 @@ func ExampleParseComment() {
 	fmt.Println(string(coalesce.AppendComment(nil, &m)))
 	// Output:
 	// true <nil>
-	// {Flags:needs_csum GSOType:tcpv4 HdrLen:66 GSOSize:1448 CsumStart:34 CsumOffset:16}, 3 segments [1000 2000] ns apart
+	// {Flags:needs_csum GSOType:tcpv4 HdrLen:66 GSOSize:1448 CsumStart:34 CsumOffset:16 OuterTH:0 InnerNH:0}, 3 segments [1000 2000] ns apart
 	// vnet flags=needs_csum gso=tcpv4 gso_size=1448 hdr_len=66 csum_start=34 csum_offset=16 segs=3 dt=1000,2000
 }

@@ -15,6 +15,9 @@ import (
 // An IPv4 fragment train is a flow of its own, keyed by the IP ID.
 type Flow struct {
 	iface int32
+	// outer is a hash of a tunnelled packet's outer headers (0 for a
+	// packet that is not seen through its tunnel).
+	outer uint64
 	v6    bool
 	frag  bool // an IPv4 fragment train: ports holds the IP ID
 	proto uint8
@@ -61,6 +64,17 @@ func (k Flow) Symmetric() uint64 {
 		h = mix64(h ^ v)
 	}
 	return mix64(h)
+}
+
+// hashBytes mixes b into h, eight bytes at a time.
+func hashBytes(h uint64, b []byte) uint64 {
+	for len(b) >= 8 {
+		h = mix64(h ^ binary.LittleEndian.Uint64(b))
+		b = b[8:]
+	}
+	var last [8]byte
+	copy(last[:], b)
+	return mix64(h ^ binary.LittleEndian.Uint64(last[:]) ^ uint64(len(b))<<56)
 }
 
 // mix64 is splitmix64's finalizer: every input bit moves every output bit,

@@ -21,6 +21,26 @@ type frame struct {
 	frag    uint8
 	fragOff int  // offset of the fragment's IP payload in the datagram
 	more    bool // MF
+	// A packet in a UDP tunnel (VXLAN, GENEVE) seen as tunnel GSO sees it:
+	// l3 to hdrEnd, v6 and proto are the inner packet's, ol3 and ol4 the
+	// outer IP and UDP headers, ov6 the outer IP version.
+	tunnel   bool
+	ol3, ol4 int
+	ov6      bool
+}
+
+// top is the outermost network header: where IP lengths are measured.
+func (f *frame) top() int {
+	if f.tunnel {
+		return f.ol3
+	}
+	return f.l3
+}
+
+func (f *frame) outer4() header.IPv4 { return header.IPv4(f.data[f.ol3:f.ol4]) }
+func (f *frame) outer6() header.IPv6 { return header.IPv6(f.data[f.ol3:f.ol4]) }
+func (f *frame) outerUDP() header.UDP {
+	return header.UDP(f.data[f.ol4 : f.ol4+header.UDPSize])
 }
 
 const (
@@ -161,6 +181,32 @@ func parse(f *frame, data []byte, wireLen int, lt layers.LinkType, key *Flow) (r
 		return ReasonNoPayload, true
 	}
 	return ReasonNone, true
+}
+
+// parseTunnel fills t for the inner packet of f, a UDP datagram parsed
+// without refusal but for a zero checksum, when f's destination port and
+// payload make it a VXLAN or GENEVE packet with an Ethernet frame inside.
+// The inner packet must pass parse as a packet of its own; the outer
+// headers enter its key as a hash (check compares them whole).
+func parseTunnel(t *frame, f *frame, key *Flow) (reason Reason, keyed, ok bool) {
+	kind, n := header.EthernetTunnel(f.udp())
+	if kind == header.NoTunnel {
+		return ReasonNone, false, false
+	}
+	data := f.data
+	inner := f.hdrEnd + n
+	// The outer addresses, ports and tunnel header: a tunnel's flows
+	// apart, and each direction's.
+	outer := hashBytes(hashBytes(hashBytes(0, f.addresses()), data[f.l4:f.l4+4]), data[f.hdrEnd:inner])
+	reason, keyed = parse(t, data[inner:], len(data)-inner, layers.LinkTypeEthernet, key)
+	key.outer = outer
+	t.data = data
+	t.l3, t.l4, t.hdrEnd = t.l3+inner, t.l4+inner, t.hdrEnd+inner
+	t.tunnel, t.ol3, t.ol4, t.ov6 = true, f.l3, f.l4, f.v6
+	if reason == ReasonNone && t.frag != fragNone {
+		reason = ReasonFragment
+	}
+	return reason, keyed && t.frag == fragNone, true
 }
 
 // addresses are the pseudo-header's addresses.

@@ -32,7 +32,10 @@ type Meta struct {
 //	vnet flags=needs_csum gso=tcpv4 gso_size=1448 hdr_len=66 csum_start=34 csum_offset=16 segs=45 dt=1200,1180,... skip=0,0,3,...
 //
 // flags is none or a |-list of needs_csum, data_valid, rsc_info,
-// udp_tunnel_csum; gso is none, tcpv4, tcpv6, udp, udp_l4 (+ecn); dt lists the
+// udp_tunnel_csum; gso is none, tcpv4, tcpv6, udp, udp_l4 (+ecn), after
+// udp_tunnel_ipv4+ or udp_tunnel_ipv6+ for a UDP tunnel super-packet, which
+// then has outer_th and inner_nh (outer_th_offset, inner_nh_offset)
+// after csum_offset; dt lists the
 // nanoseconds between consecutive segments; skip, present only when not all
 // zero, the packets of other flows between them. Numbers are decimal.
 func AppendComment(dst []byte, m *Meta) []byte {
@@ -45,6 +48,10 @@ func AppendComment(dst []byte, m *Meta) []byte {
 	dst = appendKV(dst, " hdr_len=", int64(h.HdrLen))
 	dst = appendKV(dst, " csum_start=", int64(h.CsumStart))
 	dst = appendKV(dst, " csum_offset=", int64(h.CsumOffset))
+	if h.GSOType.Tunnel() != 0 {
+		dst = appendKV(dst, " outer_th=", int64(h.OuterTH))
+		dst = appendKV(dst, " inner_nh=", int64(h.InnerNH))
+	}
 	dst = appendKV(dst, " segs=", int64(m.Segs))
 	if len(m.Deltas) > 0 {
 		dst = append(dst, " dt="...)
@@ -112,6 +119,10 @@ func ParseComment(s string, m *Meta) (bool, error) {
 			m.Vnet.CsumStart, err = parseU16(v)
 		case "csum_offset":
 			m.Vnet.CsumOffset, err = parseU16(v)
+		case "outer_th":
+			m.Vnet.OuterTH, err = parseU16(v)
+		case "inner_nh":
+			m.Vnet.InnerNH, err = parseU16(v)
 		case "segs":
 			var n uint64
 			n, err = strconv.ParseUint(v, 10, 32)

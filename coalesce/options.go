@@ -74,6 +74,13 @@ type Options struct {
 	// that takes it whole); 7.0 would copy it into every segment. MaxBytes
 	// does not count its 8 bytes.
 	IPv6Jumbo bool
+	// TunnelGSO merges UDP tunnel packets (VXLAN, GENEVE) by their inner
+	// TCP or UDP packets into tunnel super-packets (gso.UDPTunnel4/6 with
+	// the inner type), which only a tap takes (Linux 6.17+); without it
+	// they merge as plain UDP datagrams of the outer header (USO), which
+	// needs a right, non-zero outer checksum. A packet that could merge
+	// either way merges through its tunnel.
+	TunnelGSO bool
 }
 
 // DefaultOptions returns the defaults: 64 KiB of IP, 64 segments, 1 ms,

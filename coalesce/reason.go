@@ -60,6 +60,11 @@ const (
 	ReasonFragSize     // fragment size differs from the first fragment's
 	ReasonDatagramCsum // the reassembled datagram's UDP checksum or length is wrong
 	ReasonDatagram     // the last fragment completes the datagram
+	// How a run of UDP tunnel packets (tunnel GSO) ended: where the outer
+	// headers would not come back from the kernel's tunnel segmentation.
+	ReasonOuterHeader // outer IP/UDP or tunnel header differs (addresses, ports, TOS, TTL, VNI, inner Ethernet)
+	ReasonOuterIPID   // outer IPv4 ID does not increment by one
+	ReasonOuterCsum   // outer UDP checksum 0 on some packets, not on others
 
 	// NumReasons is one more than the last reason: the length of the
 	// arrays of Stats that a Reason indexes.
@@ -115,6 +120,9 @@ var reasonNames = [NumReasons]string{
 	ReasonFragSize:      "fragment size differs from the first",
 	ReasonDatagramCsum:  "reassembled datagram's UDP checksum or length wrong",
 	ReasonDatagram:      "datagram complete (last fragment)",
+	ReasonOuterHeader:   "tunnel: outer or tunnel header differs",
+	ReasonOuterIPID:     "tunnel: outer IPv4 ID not incrementing",
+	ReasonOuterCsum:     "tunnel: outer UDP checksum 0 on some packets only",
 }
 
 // String is the human name of the reason.
@@ -133,6 +141,7 @@ var reasonKeys = [NumReasons]string{
 	"ip_options", "flow_label", "ip_id", "seq", "ack", "window", "tcp_options", "tcp_header",
 	"flags_differ", "cwr", "psh_fin", "larger", "short", "max_bytes", "max_segments", "max_span", "held",
 	"frag_order", "frag_size", "datagram_checksum", "datagram",
+	"outer_header", "outer_ip_id", "outer_checksum",
 }
 
 // Key is a stable snake_case identifier for JSON reports.

@@ -30,8 +30,14 @@ type Stats struct {
 	// Summary.SegmentBuckets names them.
 	Segs [8]int64
 	// GSO counts super-packets by gso_type (index gso.TCPv4, gso.UDP,
-	// gso.TCPv6, gso.UDPL4).
+	// gso.TCPv6, gso.UDPL4); tunnel super-packets count by their inner
+	// type here and again in Tunnel.
 	GSO [8]int64
+	// Tunnel counts UDP tunnel super-packets (Options.TunnelGSO) by outer
+	// IP version (0 IPv4, 1 IPv6) and inner gso_type, and TunnelMerged
+	// the packets inside them.
+	Tunnel       [2][8]int64
+	TunnelMerged int64
 }
 
 // segBuckets names the buckets of Stats.Segs.
@@ -51,11 +57,15 @@ type Summary struct {
 	MergedPercent float64          `json:"merged_percent"`
 	MeanSegments  float64          `json:"mean_segments"`
 	GSO           map[string]int64 `json:"gso_types"`
-	Segments      map[string]int64 `json:"segments_histogram"`
-	Refused       map[string]int64 `json:"not_mergeable"`
-	Flushes       map[string]int64 `json:"run_ended"`
-	Order         Order            `json:"order"`
-	Seconds       float64          `json:"seconds,omitempty"`
+	// TunnelCoalesced is the packets inside UDP tunnel super-packets,
+	// whose gso_types name "udp_tunnel_ipv4+" or "udp_tunnel_ipv6+" and
+	// the inner type.
+	TunnelCoalesced int64            `json:"tunnel_coalesced_packets,omitempty"`
+	Segments        map[string]int64 `json:"segments_histogram"`
+	Refused         map[string]int64 `json:"not_mergeable"`
+	Flushes         map[string]int64 `json:"run_ended"`
+	Order           Order            `json:"order"`
+	Seconds         float64          `json:"seconds,omitempty"`
 }
 
 // Summary reports st for a coalescing with options o that took d (0: not
@@ -66,7 +76,7 @@ func (st *Stats) Summary(o Options, d time.Duration) Summary {
 		Blocks: st.Blocks, NoCopyDropped: st.NoCopyDropped,
 		Coalesced: st.Merged, PassedThrough: st.Records - st.SuperPackets,
 		GSO: map[string]int64{}, Segments: map[string]int64{}, Refused: map[string]int64{}, Flushes: map[string]int64{},
-		Order: o.Order, Seconds: d.Seconds(),
+		Order: o.Order, Seconds: d.Seconds(), TunnelCoalesced: st.TunnelMerged,
 	}
 	if st.Packets > 0 {
 		s.MergedPercent = float64(int(1000*float64(st.Merged)/float64(st.Packets))) / 10
@@ -77,6 +87,11 @@ func (st *Stats) Summary(o Options, d time.Duration) Summary {
 	for _, t := range []gso.Type{gso.TCPv4, gso.TCPv6, gso.UDPL4, gso.UDP} {
 		if n := st.GSO[t]; n > 0 {
 			s.GSO[t.String()] = n
+		}
+		for v, outer := range [...]gso.Type{gso.UDPTunnel4, gso.UDPTunnel6} {
+			if n := st.Tunnel[v][t]; n > 0 {
+				s.GSO[(outer | t).String()] = n
+			}
 		}
 	}
 	for i, n := range st.Segs {

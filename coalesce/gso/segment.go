@@ -82,6 +82,9 @@ func (t Type) transport() (proto uint8, thlen int, ok bool) {
 func (s *Segmenter) Segment(frame []byte, lt layers.LinkType, h VnetHeader) ([][]byte, error) {
 	s.buf = s.buf[:0]
 	s.segs = s.segs[:0]
+	if h.GSOType.Tunnel() != 0 {
+		return s.tunnel(frame, lt, h)
+	}
 	gso := h.GSOType.Base()
 	wantProto, thlen, ok := gso.transport()
 	if !ok {

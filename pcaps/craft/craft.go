@@ -77,6 +77,38 @@ type Frame struct {
 	Reserved uint8
 	Swap     bool   // swap the IP addresses: the other direction
 	Raw      []byte // use this frame as it is
+	// Tunnel, if its Kind is set, wraps the frame built (always Ethernet)
+	// in a UDP tunnel.
+	Tunnel Tunnel
+}
+
+// Tunnel kinds.
+const (
+	NoTunnel = iota
+	VXLAN
+	Geneve
+)
+
+// Tunnel describes the outer headers of a UDP tunnel packet: Ethernet, IP
+// (10.9.0.1 to 10.9.0.2, or fd09::1 to fd09::2), UDP to port 4789 (VXLAN)
+// or 6081 (GENEVE), then the VXLAN or GENEVE header before the inner
+// Ethernet frame.
+type Tunnel struct {
+	Kind     int
+	V6       bool   // outer IPv6
+	ID       uint16 // outer IPv4 ID (Flow advances it)
+	TTL      uint8
+	DF       bool
+	Sport    uint16
+	VNI      uint32
+	ZeroCsum bool   // outer UDP checksum 0
+	Options  []byte // GENEVE options (a multiple of 4 bytes)
+}
+
+// VXLANTunnel is a VXLAN tunnel over IPv4 as Linux's vxlan device sends it:
+// outer checksum 0, DF clear.
+func VXLANTunnel() Tunnel {
+	return Tunnel{Kind: VXLAN, ID: 0x2000, TTL: 64, Sport: 51234, VNI: 42, ZeroCsum: true}
 }
 
 // TCPBulk is a full-size segment of a Linux bulk TCP transfer over IPv4.
@@ -140,6 +172,9 @@ func (p Frame) link() []byte {
 func (p Frame) Bytes() []byte {
 	if p.Raw != nil {
 		return p.Raw
+	}
+	if p.Tunnel.Kind != NoTunnel {
+		return p.encapsulate()
 	}
 	b := p.link()
 	var l4 []byte
@@ -225,6 +260,47 @@ func (p Frame) Bytes() []byte {
 	return append(b, make([]byte, p.Padding)...)
 }
 
+// encapsulate builds p inside its tunnel.
+func (p Frame) encapsulate() []byte {
+	t := p.Tunnel
+	inner := p
+	inner.Tunnel, inner.LinkType = Tunnel{}, layers.LinkTypeEthernet
+	var hdr []byte
+	dport := uint16(4789)
+	if t.Kind == Geneve {
+		dport = 6081
+		hdr = []byte{byte(len(t.Options) / 4), 0, 0x65, 0x58}
+		hdr = binary.BigEndian.AppendUint32(hdr, t.VNI<<8)
+		hdr = append(hdr, t.Options...)
+	} else {
+		hdr = []byte{0x08, 0, 0, 0}
+		hdr = binary.BigEndian.AppendUint32(hdr, t.VNI<<8)
+	}
+	outer := Frame{LinkType: layers.LinkTypeEthernet, V6: t.V6, TTL: t.TTL, DF: t.DF, ID: t.ID, Proto: UDP,
+		Sport: t.Sport, Dport: dport, Payload: append(hdr, inner.Bytes()...), ZeroUDP: t.ZeroCsum}
+	b := outer.Bytes()
+	// The outer addresses: the tunnel's endpoints, not the inner hosts.
+	l3 := 14
+	if t.V6 {
+		b[l3+8], b[l3+23], b[l3+24], b[l3+39] = 0xfd, 1, 0xfd, 2
+		b[l3+9], b[l3+25] = 9, 9
+	} else {
+		b[l3+13], b[l3+17] = 9, 9
+		binary.BigEndian.PutUint16(b[l3+10:], 0)
+		binary.BigEndian.PutUint16(b[l3+10:], ^sum(0, b[l3:l3+20]))
+	}
+	ihl := 20
+	if t.V6 {
+		ihl = 40
+	}
+	if !t.ZeroCsum {
+		l4 := b[l3+ihl:]
+		binary.BigEndian.PutUint16(l4[6:], 0)
+		binary.BigEndian.PutUint16(l4[6:], L4Checksum(b[l3:l3+ihl], t.V6, UDP, l4))
+	}
+	return b
+}
+
 // Packet builds the frame as a captured packet.
 func (p Frame) Packet() pcaps.Packet {
 	b := p.Bytes()
@@ -250,6 +326,7 @@ func Flow(base Frame, n int, mut func(k int, p *Frame)) []Frame {
 		p.Seq, p.ID = seq, id
 		p.Timestamp = base.Timestamp.Add(time.Duration(k) * 10 * time.Microsecond)
 		p.Payload = Payload(len(base.Payload), byte(k))
+		p.Tunnel.ID = base.Tunnel.ID + uint16(k)
 		if mut != nil {
 			mut(k, &p)
 		}

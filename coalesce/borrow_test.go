@@ -122,6 +122,7 @@ func TestBorrowMatchesCopy(t *testing.T) {
 func FuzzBorrow(f *testing.F) {
 	f.Add(bytes.Repeat([]byte{15, 0, 10, 0}, 20))
 	f.Add([]byte{16, 1, 40, 0, 15, 0, 1, 0, 16, 0x12, 20, 0, 16, 0x80, 30, 2, 15, 0, 1, 1, 16, 0x42, 9, 0, 16, 4, 9, 0})
+	f.Add([]byte{17, 0, 1, 3, 17, 0, 1, 3, 17, 0, 1, 3, 15, 3, 1, 3, 17, 0, 1, 3, 15, 1, 1, 3, 17, 0, 1, 3, 17, 0, 1, 0, 17, 0, 1, 3})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pk := fuzzPackets(data)
 		for _, o := range fuzzOptions {

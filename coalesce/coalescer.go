@@ -744,7 +744,7 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 	// only its headers.
 	size := len(r.buf)
 	if c.borrow {
-		size = r.f.l3 + r.ipLen
+		size = r.f.top() + r.ipLen
 	}
 	if c.opts.IPv6Jumbo && r.f.v6 && r.f.proto == header.ProtoTCP &&
 		r.f.l4 == r.f.l3+header.IPv6MinimumSize && size-r.f.l4 > 0xffff {

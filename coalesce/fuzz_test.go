@@ -17,18 +17,20 @@ import (
 // fragment trains, whole or damaged, so that merges, refusals and
 // interleavings all happen.
 func fuzzPackets(data []byte) []pcaps.Packet {
-	bases := []pkt{tcpPkt(), tcpPkt(), udpPkt()}
+	bases := []pkt{tcpPkt(), tcpPkt(), udpPkt(), tcpPkt()}
 	bases[1].V6, bases[1].Sport = true, 7
 	bases[2].Payload = payloadOf(200, 0)
-	seq := []uint32{1000, 1000, 0}
-	id := []uint16{0xfff0, 0, 0}
+	bases[3].Sport, bases[3].Tunnel = 9, craft.VXLANTunnel() // a VXLAN flow
+	seq := []uint32{1000, 1000, 0, 1000}
+	id := []uint16{0xfff0, 0, 0, 0}
+	tid := uint16(0xfffe) // the tunnel's outer IPv4 ID
 	ts := time.Unix(1700000000, 0)
 	var out []pcaps.Packet
 	for len(data) >= 4 && len(out) < 300 {
-		op, v, size, which := data[0], data[1], int(data[2]), int(data[3]%3)
+		op, v, size, which := data[0], data[1], int(data[2]), int(data[3]%4)
 		data = data[4:]
 		p := bases[which]
-		p.Seq, p.ID = seq[which], id[which]
+		p.Seq, p.ID, p.Tunnel.ID = seq[which], id[which], tid
 		n := len(p.Payload)
 		if op%20 == 16 {
 			fr := fuzzTrain(bases[2], id[2], v, size)
@@ -71,6 +73,21 @@ func fuzzPackets(data []byte) []pcaps.Packet {
 			p.Truncate = int(v%4) * 10
 		case 14:
 			p.FlowLabel = uint32(v % 2)
+		case 15:
+			if p.Tunnel.Kind != craft.NoTunnel {
+				switch v % 5 {
+				case 0:
+					p.Tunnel.ZeroCsum = false
+				case 1:
+					p.Tunnel.Sport++
+				case 2:
+					p.Tunnel.TTL--
+				case 3:
+					p.Tunnel.ID++
+				case 4:
+					p.Tunnel.V6, p.Tunnel.ZeroCsum = true, false
+				}
+			}
 		}
 		p.Payload = payloadOf(n, v)
 		ts = ts.Add(time.Duration(size) * time.Microsecond)
@@ -79,6 +96,9 @@ func fuzzPackets(data []byte) []pcaps.Packet {
 		out = append(out, pp)
 		seq[which] += uint32(n)
 		id[which]++
+		if which == 3 {
+			tid++
+		}
 	}
 	return out
 }
@@ -115,7 +135,7 @@ func fuzzTrain(base pkt, id uint16, v byte, size int) []pcaps.Packet {
 // defaults, and small limits so that every flush path runs.
 var fuzzOptions = []coalesce.Options{
 	coalesce.DefaultOptions(),
-	{Order: coalesce.Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond},
+	{Order: coalesce.Strict, MaxSegments: 5, MaxBytes: 6000, MaxSpan: 300 * time.Microsecond, TunnelGSO: true},
 	{Order: coalesce.PerFlow, MaxSegments: 3, MaxHeld: 4, MaxFlows: 1},
 }
 
@@ -126,6 +146,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add([]byte{15, 0, 1, 0, 15, 0, 1, 1, 15, 0, 1, 0, 1, 0, 1, 0, 15, 0, 1, 2, 15, 0, 1, 2, 0, 3, 1, 2})
 	f.Add([]byte{15, 0, 1, 0, 7, 1, 1, 0, 7, 1, 1, 0, 8, 1, 0, 1, 8, 1, 0, 1, 1, 2, 0, 0, 15, 0, 0, 0})
 	f.Add([]byte{16, 1, 40, 0, 15, 0, 1, 0, 16, 0x12, 20, 0, 16, 0x80, 30, 2, 15, 0, 1, 1, 16, 0x42, 9, 0, 16, 4, 9, 0})
+	f.Add([]byte{17, 0, 1, 3, 17, 0, 1, 3, 17, 0, 1, 3, 15, 3, 1, 3, 17, 0, 1, 3, 15, 1, 1, 3, 17, 0, 1, 3, 17, 0, 1, 0, 17, 0, 1, 3})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		pk := fuzzPackets(data)
 		for _, o := range fuzzOptions {

@@ -196,7 +196,7 @@ func parseList(v string, add func(int64) error) error {
 // the kernel would refuse the header, so that the send is still tried and
 // its failure counted. Such files have no timing: no deltas or skips.
 func (m *Meta) SetVnet(seg *gso.Segmenter, vnet, frame []byte, lt layers.LinkType) error {
-	h, err := gso.DecodeVnetHeader(vnet)
+	h, err := gso.DecodeVnet(vnet)
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,8 @@ func (st *Stats) Summary(o Options, d time.Duration) Summary {
 		s.MeanSegments = float64(int(10*float64(st.Merged)/float64(st.SuperPackets))) / 10
 	}
 	for _, t := range []gso.Type{gso.TCPv4, gso.TCPv6, gso.UDPL4, gso.UDP} {
-		if n := st.GSO[t]; n > 0 {
+		n := st.GSO[t] - st.Tunnel[0][t] - st.Tunnel[1][t] // counted apart below
+		if n > 0 {
 			s.GSO[t.String()] = n
 		}
 		for v, outer := range [...]gso.Type{gso.UDPTunnel4, gso.UDPTunnel6} {

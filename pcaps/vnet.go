@@ -17,7 +17,8 @@ import (
 //
 //	file header, 16 bytes:
 //	  0  8  magic "GSOVNET1"
-//	  8  2  size of the virtio header in every record (10; 12 with num_buffers)
+//	  8  2  size of the virtio header in every record (10; 12 with num_buffers;
+//	        24 for virtio_net_hdr_v1_hash_tunnel, which UDP tunnel records need)
 //	 10  2  link type of every frame (1 Ethernet for a tap, 101 raw IP for a tun)
 //	 12  4  reserved, 0
 //	record:
@@ -29,10 +30,11 @@ import (
 const (
 	VnetMagic         = "GSOVNET1"
 	vnetFileHeaderLen = 16
-	// vnetHeaderSize is the virtio_net_hdr a Writer puts in every record:
-	// the legacy header, gso.VnetHeaderLen bytes (pcaps reads headers of
-	// 12 too, and decodes none).
-	vnetHeaderSize = 10
+	// vnetHeaderSize is the virtio_net_hdr a Writer puts in every record
+	// unless told 24: the legacy header, gso.VnetHeaderLen bytes (pcaps
+	// reads headers of 12 too, and decodes none).
+	vnetHeaderSize   = 10
+	vnetTunnelHeader = 24
 )
 
 func (r *Reader) readVnetHeader(br *bufio.Reader) error {
@@ -42,8 +44,8 @@ func (r *Reader) readVnetHeader(br *bufio.Reader) error {
 	}
 	r.vnetHdr = int(binary.LittleEndian.Uint16(h[8:]))
 	lt := layers.LinkType(binary.LittleEndian.Uint16(h[10:]))
-	if r.vnetHdr != 10 && r.vnetHdr != 12 {
-		return fmt.Errorf("%s: vnet file header: virtio header of %d bytes (want 10 or 12): %w", r.name, r.vnetHdr, ErrNotCapture)
+	if r.vnetHdr != 10 && r.vnetHdr != 12 && r.vnetHdr != vnetTunnelHeader {
+		return fmt.Errorf("%s: vnet file header: virtio header of %d bytes (want 10, 12 or 24): %w", r.name, r.vnetHdr, ErrNotCapture)
 	}
 	r.vnet, r.br = true, br
 	r.ifaces = []Interface{{LinkType: lt, Name: "vnet"}}
@@ -86,7 +88,7 @@ func (r *Reader) nextVnet(p *Packet) error {
 func (w *Writer) writeVnetFileHeader(lt layers.LinkType) error {
 	var h [vnetFileHeaderLen]byte
 	copy(h[:], VnetMagic)
-	binary.LittleEndian.PutUint16(h[8:], vnetHeaderSize)
+	binary.LittleEndian.PutUint16(h[8:], uint16(w.VnetHeaderLen()))
 	binary.LittleEndian.PutUint16(h[10:], uint16(lt))
 	_, err := w.w.Write(h[:])
 	return err
@@ -97,17 +99,27 @@ func (w *Writer) writeVnet(p *Packet) error {
 	if p.LinkType != w.lt {
 		return fmt.Errorf("a vnet file holds one link type (%s), packet has %s", w.lt, p.LinkType)
 	}
-	if len(p.Vnet) != 0 && len(p.Vnet) != vnetHeaderSize {
-		return fmt.Errorf("virtio header of %d bytes, want %d", len(p.Vnet), vnetHeaderSize)
+	size := w.VnetHeaderLen()
+	if len(p.Vnet) != 0 && len(p.Vnet) != size {
+		return fmt.Errorf("virtio header of %d bytes, want %d", len(p.Vnet), size)
 	}
-	var rec [4 + vnetHeaderSize]byte
-	binary.LittleEndian.PutUint32(rec[:], uint32(vnetHeaderSize+len(p.Data)))
+	var rec [4 + vnetTunnelHeader]byte
+	binary.LittleEndian.PutUint32(rec[:], uint32(size+len(p.Data)))
 	copy(rec[4:], p.Vnet)
-	if _, err := w.w.Write(rec[:]); err != nil {
+	if _, err := w.w.Write(rec[:4+size]); err != nil {
 		return err
 	}
 	_, err := w.w.Write(p.Data)
 	return err
+}
+
+// VnetHeaderLen is the virtio header of every record a vnet Writer
+// writes: WriterOptions.VnetHeaderLen, 10 unless it says 24.
+func (w *Writer) VnetHeaderLen() int {
+	if w.opts.VnetHeaderLen == vnetTunnelHeader {
+		return vnetTunnelHeader
+	}
+	return vnetHeaderSize
 }
 
 // VnetLinkType is the link type a vnet file of r's frames would have: r's

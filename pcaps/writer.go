@@ -24,6 +24,9 @@ type WriterOptions struct {
 	// pcapng only: the section header's comment and application name.
 	Comment     string
 	Application string
+	// vnet only: the virtio header of every record, 10 (the default) or
+	// 24 bytes (virtio_net_hdr_v1_hash_tunnel, for UDP tunnel records).
+	VnetHeaderLen int
 }
 
 // Writer writes packets as pcap or pcapng. pcapng gets one interface

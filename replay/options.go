@@ -60,6 +60,37 @@ type Options struct {
 	// interfaces (a lab's, say): Replay opens its sockets and reads the
 	// interfaces' counters there. Nil is the calling thread's namespace.
 	In func(fn func() error) error
+	// Via is the way into the kernel: a packet socket on the interface,
+	// or a tap redirected to it (package tap), the path of a VM's
+	// virtio-net, which alone takes UDP tunnel super-packets
+	// (Source.Coalesce.TunnelGSO).
+	Via Via
+}
+
+// Via is the way packets enter the kernel.
+type Via uint8
+
+// Ways in.
+const (
+	ViaPacket Via = iota // AF_PACKET with PACKET_VNET_HDR
+	ViaTap               // a tap with IFF_VNET_HDR, redirected to the interface
+)
+
+var viaWords = [...]string{ViaPacket: "packet", ViaTap: "tap"}
+
+func (v Via) String() string { return viaWords[v] }
+
+// MarshalText writes the word String gives.
+func (v Via) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// ParseVia reads "packet" or "tap".
+func ParseVia(s string) (Via, error) {
+	for i, w := range viaWords {
+		if w == s {
+			return Via(i), nil
+		}
+	}
+	return 0, optionError("Via", s, "want packet or tap")
 }
 
 // SourceOptions choose how a capture becomes items.
@@ -210,6 +241,12 @@ func (o Options) Validate() error {
 		return optionError("Retries", o.Retries, fmt.Sprintf("want 0..%d", MaxRetries))
 	case o.Window != 0 && (o.Window < pcaps.MinWindow || o.Window > MaxWindow):
 		return optionError("Window", o.Window, fmt.Sprintf("want %d..%d bytes", pcaps.MinWindow, MaxWindow))
+	case o.Via > ViaTap:
+		return optionError("Via", int(o.Via), "want packet or tap")
+	case o.Source.Coalesce.TunnelGSO && o.Via != ViaTap:
+		return optionError("Via", o.Via.String(), "tunnel GSO needs a tap: a packet socket takes no tunnel header")
+	case o.Via == ViaTap && o.Iface2 != "":
+		return optionError("Via", o.Via.String(), "a second interface goes by packet socket only")
 	}
 	for _, c := range o.CPUs {
 		if c < 0 || c >= MaxCPU {

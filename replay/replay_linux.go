@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"time"
 
@@ -28,11 +29,19 @@ func sleepUntil(ctx context.Context, t time.Time) {
 	}
 }
 
-// newSenders opens n senders on iface (see NewSender), one per pipeline.
-func newSenders(iface string, batch, n int) ([]*sender, error) {
+// newSenders opens n senders on iface (see newSender), one per pipeline,
+// or taps redirected to it (newTapSender) with Via tap.
+func newSenders(iface string, o Options, n int) ([]*sender, error) {
 	var out []*sender
-	for range max(n, 1) {
-		s, err := newSender(iface, batch)
+	for i := range max(n, 1) {
+		var s *sender
+		var err error
+		if o.Via == ViaTap {
+			name := fmt.Sprintf("gsrt%d.%d", os.Getpid()%1000000, i)
+			s, err = newTapSender(name, iface, o.Source.Coalesce.TunnelGSO, o.Batch)
+		} else {
+			s, err = newSender(iface, o.Batch)
+		}
 		if err != nil {
 			closeSenders(out)
 			return nil, err
@@ -113,7 +122,7 @@ func Replay(ctx context.Context, name string, open Opener, iface string, o Optio
 	// namespace and stay there wherever they are used.
 	err := in(func() error {
 		var err error
-		if senders, err = newSenders(iface, o.Batch, o.ThreadCount()); err != nil {
+		if senders, err = newSenders(iface, o, o.ThreadCount()); err != nil {
 			return err
 		}
 		for _, s := range senders {

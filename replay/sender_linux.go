@@ -9,6 +9,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/internal/afpacket"
+	"github.com/gsoreplay/gsoreplay/replay/tap"
 )
 
 // sendStats counts what a Sender did. Errors are keyed by errno name.
@@ -37,7 +38,10 @@ type sender struct {
 	// one socket and one sendmmsg keep the order across both.
 	two   bool
 	names [2]unix.RawSockaddrLinklayer
-	hdrs  [][gso.VnetHeaderLen]byte
+	// tap, if set, is where items go instead of the socket (Via tap): one
+	// writev each, with its header of tap.HeaderLen bytes.
+	tap   *tap.Tap
+	hdrs  [][gso.VnetTunnelHeaderLen]byte
 	bufs  [][]byte // copies of frames that do not outlive Queue's caller
 	meta  []item   // segs and wire bytes of the queued items
 	// iov holds every queued message's pieces (virtio header, frame,
@@ -73,16 +77,37 @@ func newSender(iface string, batch int) (*sender, error) {
 	}
 	s := &sender{fd: fd, iface: iface, Stats: sendStats{Errors: map[string]int64{}}}
 	s.names[0] = unix.RawSockaddrLinklayer{Family: unix.AF_PACKET, Ifindex: int32(index)}
+	s.size(batch)
+	return s, nil
+}
+
+// newTapSender opens a tap (tunnel: with the 24-byte header and UDP
+// tunnel GSO) in the calling thread's network namespace and redirects it
+// to iface (package tap).
+func newTapSender(name, iface string, tunnel bool, batch int) (*sender, error) {
+	t, err := tap.Open(name, tunnel)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Redirect(iface); err != nil {
+		t.Close()
+		return nil, err
+	}
+	s := &sender{fd: -1, tap: t, iface: iface + " via tap " + t.Name, Stats: sendStats{Errors: map[string]int64{}}}
+	s.size(batch)
+	return s, nil
+}
+
+func (s *sender) size(batch int) {
 	if batch < 1 {
 		batch = 1
 	}
-	s.hdrs = make([][gso.VnetHeaderLen]byte, batch)
+	s.hdrs = make([][gso.VnetTunnelHeaderLen]byte, batch)
 	s.bufs = make([][]byte, batch)
 	s.meta = make([]item, batch)
 	s.iov = make([]unix.Iovec, 0, 2*batch)
 	s.iovAt = make([]int, batch+1)
 	s.msgs = make([]unix.Mmsghdr, batch)
-	return s, nil
 }
 
 // AddInterface makes the Sender send the items whose Side is
@@ -109,11 +134,20 @@ func (s *sender) AddInterface(iface2 string) error {
 // virtio header, the frame and the parts go as one message's iovecs.
 func (s *sender) Queue(it *item, stable bool) error {
 	h := it.Vnet
-	if n := it.Len(); n > 0xffff {
-		// BIG TCP: a linear part the kernel can allocate the rest beside.
-		h.HdrLen = uint16(afpacket.Linear(n, int(h.HdrLen)))
+	hdr := s.hdrs[s.n][:gso.VnetHeaderLen]
+	switch {
+	case s.tap != nil && s.tap.HeaderLen == gso.VnetTunnelHeaderLen:
+		hdr = s.hdrs[s.n][:]
+		h.EncodeTunnel(hdr)
+	case h.GSOType.Tunnel() != 0:
+		return fmt.Errorf("%s: a UDP tunnel super-packet needs a tap with the tunnel header (--via tap): a packet socket takes none", s.iface)
+	default:
+		if n := it.Len(); n > 0xffff && s.tap == nil {
+			// BIG TCP: a linear part the kernel can allocate the rest beside.
+			h.HdrLen = uint16(afpacket.Linear(n, int(h.HdrLen)))
+		}
+		h.Encode(hdr)
 	}
-	h.Encode(s.hdrs[s.n][:])
 	frame := it.Frame
 	var release func([]byte)
 	switch {
@@ -125,7 +159,7 @@ func (s *sender) Queue(it *item, stable bool) error {
 		frame = s.bufs[s.n]
 	}
 	s.meta[s.n] = item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release, Side: it.Side}
-	s.iov = append(s.iov, iovec(s.hdrs[s.n][:]), iovec(frame))
+	s.iov = append(s.iov, iovec(hdr), iovec(frame))
 	for _, p := range it.Parts {
 		s.iov = append(s.iov, iovec(p))
 	}
@@ -144,6 +178,9 @@ func (s *sender) Pending() int64 { return s.Stats.Frames + s.queued }
 // Flush sends the queued items. A refused item is counted under its errno
 // and the rest of the batch still goes.
 func (s *sender) Flush() error {
+	if s.tap != nil {
+		return s.flushTap()
+	}
 	for i := 0; i < s.n; i++ {
 		// The pieces, gathered by the kernel: no copy here. iov no longer
 		// grows, so pointers into it hold.
@@ -198,6 +235,35 @@ func (s *sender) Flush() error {
 	return nil
 }
 
+// flushTap writes the queued items to the tap, one writev each. A write
+// the kernel refuses is counted under its errno, as on the socket.
+func (s *sender) flushTap() error {
+	for i := 0; i < s.n; i++ {
+		e := s.tap.Writev(s.iov[s.iovAt[i]:s.iovAt[i+1]])
+		s.Stats.Syscalls++
+		switch e {
+		case 0:
+			m := &s.meta[i]
+			s.Stats.Items++
+			s.Stats.Frames += int64(m.Segs)
+			s.Stats.Bytes += int64(m.Wire)
+			s.Stats.SideFrames[0] += int64(m.Segs)
+			s.Stats.SideBytes[0] += int64(m.Wire)
+		case unix.EINTR, unix.EAGAIN:
+			i-- // again
+		case unix.EBADF, unix.EIO, unix.ENODEV:
+			s.done()
+			return fmt.Errorf("write to tap %s: %w", s.tap.Name, e)
+		default:
+			s.Stats.Failed++
+			s.Stats.FailedFrames += int64(s.meta[i].Segs)
+			s.Stats.Errors[unix.ErrnoName(e)]++
+		}
+	}
+	s.done()
+	return nil
+}
+
 // done empties the batch: kept frames go back to their owners, and no
 // reference to a preloaded capture stays behind.
 func (s *sender) done() {
@@ -225,7 +291,13 @@ func iovec(b []byte) unix.Iovec {
 // Close sends what is queued and closes the socket.
 func (s *sender) Close() error {
 	err := s.Flush()
-	if cerr := unix.Close(s.fd); err == nil {
+	var cerr error
+	if s.tap != nil {
+		cerr = s.tap.Close()
+	} else {
+		cerr = unix.Close(s.fd)
+	}
+	if err == nil {
 		err = cerr
 	}
 	return err

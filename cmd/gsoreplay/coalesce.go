@@ -10,6 +10,7 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/coalesce/capfile"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/coalesce/rewrite"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 )
@@ -24,6 +25,7 @@ func limitFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "max-span", Value: d.MaxSpan, Usage: "longest time from first to last segment, so paced replay keeps the capture's timing; 0 = no limit"},
 		&cli.IntFlag{Name: "max-held", Value: d.MaxHeld, Usage: "per-flow order: most records held back behind an open super-packet"},
 		&cli.IntFlag{Name: "max-flows", Value: d.MaxFlows, Usage: "per-flow order: most super-packets open at once"},
+		&cli.StringFlag{Name: "tunnel-gso", Value: "auto", Usage: "on: merge VXLAN (UDP 4789, 8472) and GENEVE (6081) packets by their inner TCP/UDP packets into UDP tunnel super-packets (a 24-byte virtio header, which only a tap takes, Linux 6.17+); off: merge them as plain UDP datagrams of the outer header, as before (needs a non-zero outer checksum); auto: on, except when replaying or verifying by packet socket"},
 		&cli.BoolFlag{Name: "ipv6-jumbo", Usage: "write IPv6 TCP super-packets above 64 KiB with a Hop-by-Hop jumbo option, as Linux 6.0 to 6.19 hold BIG TCP (Wireshark reads them; payload length 0 alone it calls malformed): those kernels take it off before the frames leave; Linux 7.0 would copy it into every segment"},
 	}
 }
@@ -48,6 +50,13 @@ func optionsFrom(c *cli.Context) (coalesce.Options, error) {
 	if err = o.Order.UnmarshalText([]byte(c.String("order"))); err != nil {
 		return o, flagError(c, err)
 	}
+	switch c.String("tunnel-gso") {
+	case "auto", "on":
+		o.TunnelGSO = true
+	case "off":
+	default:
+		return o, usagef("--tunnel-gso %q: want auto, on or off", c.String("tunnel-gso"))
+	}
 	return o, flagError(c, o.Validate())
 }
 
@@ -67,6 +76,11 @@ virtio_net_hdr in the packet comment, for example:
 dt: nanoseconds between consecutive segments; skip: packets of other flows in
 between (per-flow order only). A whole train of IPv4 fragments of one UDP
 datagram, adjacent in the capture, becomes the datagram with gso=udp (UFO).
+VXLAN and GENEVE packets merge by their inner TCP or UDP packets into UDP
+tunnel super-packets (gso=udp_tunnel_ipv4+tcpv4 ... with outer_th= and
+inner_nh=): the kernel's tunnel segmentation gives back every frame, outer
+IPv4 IDs and checksums included; --tunnel-gso off merges them as the outer UDP
+datagrams they are.
 Packets that cannot be merged losslessly pass through unchanged; "gsoreplay
 inspect" says why.
 
@@ -85,7 +99,9 @@ pass through as they were.
 (Ethernet) or a tun (raw IP) takes one write() at a time: after a 16-byte file
 header ("GSOVNET1", header size 10, link type), each record is a 4-byte
 little-endian length, the 10-byte virtio_net_hdr (zeros for a packet passed
-through) and the frame. Timestamps and the places of per-flow merges between
+through) and the frame; with tunnel GSO (the default) the header is the 24-byte
+virtio_net_hdr_v1_hash_tunnel (header size 24), which a tap takes after
+TUNSETVNETHDRSZ 24 (any kernel; tunnel records need Linux 6.17). Timestamps and the places of per-flow merges between
 other flows' packets are not kept: use --order strict where the global order
 matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 
@@ -140,6 +156,9 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 					return err
 				}
 				wo = pcaps.WriterOptions{Format: pcaps.FormatVnet, LinkType: lt}
+				if opts.TunnelGSO {
+					wo.VnetHeaderLen = gso.VnetTunnelHeaderLen
+				}
 			}
 			pw := pcaps.NewWriter(w, wo)
 			start := time.Now()

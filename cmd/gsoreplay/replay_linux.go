@@ -17,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
@@ -79,8 +80,25 @@ func threadsFrom(c *cli.Context) (int, []int, error) {
 	return n, cpus, nil
 }
 
+// viaFrom reads --via and settles --tunnel-gso auto with it: tunnel
+// super-packets go by tap only.
+func viaFrom(c *cli.Context, co *coalesce.Options) (replay.Via, error) {
+	via, err := replay.ParseVia(c.String("via"))
+	if err != nil {
+		return via, flagError(c, err)
+	}
+	if via != replay.ViaTap {
+		if c.String("tunnel-gso") == "on" {
+			return via, usagef("--tunnel-gso on needs --via tap: a packet socket takes no tunnel header")
+		}
+		co.TunnelGSO = false
+	}
+	return via, nil
+}
+
 func sourceFlags() []cli.Flag {
 	return append(append([]cli.Flag{
+		&cli.StringFlag{Name: "via", Value: "packet", Usage: "the way in: packet (an AF_PACKET socket on the interface) or tap (a tap with IFF_VNET_HDR redirected to the interface by tc, the path of a VM's virtio-net; it alone takes UDP tunnel super-packets, Linux 6.17+)"},
 		&cli.IntFlag{Name: "mss", Usage: "gso_size for frames captured whole on a TSO/GRO host (default: the flow's SYN MSS option, else its full-size segments, else the egress MTU)"},
 		&cli.BoolFlag{Name: "no-coalesce", Usage: "send a raw capture frame by frame (still batched), without merging"},
 	}, limitFlags()...), rewriteFlags()...)
@@ -180,6 +198,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 				return err
 			}
 			if o.Source, err = sourceFrom(c); err != nil {
+				return err
+			}
+			if o.Via, err = viaFrom(c, &o.Source.Coalesce); err != nil {
 				return err
 			}
 			if err := batchFlag(c); err != nil {
@@ -423,6 +444,12 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 			}
 			if o.Source, err = sourceFrom(c); err != nil {
 				return err
+			}
+			if o.Via, err = viaFrom(c, &o.Source.Coalesce); err != nil {
+				return err
+			}
+			if o.Via == replay.ViaTap && (c.Bool("gro") || c.Bool("forward")) {
+				return usagef("verify: --via tap goes with plain verify, not --gro or --forward")
 			}
 			if (o.Iface == "") != (o.CaptureIface == "") {
 				return usagef("verify: --iface and --capture-iface go together")

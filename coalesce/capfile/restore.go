@@ -125,7 +125,7 @@ func (r *Restorer) Add(p *pcaps.Packet) error {
 // addVnet segments a record of a vnet file. Such files keep no timestamps and
 // no places between other flows: segments follow each other in record order.
 func (r *Restorer) addVnet(p *pcaps.Packet) error {
-	h, err := gso.DecodeVnetHeader(p.Vnet)
+	h, err := gso.DecodeVnet(p.Vnet)
 	if err != nil {
 		return err
 	}

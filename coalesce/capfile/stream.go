@@ -42,8 +42,11 @@ func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress 
 		return nil, fmt.Errorf("%s: %w", r.Name(), ErrAlreadyCoalesced)
 	}
 	var comment, section []byte
-	var hdr [gso.VnetHeaderLen]byte
+	var hdr [gso.VnetTunnelHeaderLen]byte
 	vnet := w.Format() == pcaps.FormatVnet
+	if vnet && opts.TunnelGSO && w.VnetHeaderLen() != gso.VnetTunnelHeaderLen {
+		return nil, fmt.Errorf("tunnel GSO needs vnet records with the %d-byte header (WriterOptions.VnetHeaderLen)", gso.VnetTunnelHeaderLen)
+	}
 	mirror := r.Format() == pcaps.FormatPcapNG && w.Format() == pcaps.FormatPcapNG
 	if mirror {
 		r.KeepBlocks()
@@ -71,8 +74,13 @@ func Coalesce(r *pcaps.Reader, w *pcaps.Writer, opts coalesce.Options, progress 
 			return nil
 		}
 		if vnet {
-			rec.Meta.Vnet.Encode(hdr[:])
-			rec.Packet.Vnet = hdr[:]
+			if w.VnetHeaderLen() == gso.VnetTunnelHeaderLen {
+				rec.Meta.Vnet.EncodeTunnel(hdr[:])
+				rec.Packet.Vnet = hdr[:]
+			} else {
+				rec.Meta.Vnet.Encode(hdr[:])
+				rec.Packet.Vnet = hdr[:gso.VnetHeaderLen]
+			}
 			if err := w.Write(&rec.Packet, nil); err != nil {
 				return fmt.Errorf("writing: %w", err)
 			}

@@ -29,8 +29,21 @@ func FuzzSegment(f *testing.F) {
 	}
 	h.Encode(hb[:])
 	f.Add(frame, hb[:])
+	// A VXLAN super-packet with the 24-byte tunnel header.
+	vx := craft.TCPBulk()
+	vx.Payload, vx.Tunnel = craft.Payload(1398, 0), craft.VXLANTunnel()
+	vx.Tunnel.ZeroCsum = false
+	o = coalesce.DefaultOptions()
+	o.TunnelGSO = true
+	frame, h, err = superpacket.Merge(craft.Packets(flow(vx, 5, nil)), o)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var tb [gso.VnetTunnelHeaderLen]byte
+	h.EncodeTunnel(tb[:])
+	f.Add(frame, tb[:])
 	f.Fuzz(func(t *testing.T, frame, hdr []byte) {
-		h, err := gso.DecodeVnetHeader(hdr)
+		h, err := gso.DecodeVnet(hdr)
 		if err != nil {
 			return
 		}

@@ -219,6 +219,16 @@ func DecodeVnetTunnelHeader(b []byte) (VnetHeader, error) {
 	return h, nil
 }
 
+// DecodeVnet reads a header of len(b) bytes as a packet socket or tap
+// holds it: the tunnel header when it has VnetTunnelHeaderLen bytes or
+// more, else the legacy one (a 12-byte header's num_buffers is not read).
+func DecodeVnet(b []byte) (VnetHeader, error) {
+	if len(b) >= VnetTunnelHeaderLen {
+		return DecodeVnetTunnelHeader(b)
+	}
+	return DecodeVnetHeader(b)
+}
+
 // DecodeVnetHeader reads a header written by Encode from the first
 // VnetHeaderLen bytes of b.
 func DecodeVnetHeader(b []byte) (VnetHeader, error) {

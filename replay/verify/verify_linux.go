@@ -39,6 +39,10 @@ type Options struct {
 	// (Source.Coalesce.Order) always uses one, which keeps the global order.
 	Threads int
 	CPUs    []int
+	// Via is replay's way in (replay.Options.Via): a tap redirected to the
+	// interface sends what a packet socket cannot, UDP tunnel
+	// super-packets (Source.Coalesce.TunnelGSO).
+	Via     replay.Via
 	Capture capture.Options
 	// Keep, if set, is a directory for the captured output and the
 	// mismatching frames, as pcapng.
@@ -264,7 +268,7 @@ func (o *Options) testbed() lab.TestbedOptions {
 // replayOptions send one pass through the testbed, shown to obs.
 func (o *Options) replayOptions(tb *lab.Testbed, threads int, obs replay.Observer) replay.Options {
 	return replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Source: o.Source, Threads: threads, CPUs: o.CPUs,
-		Preload: o.preload, Window: o.window, Iface2: tb.Send2, Observer: obs, In: tb.InSender}
+		Preload: o.preload, Window: o.window, Iface2: tb.Send2, Observer: obs, In: tb.InSender, Via: o.Via}
 }
 
 // classified takes the comparison's counts.
@@ -329,7 +333,7 @@ func (o Options) Validate() error {
 	if o.Idle < 0 {
 		return &coalesce.OptionError{Option: "Idle", Value: o.Idle.String(), Want: "must not be negative"}
 	}
-	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source, Threads: o.Threads, CPUs: o.CPUs}
+	ro := replay.Options{Pacing: o.Pacing, Batch: o.Batch, Source: o.Source, Threads: o.Threads, CPUs: o.CPUs, Via: o.Via}
 	return ro.Validate()
 }
 

@@ -31,7 +31,8 @@
 # Usage (root): bench/replay.sh [WORKDIR]     RUNS=3 by default
 # By format (ONLY=formats alone): streaming like for like on pcap, pcapng,
 # gzip and zstd, and one connection. -K like for like (ONLY=K alone):
-# several connections and one, with their bare senders.
+# several connections and one, with their bare senders. The tap as the
+# way in against the packet socket (ONLY=tap alone), on bulk TCP and VXLAN.
 # Needs: go, tcpreplay, mergecap and editcap (tshark), zstd, gzip, ip, ethtool, iperf3, tcpdump, bc,
 # /usr/bin/time, and tcpreplay 4.6's libraries (libpcap0.8 liburing2 libxdp1
 # libbpf1).
@@ -296,6 +297,39 @@ bigtcp_section() {
     done
   done
 }
+# The tap as the way in (ONLY=tap alone): the same captures sent by packet
+# socket and through a tap redirected to the interface (--via tap),
+# streaming and -K, alternated: the bulk capture, and VXLAN recordings
+# (testdata/record-vxlan-traffic.sh, 100 MB per TCP connection) with the
+# outer checksum and without, which by tap go as UDP tunnel super-packets
+# (by packet socket as outer USO, or, without the checksum, frame by frame).
+tap_section() {
+  local f n
+  for f in vxlan vxlan0; do
+    [[ -s $work/$f.pcap ]] || UDPCSUM=$([[ $f == vxlan0 ]] && echo off || echo on) testdata/record-vxlan-traffic.sh "$work/$f.pcap" 100M 0 >/dev/null 2>&1
+  done
+  echo "== the way in: packet socket against tap, one pass each ($runs runs each, alternating)"
+  for ((i = 0; i < runs; i++)); do
+    for f in bulk vxlan vxlan0; do
+      n=$(frames "$work/$f.pcap")
+      measure via-$f-packet "$n" "$G" replay -i va -t --json "$work/$f.pcap"
+      measure via-$f-tap "$n" "$G" replay -i va -t --via tap --json "$work/$f.pcap"
+      measure via-$f-packet-K "$n" "$G" replay -i va -t -K --json "$work/$f.pcap"
+      measure via-$f-tap-K "$n" "$G" replay -i va -t -K --via tap --json "$work/$f.pcap"
+    done
+  done
+  for f in bulk vxlan vxlan0; do
+    for m in packet tap packet-K tap-K; do
+      printf '%-28s %10.0f frames/s   (runs: %s)\n' "via-$f-$m" "$(med via-$f-$m)" "${fps[via-$f-$m]}"
+    done
+    printf '%-58s %8.2f\n' "$f streaming: tap / packet socket" "$(ratio "$(med via-$f-tap)" "$(med via-$f-packet)")"
+    printf '%-58s %8.2f\n' "$f -K: tap / packet socket" "$(ratio "$(med via-$f-tap-K)" "$(med via-$f-packet-K)")"
+  done
+}
+if [[ ${ONLY:-} == tap ]]; then
+  tap_section
+  exit 0
+fi
 if [[ ${ONLY:-} == bigtcp ]]; then
   bigtcp_section
   exit 0

@@ -40,10 +40,10 @@ type sender struct {
 	names [2]unix.RawSockaddrLinklayer
 	// tap, if set, is where items go instead of the socket (Via tap): one
 	// writev each, with its header of tap.HeaderLen bytes.
-	tap   *tap.Tap
-	hdrs  [][gso.VnetTunnelHeaderLen]byte
-	bufs  [][]byte // copies of frames that do not outlive Queue's caller
-	meta  []item   // segs and wire bytes of the queued items
+	tap  *tap.Tap
+	hdrs [][gso.VnetTunnelHeaderLen]byte
+	bufs [][]byte // copies of frames that do not outlive Queue's caller
+	meta []item   // segs and wire bytes of the queued items
 	// iov holds every queued message's pieces (virtio header, frame,
 	// parts); iovAt[i] is where message i's begin.
 	iov   []unix.Iovec

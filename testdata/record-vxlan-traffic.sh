@@ -7,9 +7,10 @@
 # and the wire carries MTU-sized tunnel packets: what gsoreplay coalesce
 # merges back into UDP tunnel super-packets.
 #
-# UNDERLAY=6 carries the tunnel over IPv6 (default 4). UDPCSUM=on gives the
-# outer UDP header a checksum (Linux's default over IPv4 is none, over IPv6
-# a checksum; UDPCSUM=off over IPv6 sets udp6zerocsumtx/rx).
+# UNDERLAY=6 carries the tunnel over IPv6 (default 4). The outer UDP header
+# gets a checksum (iproute2's default here); UDPCSUM=off records it as 0
+# (noudpcsum; over IPv6 udp6zerocsumtx/rx), the setting of many stacks,
+# which only tunnel GSO can merge.
 #
 # Usage (root): testdata/record-vxlan-traffic.sh OUT.pcap [BYTES_PER_TCP_FLOW] [UDP_DATAGRAMS]
 # Needs: ip (iproute2), ethtool, iperf3, tcpdump. This is a fixture script,

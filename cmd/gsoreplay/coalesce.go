@@ -99,7 +99,7 @@ pass through as they were.
 (Ethernet) or a tun (raw IP) takes one write() at a time: after a 16-byte file
 header ("GSOVNET1", header size 10, link type), each record is a 4-byte
 little-endian length, the 10-byte virtio_net_hdr (zeros for a packet passed
-through) and the frame; with tunnel GSO (the default) the header is the 24-byte
+through) and the frame; with --tunnel-gso on the header is the 24-byte
 virtio_net_hdr_v1_hash_tunnel (header size 24), which a tap takes after
 TUNSETVNETHDRSZ 24 (any kernel; tunnel records need Linux 6.17). Timestamps and the places of per-flow merges between
 other flows' packets are not kept: use --order strict where the global order
@@ -156,6 +156,9 @@ matters. "gsoreplay segment" and "gsoreplay replay" read such files.
 					return err
 				}
 				wo = pcaps.WriterOptions{Format: pcaps.FormatVnet, LinkType: lt}
+				// The 24-byte header only when asked: harnesses of
+				// vnet files read 10.
+				opts.TunnelGSO = c.String("tunnel-gso") == "on"
 				if opts.TunnelGSO {
 					wo.VnetHeaderLen = gso.VnetTunnelHeaderLen
 				}

@@ -148,6 +148,11 @@ Frames captured whole on a TSO/GRO host (far above the MTU, partial checksums)
 leave as super-packets too, with gso_size from the flow's SYN MSS option, its
 full-size segments, the egress MTU, or --mss.
 
+--via tap sends through a tap redirected to IFACE (tc: u32 and mirred) instead
+of a packet socket: the path of a VM's virtio-net, and the only one that takes
+UDP tunnel super-packets (VXLAN, GENEVE merged by their inner packets; Linux
+6.17+; --tunnel-gso).
+
 Timing is tcpreplay's: the capture's own (default, anchored so that it does not
 drift), --multiplier, --pps, --mbps or --topspeed. The report counts frames on the
 wire and checks them against the interface's own tx counters; refused sends are

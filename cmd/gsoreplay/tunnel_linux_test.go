@@ -28,7 +28,7 @@ func TestVerifyViaTapVXLAN(t *testing.T) {
 		env  []string
 	}{
 		{"v4", nil},
-		{"v4-udpcsum", []string{"UDPCSUM=on"}},
+		{"v4-zerocsum", []string{"UDPCSUM=off"}},
 		{"v6", []string{"UNDERLAY=6"}},
 		{"v6-zerocsum", []string{"UNDERLAY=6", "UDPCSUM=off"}},
 	} {

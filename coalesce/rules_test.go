@@ -111,20 +111,6 @@ func TestMergeRules(t *testing.T) {
 			}
 		}
 	}
-	at := func(i int, f func(p *pkt)) func(k int, p *pkt) {
-		return func(k int, p *pkt) {
-			if k == i {
-				f(p)
-			}
-		}
-	}
-	from := func(i int, f func(p *pkt)) func(k int, p *pkt) {
-		return func(k int, p *pkt) {
-			if k >= i {
-				f(p)
-			}
-		}
-	}
 	opts := func(f func(*coalesce.Options)) coalesce.Options {
 		o := coalesce.DefaultOptions()
 		if f != nil {

@@ -35,20 +35,6 @@ func TestTunnelRules(t *testing.T) {
 	udp.Tunnel = craft.VXLANTunnel()
 	udp6 := udp
 	udp6.Tunnel.V6, udp6.V6, udp6.Tunnel.ZeroCsum = true, true, false
-	at := func(i int, f func(p *pkt)) func(k int, p *pkt) {
-		return func(k int, p *pkt) {
-			if k == i {
-				f(p)
-			}
-		}
-	}
-	from := func(i int, f func(p *pkt)) func(k int, p *pkt) {
-		return func(k int, p *pkt) {
-			if k >= i {
-				f(p)
-			}
-		}
-	}
 	on := coalesce.DefaultOptions()
 	on.TunnelGSO = true
 	off := coalesce.DefaultOptions()

@@ -89,7 +89,7 @@ func Open(name string, tunnel bool) (t *Tap, err error) {
 }
 
 // Redirect sends everything written to the tap on out of iface: an ingress
-// qdisc on the tap, a matchall filter, a mirred egress redirect.
+// qdisc on the tap, a u32 filter matching all, a mirred egress redirect.
 func (t *Tap) Redirect(iface string) error {
 	out, err := netlink.LinkByName(iface)
 	if err != nil {

@@ -149,7 +149,7 @@ func (c *Coalescer) PushClassified(p *pcaps.Packet, cl *Classified) error {
 	}
 
 	cl.f.data, cl.t.data = p.Data, p.Data
-	f, key, refusal, keyed := cl.view(c.opts.TunnelGSO)
+	f, key, refusal, keyed := cl.view(c.opts.TunnelGSO, p)
 	var r *run
 	if keyed {
 		r = c.flows[*key]

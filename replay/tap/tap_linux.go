@@ -144,15 +144,6 @@ func (t *Tap) Writev(iov []unix.Iovec) unix.Errno {
 	return errno
 }
 
-// Counters are the tap's receive counters: what the kernel took.
-func (t *Tap) Counters() (netlink.LinkStatistics, error) {
-	l, err := netlink.LinkByIndex(t.link.Attrs().Index)
-	if err != nil {
-		return netlink.LinkStatistics{}, err
-	}
-	return *l.Attrs().Statistics, nil
-}
-
 // Close deletes the tap (and its qdisc and filter with it).
 func (t *Tap) Close() error {
 	return t.f.Close()

@@ -795,7 +795,7 @@ func (c *Coalescer) finish(r *run, rec *Record) {
 	}
 	if f.tunnel {
 		// After the inner checksum: the outer one covers it.
-		h = finishOuter(f, size, h)
+		h = gso.FinishTunnel(f.data, size, gso.Outer{L3: f.ol3, L4: f.ol4, V6: f.ov6}, f.l3, h)
 	}
 	rec.Meta.Vnet = h
 	rec.Meta.Segs = r.n
@@ -823,34 +823,6 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// finishOuter writes the outer headers of a UDP tunnel super-packet of
-// size bytes, as the kernel's tunnel segmentation expects them: lengths of
-// the whole, the outer UDP checksum seeded with its pseudo-header sum when
-// the packets carry one (then the header asks for it with UDPTunnelCsum,
-// else the zero is copied into every segment), and h with the tunnel type
-// and offsets (virtio_net_hdr_tnl_to_skb).
-func finishOuter(f *frame, size int, h gso.VnetHeader) gso.VnetHeader {
-	b := f.data
-	if !f.ov6 {
-		ip := f.outer4()
-		ip.SetTotalLength(gso.LenOrZero(size - f.ol3))
-		ip.UpdateChecksum()
-		h.GSOType |= gso.UDPTunnel4
-	} else {
-		f.outer6().SetPayloadLength(gso.LenOrZero(size - f.ol3 - header.IPv6MinimumSize))
-		h.GSOType |= gso.UDPTunnel6
-	}
-	uh := header.UDP(b[f.ol4:])
-	ulen := uint16(size - f.ol4)
-	uh.SetLength(ulen)
-	if uh.Checksum() != 0 {
-		h.Flags |= gso.UDPTunnelCsum
-		gso.SeedChecksum(b[f.ol3:f.ol4], f.ov6, header.ProtoUDP, uh, uint32(ulen))
-	}
-	h.OuterTH, h.InnerNH = uint16(f.ol4), uint16(f.l3)
-	return h
 }
 
 // insertJumbo puts the IPv6 jumbo header between the IPv6 and the TCP

@@ -135,8 +135,8 @@ func FlowOf(frame []byte, lt layers.LinkType, iface int) (k Flow, ok bool) {
 
 // locate finds the transport header of an IP frame, trusting no length
 // field and checking no version nibble: the network and transport offsets,
-// the protocol and addresses into k. Fragments, non-IP frames and headers
-// cut short give false.
+// the protocol and addresses into k. Fragments, non-IP frames, headers
+// cut short and IPv4 header lengths below 20 give false.
 func locate(frame []byte, lt layers.LinkType, k *Flow) (l3, l4 int, ok bool) {
 	l3, etype, st := header.Network(frame, lt)
 	if st != header.LinkOK {
@@ -144,7 +144,7 @@ func locate(frame []byte, lt layers.LinkType, k *Flow) (l3, l4 int, ok bool) {
 	}
 	if etype == header.EtherTypeIPv4 {
 		ip := header.IPv4(frame[l3:])
-		if len(ip) < header.IPv4MinimumSize || ip.IsFragment() {
+		if len(ip) < header.IPv4MinimumSize || ip.HeaderLength() < header.IPv4MinimumSize || ip.IsFragment() {
 			return 0, 0, false
 		}
 		k.set4(ip)

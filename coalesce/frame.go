@@ -195,11 +195,8 @@ func parseTunnel(t *frame, f *frame, key *Flow) (reason Reason, keyed, ok bool) 
 	}
 	data := f.data
 	inner := f.hdrEnd + n
-	// The outer addresses, ports and tunnel header: a tunnel's flows
-	// apart, and each direction's.
-	outer := hashBytes(hashBytes(hashBytes(0, f.addresses()), data[f.l4:f.l4+4]), data[f.hdrEnd:inner])
 	reason, keyed = parse(t, data[inner:], len(data)-inner, layers.LinkTypeEthernet, key)
-	key.outer = outer
+	key.outer = tunnelHash(data, f.l3, f.l4, f.v6, inner)
 	t.data = data
 	t.l3, t.l4, t.hdrEnd = t.l3+inner, t.l4+inner, t.hdrEnd+inner
 	t.tunnel, t.ol3, t.ol4, t.ov6 = true, f.l3, f.l4, f.v6
@@ -207,6 +204,20 @@ func parseTunnel(t *frame, f *frame, key *Flow) (reason Reason, keyed, ok bool) 
 		reason = ReasonFragment
 	}
 	return reason, keyed && t.frag == fragNone, true
+}
+
+// tunnelHash is the part of a tunnel packet's flow key that its outer
+// headers make (outer IP at l3, UDP at l4, inner frame at inner): the
+// outer addresses, ports and tunnel header keep a tunnel's flows, and each
+// direction's, apart.
+func tunnelHash(data []byte, l3, l4 int, v6 bool, inner int) uint64 {
+	var addrs []byte
+	if v6 {
+		addrs = header.IPv6(data[l3:]).Addresses()
+	} else {
+		addrs = header.IPv4(data[l3:]).Addresses()
+	}
+	return hashBytes(hashBytes(hashBytes(0, addrs), data[l4:l4+4]), data[l4+header.UDPSize:inner])
 }
 
 // addresses are the pseudo-header's addresses.

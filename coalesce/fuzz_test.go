@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gsoreplay/gsoreplay/pcaps"
@@ -188,6 +189,57 @@ func FuzzParseComment(f *testing.F) {
 		}
 		if out2 := string(coalesce.AppendComment(nil, &m2)); out2 != out {
 			t.Fatalf("%q -> %q", out, out2)
+		}
+	})
+}
+
+// FuzzTCPView: Parse and ParseTunnel read any frame without panic, their
+// offsets in order and inside it; a tunnel frame built into a super-packet
+// segments, if at all, into as many segments as BuildTSO counts, whose
+// inner payloads put together are the frame's.
+func FuzzTCPView(f *testing.F) {
+	vx := tcpPkt()
+	vx.Tunnel = craft.VXLANTunnel()
+	vx.Payload = payloadOf(3000, 0)
+	f.Add(vx.Bytes(), uint16(1000))
+	f.Add(tcpPkt().Bytes(), uint16(500))
+	// IPv4 header lengths below 20, outer and inner (BuildTSO panicked).
+	for _, at := range []int{14, 14 + 20 + 8 + 8 + 14} {
+		bad := vx.Bytes()
+		bad[at] = 0x42
+		f.Add(bad, uint16(1000))
+	}
+	f.Fuzz(func(t *testing.T, frame []byte, mss uint16) {
+		var v coalesce.TCPView
+		if v.Parse(frame, layers.LinkTypeEthernet, 0) && !(v.L3 < v.L4 && v.L4 < v.HdrEnd && v.HdrEnd <= len(frame)) {
+			t.Fatalf("Parse offsets %+v of a %d-byte frame", v.Offsets, len(frame))
+		}
+		if !v.ParseTunnel(frame, 0) {
+			return
+		}
+		o := v.Offsets
+		if !(o.Outer.L3 < o.Outer.L4 && o.Outer.L4 < o.L3 && o.L3 < o.L4 && o.L4 < o.HdrEnd && o.HdrEnd <= len(frame)) {
+			t.Fatalf("ParseTunnel offsets %+v of a %d-byte frame", o, len(frame))
+		}
+		payload := append([]byte(nil), frame[o.HdrEnd:]...)
+		h, n, err := gso.BuildTSO(frame, o, int(mss))
+		if err != nil {
+			return
+		}
+		var s gso.Segmenter
+		segs, err := s.Segment(frame, layers.LinkTypeEthernet, h)
+		if err != nil {
+			return
+		}
+		if len(segs) != n {
+			t.Fatalf("%d segments, BuildTSO counted %d", len(segs), n)
+		}
+		var got []byte
+		for _, sg := range segs {
+			got = append(got, sg[o.HdrEnd:]...)
+		}
+		if !bytes.Equal(got, payload) {
+			t.Fatalf("the segments' payload differs from the frame's")
 		}
 	})
 }

@@ -35,6 +35,29 @@ func (cl *Classified) TCPView(frame []byte) (v TCPView, ok bool) {
 	return v, true
 }
 
+// ParseTunnel is Parse for an Ethernet frame in which a UDP tunnel (VXLAN,
+// GENEVE: header.EthernetTunnel) carries a TCP packet: v is the inner
+// packet's, with Offsets.Outer the outer headers and the outer headers in
+// its Flow, as the coalescer keys tunnel flows.
+func (v *TCPView) ParseTunnel(frame []byte, iface int) bool {
+	var outer Flow
+	ol3, ol4, ok := locate(frame, layers.LinkTypeEthernet, &outer)
+	if !ok || outer.proto != header.ProtoUDP || ol4 > len(frame) {
+		*v = TCPView{}
+		return false
+	}
+	kind, n := header.EthernetTunnel(header.UDP(frame[ol4:]))
+	inner := ol4 + header.UDPSize + n
+	if kind == header.NoTunnel || !v.Parse(frame[inner:], layers.LinkTypeEthernet, iface) {
+		*v = TCPView{}
+		return false
+	}
+	v.L3, v.L4, v.HdrEnd = v.L3+inner, v.L4+inner, v.HdrEnd+inner
+	v.Outer = gso.Outer{L3: ol3, L4: ol4, V6: outer.v6}
+	v.Flow.outer = tunnelHash(frame, ol3, ol4, outer.v6, inner)
+	return true
+}
+
 // Parse sets v to the headers of a TCP frame, read without trusting its
 // lengths, and reports whether frame is one (v is then zero).
 func (v *TCPView) Parse(frame []byte, lt layers.LinkType, iface int) bool {

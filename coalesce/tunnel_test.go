@@ -101,3 +101,62 @@ func TestTunnelRules(t *testing.T) {
 		})
 	}
 }
+
+// TestTunnelTSO: a TCP packet in a UDP tunnel captured whole on a TSO host
+// (crafted in one piece: the oracle's frame) becomes, read by
+// TCPView.ParseTunnel and built by gso.BuildTSO, a tunnel super-packet
+// whose reference segmentation is, byte for byte, the same flow crafted in
+// segments: outer and inner IDs counting up, lengths, checksums, the outer
+// UDP checksum where the tunnel has one, PSH on the last segment alone.
+func TestTunnelTSO(t *testing.T) {
+	vx := craft.TCPBulk()
+	vx.Tunnel = craft.VXLANTunnel()
+	csum := vx
+	csum.Tunnel.ZeroCsum = false
+	v6 := csum
+	v6.Tunnel.V6, v6.V6 = true, true
+	gen := vx
+	gen.Tunnel.Kind, gen.Tunnel.Options = craft.Geneve, []byte{0x01, 0x02, 0x80, 0x01, 0xde, 0xad, 0xbe, 0xef}
+	for name, base := range map[string]craft.Frame{"vxlan v4/tcpv4": vx, "vxlan v4/tcpv4 csum": csum, "vxlan v6/tcpv6 csum": v6, "geneve v4/tcpv4": gen} {
+		t.Run(name, func(t *testing.T) {
+			const mss, n = 1000, 5
+			base.Payload = craft.Payload(mss, 0)
+			segs := craft.Flow(base, n, func(k int, p *craft.Frame) {
+				if k == n-1 {
+					p.Flags |= craft.PSH
+					p.Payload = p.Payload[:mss/2]
+				}
+			})
+			whole := base
+			whole.Flags |= craft.PSH
+			whole.Payload = nil
+			for _, s := range segs {
+				whole.Payload = append(whole.Payload, s.Payload...)
+			}
+			frame := whole.Bytes()
+			var v coalesce.TCPView
+			if v.Parse(frame, layers.LinkTypeEthernet, 0) || !v.ParseTunnel(frame, 0) || v.Outer.L4 == 0 || v.Payload != len(whole.Payload) {
+				t.Fatalf("ParseTunnel: %+v", v)
+			}
+			h, count, err := gso.BuildTSO(frame, v.Offsets, mss)
+			if err != nil || count != n || h.GSOType.Tunnel() == 0 {
+				t.Fatalf("BuildTSO: %v, %d segments, %s", err, count, h.GSOType)
+			}
+			var s gso.Segmenter
+			out, err := s.Segment(frame, layers.LinkTypeEthernet, h)
+			if err != nil || len(out) != n {
+				t.Fatalf("%d segments, %v", len(out), err)
+			}
+			for k, want := range craft.Packets(segs) {
+				if string(out[k]) != string(want.Data) {
+					t.Errorf("segment %d differs from the crafted one", k+1)
+				}
+			}
+		})
+	}
+	// Without a tunnel ParseTunnel reads nothing.
+	var v coalesce.TCPView
+	if plain := craft.TCPBulk().Bytes(); v.ParseTunnel(plain, 0) {
+		t.Errorf("ParseTunnel read a plain TCP frame")
+	}
+}

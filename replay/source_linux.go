@@ -424,7 +424,8 @@ func wireBytes(size int, frame []byte, h gso.VnetHeader, segs int) int {
 
 // oversized learns MSS values from SYNs and segment sizes, and turns a TCP
 // frame above the MTU (a TSO/GRO host's capture) into a super-packet, in
-// place. It returns its header, segment count and where gso_size came from.
+// place: a tunnel super-packet for a TCP packet in a UDP tunnel when
+// tunnel GSO is on. It returns its header, segment count and where gso_size came from.
 // A packet classified already (cl, on another core) is not read again when
 // it is a mergeable TCP segment.
 func (s *source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classified) (h gso.VnetHeader, segs int, from string, ok bool) {
@@ -433,14 +434,21 @@ func (s *source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classifie
 		v, ok = cl.TCPView(frame)
 	}
 	if !ok {
-		if ok = v.Parse(frame, layers.LinkTypeEthernet, p.Interface); !ok {
+		// Through its tunnel only where a tunnel super-packet may go.
+		ok = v.Parse(frame, layers.LinkTypeEthernet, p.Interface) ||
+			s.opts.Coalesce.TunnelGSO && v.ParseTunnel(frame, p.Interface)
+		if !ok {
 			return h, 0, "", false
 		}
 	}
 	if v.Flags&header.TCPFlagSYN != 0 && v.MSS > 0 {
 		s.mss[v.Flow] = v.MSS
 	}
-	if len(frame)-v.L3 <= s.opts.MTU {
+	top := v.L3 // where the MTU counts from
+	if v.Outer.L4 != 0 {
+		top = v.Outer.L3
+	}
+	if len(frame)-top <= s.opts.MTU {
 		// Consecutive frames are mostly of one flow: a one-entry cache
 		// spares the map a lookup per frame.
 		if v.Flow != s.lastFlow {
@@ -455,6 +463,9 @@ func (s *source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classifie
 	if len(p.Data) < p.Length {
 		return h, 0, "", false // truncated: nothing to segment
 	}
+	if v.Outer.L4 != 0 && v.V6 && header.IPv6(frame[v.L3:]).BigTCPJumbo() {
+		return h, 0, "", false // no tunnel GSO takes the jumbo option off
+	}
 	size, from := s.opts.MSS, "--mss"
 	if size == 0 {
 		opts := v.HdrEnd - v.L4 - header.TCPMinimumSize
@@ -463,7 +474,7 @@ func (s *source) oversized(frame []byte, p *pcaps.Packet, cl *coalesce.Classifie
 		} else if f := s.full[v.Flow]; f > 0 {
 			size, from = f, "the flow's full-size segments"
 		} else {
-			hdr := v.HdrEnd - v.L3
+			hdr := v.HdrEnd - top
 			if v.V6 && header.IPv6(frame[v.L3:]).BigTCPJumbo() {
 				hdr -= header.IPv6JumboSize // GSO takes it off (gso.Segmenter)
 			}

@@ -51,9 +51,10 @@ func (t Type) String() string {
 	if !ok {
 		name = strconv.Itoa(int(t.Base()))
 	}
-	for _, tn := range tunnelNames {
-		if t&tn.t != 0 {
-			name = tn.name + name
+	// In ParseType's order: both bits (invalid, but written) read back.
+	for i := len(tunnelNames) - 1; i >= 0; i-- {
+		if t&tunnelNames[i].t != 0 {
+			name = tunnelNames[i].name + name
 		}
 	}
 	if t&ECN != 0 {

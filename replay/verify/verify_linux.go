@@ -392,7 +392,7 @@ func (e *expectation) Sent(shard int, s *replay.Sent) error {
 	}
 	why := ""
 	if s.Built {
-		why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation with gso_size %d from %s", s.Vnet.GSOSize, s.GSOFrom)
+		why = fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation of gso=%s with gso_size %d from %s", s.Vnet.GSOType, s.Vnet.GSOSize, s.GSOFrom)
 	}
 	for _, sg := range frames {
 		e.ck.expect(s.Side, sg, why)

@@ -244,6 +244,56 @@ func TestVerifyBigTCPHost(t *testing.T) {
 	}
 }
 
+// TestVerifyTunnelTSOHost: tcpdump's VXLAN captures from a TSO host (one
+// TCP packet in VXLAN over IPv4 each, 7 KB, and 80 KB with IPv4 BIG TCP's
+// zero lengths) go through a tap as UDP tunnel super-packets and leave as
+// the reference tunnel segmentation, in as many segments as the inner TCP
+// payload (gopacket's reading) needs at the egress MTU, 1500 less every
+// header. A packet socket, which takes no tunnel header, can only send
+// the frame whole, and the lab's MTU refuses it (EMSGSIZE), as it refuses
+// tcpreplay.
+func TestVerifyTunnelTSOHost(t *testing.T) {
+	requireRoot(t)
+	for _, name := range []string{"tcpdump__gso-ipv4-vxlan-ipv4.pcap", "tcpdump__bigtcp-ipv4-vxlan-ipv4.pcap"} {
+		path := filepath.Join("../../../shared/corpus", name)
+		if _, err := os.Stat(path); err != nil {
+			testenv.Missing(t, "the corpus: "+err.Error())
+		}
+		data := testcap.Frames(t, path)[0]
+		// Outer Ethernet, IPv4, UDP to 4789 and VXLAN; gopacket reads the
+		// inner frame (not the outer headers: BIG TCP's lengths are 0).
+		const inner = 14 + 20 + 8 + 8
+		if binary.BigEndian.Uint16(data[36:]) != 4789 {
+			t.Fatalf("%s: not VXLAN", name)
+		}
+		ip := gopacket.NewPacket(data[inner+14:], layers.LayerTypeIPv4, gopacket.Default).Layer(layers.LayerTypeIPv4).(*layers.IPv4)
+		tcpAt := inner + 14 + int(ip.IHL)*4
+		tcp, _ := gopacket.NewPacket(data[tcpAt:], layers.LayerTypeTCP, gopacket.Default).Layer(layers.LayerTypeTCP).(*layers.TCP)
+		if tcp == nil {
+			t.Fatalf("%s: gopacket reads no inner TCP header", name)
+		}
+		mss := 1500 - (tcpAt - 14) - int(tcp.DataOffset)*4
+		segs := (len(tcp.Payload) + mss - 1) / mss
+		opts := coalesce.DefaultOptions()
+		opts.TunnelGSO = true
+		rep, err := Verify(context.Background(), name, fileOpener(path), Options{Via: replay.ViaTap, Source: replay.SourceOptions{Coalesce: opts}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		why := fmt.Sprintf("super-frame captured whole on a TSO/GRO host: expected the reference segmentation of gso=udp_tunnel_ipv4+tcpv4 with gso_size %d from the egress MTU", mss)
+		if rep.Verdict != VerdictNormalized || rep.Resegmented != 1 || rep.Normalized != segs || rep.SegmentsCaptured != segs || rep.NormalizedWhy[why] != segs {
+			t.Errorf("%s via tap: verdict %s, %d resegmented, %d normalized of %d captured (%v), want %d segments of %d bytes", name, rep.Verdict, rep.Resegmented, rep.Normalized, rep.SegmentsCaptured, rep.NormalizedWhy, segs, mss)
+		}
+		rep, err = Verify(context.Background(), name, fileOpener(path), Options{Source: replay.SourceOptions{Coalesce: coalesce.DefaultOptions()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != VerdictMismatch || rep.Resegmented != 0 || rep.Missing != 1 || rep.SendFailures["EMSGSIZE"] != 1 {
+			t.Errorf("%s by packet socket: verdict %s, %d resegmented, %d missing, send failures %v; want the frame refused", name, rep.Verdict, rep.Resegmented, rep.Missing, rep.SendFailures)
+		}
+	}
+}
+
 // ownNamespace moves the test's thread into a network namespace of its
 // own until the test ends, and returns it and its netlink handle.
 func ownNamespace(t *testing.T) (netns.NsHandle, *netlink.Handle) {

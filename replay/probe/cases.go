@@ -23,7 +23,17 @@ const (
 	// KindValidation: a header the kernel must refuse (an errno) or accept,
 	// from docs/kernel.md §4.
 	KindValidation Kind = "validation"
+	// KindSegmentationTap and KindValidationTap are the same checks for
+	// what is written to a tap (tun_get_user, the path a VM's virtio-net
+	// packets take): UDP tunnel super-packets, which only a tap takes, and
+	// the validation cases again, since a tap's writer is as untrusted as
+	// a packet socket's.
+	KindSegmentationTap Kind = "segmentation-tap"
+	KindValidationTap   Kind = "validation-tap"
 )
+
+// Tap reports whether the kind's cases are written to a tap.
+func (k Kind) Tap() bool { return k == KindSegmentationTap || k == KindValidationTap }
 
 // Outcome is what a send should lead to, or led to.
 type Outcome struct {
@@ -65,7 +75,15 @@ type Case struct {
 	// running kernel applies.
 	Expect []Expectation
 	Note   string
+	// TapHeader is the virtio header a tap case is written with:
+	// gso.VnetHeaderLen, or gso.VnetTunnelHeaderLen, which a tap takes
+	// from Linux 6.17 ("tun: enable gso over UDP tunnel support") and
+	// which older kernels skip the case for.
+	TapHeader int
 }
+
+// tunnelSince is the first kernel whose tap takes UDP tunnel GSO.
+var tunnelSince = [2]int{6, 17}
 
 // Sent describes what the case sends: its size and its header in the
 // comment syntax ("vnet flags=needs_csum gso=tcpv4 ...").
@@ -73,6 +91,9 @@ func (c *Case) Sent() string {
 	var m coalesce.Meta
 	m.Vnet, m.Segs = c.Vnet, 1
 	s := strings.TrimSuffix(string(coalesce.AppendComment(nil, &m)), " segs=1")
+	if c.Kind.Tap() {
+		return fmt.Sprintf("%d-byte frame, %s, written to a tap with the %d-byte header", len(c.Frame), s, c.TapHeader)
+	}
 	return fmt.Sprintf("%d-byte frame, %s", len(c.Frame), s)
 }
 
@@ -127,7 +148,8 @@ func countOnly(n int) []Expectation { return []Expectation{{Outcome: Outcome{Seg
 
 // Cases builds the matrix: segmentation cases checked byte for byte
 // against the reference segmenter, and the validation cases of
-// docs/kernel.md §4 with the errno (or drop) each must give.
+// docs/kernel.md §4 with the errno (or drop) each must give, by packet
+// socket and again through a tap; then the UDP tunnel cases, through a tap.
 func Cases() ([]Case, error) {
 	var cases []Case
 	var firstErr error
@@ -323,7 +345,16 @@ func Cases() ([]Case, error) {
 	add("UDP_L4 csum_offset 16", KindValidation, flow(tcpOnUDP, 3, nil), d, refused("EINVAL"), func(f []byte, h *gso.VnetHeader) []byte { h.CsumOffset = 16; return f })
 	// 128 datagrams of 400 bytes cut at 399: 129 segments.
 	add("UDP_L4 with 129 segments", KindValidation, flow(small, 128, nil), big, refused("EINVAL"), setSize(399))
-	return cases, firstErr
+	for _, c := range cases {
+		if c.Kind == KindValidation {
+			cases = append(cases, tapValidation(c))
+		}
+	}
+	tunnel, err := tunnelCases()
+	if firstErr == nil {
+		firstErr = err
+	}
+	return append(cases, tunnel...), firstErr
 }
 
 // Result is one case's verdict. Expected and Observed end in exactSuffix
@@ -340,6 +371,9 @@ type Result struct {
 	// may cut GRO's packets (see RunGRO), so a case is sent up to three
 	// times; the result is the last attempt's.
 	Attempts int `json:"attempts,omitempty"`
+	// Skipped: the running kernel cannot take the case (a tunnel case
+	// before Linux 6.17); Pass is then true and Observed says why.
+	Skipped bool `json:"skipped,omitempty"`
 }
 
 // Report is the whole matrix on one kernel.
@@ -348,6 +382,8 @@ type Report struct {
 	Note   string   `json:"note,omitempty"`
 	Cases  []Result `json:"cases"`
 	Failed int      `json:"failed"`
+	// Skipped counts the cases this kernel cannot take (Result.Skipped).
+	Skipped int `json:"skipped,omitempty"`
 	// Interrupted: the probe was stopped (Ctrl-C) after Cases.
 	Interrupted bool `json:"interrupted,omitempty"`
 }

@@ -5,7 +5,10 @@
 // segmenter does, and validation cases from docs/kernel.md §4, each with the
 // errno or drop it must give, aware of the kernel version where behaviour
 // changed — and Run sends them through a packet socket in a private lab (or
-// between two given interfaces) and compares what came out.
+// between two given interfaces) and compares what came out. The "-tap"
+// kinds are written to a tap redirected to the same interface instead: the
+// validation cases again, and UDP tunnel super-packets and the tunnel
+// header's checks, which only a tap takes (Linux 6.17 on; skipped before).
 //
 // Two more matrices check the receive side and the forwarding path:
 // GROCases and RunGRO send frames into a receiver running GRO and compare

@@ -20,6 +20,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/compare"
 	"github.com/gsoreplay/gsoreplay/replay/internal/pcapout"
 	"github.com/gsoreplay/gsoreplay/replay/lab"
+	"github.com/gsoreplay/gsoreplay/replay/tap"
 	"slices"
 )
 
@@ -40,12 +41,15 @@ type Options struct {
 // verified on (docs/kernel.md).
 var knownKernel = [2]int{6, 18}
 
+// uname reads the running kernel's release (a test pretends another).
+var uname = unix.Uname
+
 // newReport starts a report on the running kernel and returns the version
 // whose expectations apply: the newest ones, with a note, for a kernel
 // newer than knownKernel or one whose version cannot be read.
 func newReport() (rep *Report, major, minor int, err error) {
 	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
+	if err := uname(&uts); err != nil {
 		return nil, 0, 0, err
 	}
 	rep = &Report{Kernel: unix.ByteSliceToString(uts.Release[:])}
@@ -114,6 +118,40 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 
+	taps := map[int]*tap.Tap{}
+	defer func() {
+		for _, t := range taps {
+			t.Close()
+		}
+	}()
+	// tapFor opens (once) the tap for a header size, redirected to the
+	// interface the packet socket sends on; nil when this kernel's tap
+	// takes no tunnel header.
+	tapFor := func(hdr int) (*tap.Tap, error) {
+		if t, ok := taps[hdr]; ok {
+			return t, nil
+		}
+		var t *tap.Tap
+		err := tb.InSender(func() (err error) {
+			if t, err = tap.Open(fmt.Sprintf("gsr-probe%d", hdr), hdr == gso.VnetTunnelHeaderLen); err != nil {
+				return err
+			}
+			if err = t.Redirect(tb.Send); err != nil {
+				t.Close()
+			}
+			return err
+		})
+		switch {
+		case errors.Is(err, tap.ErrNoTunnelGSO):
+			taps[hdr] = nil
+			return nil, nil
+		case err != nil:
+			return nil, err
+		}
+		taps[hdr] = t
+		return t, nil
+	}
+
 	var seg gso.Segmenter
 	for i := range o.Cases {
 		if err := ctx.Err(); err != nil {
@@ -132,8 +170,30 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				ref = append(ref, append([]byte(nil), s...))
 			}
 		}
+		var tp *tap.Tap
+		if pc.Kind.Tap() {
+			tunnel := pc.TapHeader == gso.VnetTunnelHeaderLen
+			if !tunnel || !older(major, minor, tunnelSince) {
+				if tp, err = tapFor(pc.TapHeader); err != nil {
+					return rep, err
+				}
+			}
+			if tp == nil {
+				res.Skipped, res.Pass = true, true
+				res.Observed = fmt.Sprintf("skipped: not supported by this kernel (%v)", tap.ErrNoTunnelGSO)
+				rep.Skipped++
+				rep.Cases = append(rep.Cases, res)
+				continue
+			}
+		}
 		before, _ := c.Count()
-		errno, hung := probeSend(ctx, fd, pc, o.Timeout)
+		var errno string
+		var hung bool
+		if tp != nil {
+			errno = tapWrite(tp, pc)
+		} else {
+			errno, hung = probeSend(ctx, fd, pc, o.Timeout)
+		}
 		if err := ctx.Err(); err != nil {
 			rep.Interrupted = true
 			return rep, fmt.Errorf("interrupted: %w", err)
@@ -221,6 +281,26 @@ func probeSend(ctx context.Context, fd int, pc *Case, timeout time.Duration) (er
 	case <-ctx.Done():
 		return "", true
 	}
+}
+
+// tapWrite writes one case to a tap and returns the errno's name ("" on
+// success).
+func tapWrite(t *tap.Tap, pc *Case) string {
+	hdr := make([]byte, t.HeaderLen)
+	if t.HeaderLen >= gso.VnetTunnelHeaderLen {
+		pc.Vnet.EncodeTunnel(hdr)
+	} else {
+		pc.Vnet.Encode(hdr)
+	}
+	err := t.Write(hdr, pc.Frame)
+	var e unix.Errno
+	switch {
+	case errors.As(err, &e):
+		return unix.ErrnoName(e)
+	case err != nil:
+		return err.Error()
+	}
+	return ""
 }
 
 // waitFrames collects what the case put out: until want frames came and

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/gsoreplay/gsoreplay/coalesce/gso"
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 )
 
@@ -33,8 +36,9 @@ func TestProbe(t *testing.T) {
 			t.Errorf("%s: sent %s: expected %s, observed %s %s", c.Name, c.Sent, c.Expected, c.Observed, c.Detail)
 		}
 	}
-	if rep.Failed != 0 || len(rep.Cases) != len(cases) || kinds[KindSegmentation] < 15 || kinds[KindValidation] < 20 {
-		t.Errorf("%d of %d failed, kinds %v", rep.Failed, len(rep.Cases), kinds)
+	if rep.Failed != 0 || rep.Skipped != 0 || len(rep.Cases) != len(cases) || kinds[KindSegmentation] < 15 || kinds[KindValidation] < 20 ||
+		kinds[KindValidationTap] < kinds[KindValidation]+10 || kinds[KindSegmentationTap] < 10 {
+		t.Errorf("%d of %d failed, %d skipped, kinds %v", rep.Failed, len(rep.Cases), rep.Skipped, kinds)
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "*.pcapng")); len(files) != len(cases) {
 		t.Errorf("%d fixtures for %d cases", len(files), len(cases))
@@ -48,6 +52,48 @@ func TestProbe(t *testing.T) {
 	}
 	if rep.Failed != 1 || rep.Cases[0].Pass || rep.Cases[0].Expected != "EINVAL" || !strings.HasPrefix(rep.Cases[0].Observed, "accepted, 45 segments") {
 		t.Errorf("flipped expectation: %+v", rep.Cases[0])
+	}
+}
+
+// TestProbeTunnelBefore617: on a kernel before 6.17 (pretended) the
+// cases with the tunnel header are skipped as not supported, not failed;
+// the others run.
+func TestProbeTunnelBefore617(t *testing.T) {
+	testenv.RequireRoot(t)
+	cases, err := Cases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var some []Case
+	tunnel := 0
+	for _, c := range cases {
+		if c.Kind.Tap() {
+			some = append(some, c)
+			if c.TapHeader == gso.VnetTunnelHeaderLen {
+				tunnel++
+			}
+		}
+	}
+	defer func(u func(*unix.Utsname) error) { uname = u }(uname)
+	uname = func(u *unix.Utsname) error {
+		copy(u.Release[:], "6.16.7\x00")
+		return nil
+	}
+	rep, err := Run(context.Background(), Options{Cases: some})
+	if err != nil {
+		t.Fatal(err)
+	}
+	skipped := 0
+	for _, c := range rep.Cases {
+		if c.Skipped {
+			skipped++
+			if !c.Pass || !strings.Contains(c.Observed, "not supported by this kernel") {
+				t.Errorf("%s: %+v", c.Name, c)
+			}
+		}
+	}
+	if rep.Kernel != "6.16.7" || skipped != tunnel || rep.Skipped != tunnel || rep.Failed != 0 || len(rep.Cases) != len(some) || tunnel == 0 {
+		t.Errorf("kernel %s: %d of %d cases skipped (want the %d with the tunnel header), %d failed", rep.Kernel, rep.Skipped, len(rep.Cases), tunnel, rep.Failed)
 	}
 }
 

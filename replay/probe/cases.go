@@ -82,8 +82,6 @@ type Case struct {
 	TapHeader int
 }
 
-// tunnelSince is the first kernel whose tap takes UDP tunnel GSO.
-var tunnelSince = [2]int{6, 17}
 
 // Sent describes what the case sends: its size and its header in the
 // comment syntax ("vnet flags=needs_csum gso=tcpv4 ...").

@@ -41,6 +41,9 @@ type Options struct {
 // verified on (docs/kernel.md).
 var knownKernel = [2]int{6, 18}
 
+// tunnelSince is the first kernel whose tap takes UDP tunnel GSO.
+var tunnelSince = [2]int{6, 17}
+
 // uname reads the running kernel's release (a test pretends another).
 var uname = unix.Uname
 

@@ -82,7 +82,6 @@ type Case struct {
 	TapHeader int
 }
 
-
 // Sent describes what the case sends: its size and its header in the
 // comment syntax ("vnet flags=needs_csum gso=tcpv4 ...").
 func (c *Case) Sent() string {

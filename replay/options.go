@@ -65,6 +65,15 @@ type Options struct {
 	// virtio-net, which alone takes UDP tunnel super-packets
 	// (Source.Coalesce.TunnelGSO).
 	Via Via
+	// Part, if set, sends only this process's share of the capture, one of
+	// N that as many processes (on as many hosts) send together.
+	Part Part
+	// StartAt, if set, is the wall-clock instant the replay starts at:
+	// Replay prepares (opens, preloads) and then waits for it, and the
+	// capture's original timing is anchored to it, so that processes on
+	// hosts with synchronized clocks send one capture together. It must
+	// not have passed.
+	StartAt time.Time
 }
 
 // Via is the way packets enter the kernel.
@@ -173,6 +182,13 @@ type Report struct {
 	Unsent int64 `json:"unsent,omitempty"`
 	// Interrupted: the context ended the replay (Ctrl-C) before the end.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Part, with Options.Part, is what this process took of the capture.
+	Part *PartReport `json:"shard,omitempty"`
+	// FirstFrameAt and LastFrameAt are the wall-clock times the first
+	// item was handed to the kernel and the last batch left: what report
+	// merge spans.
+	FirstFrameAt time.Time `json:"first_frame_at"`
+	LastFrameAt  time.Time `json:"last_frame_at"`
 }
 
 // SideReport is one interface's part of a two-interface replay.
@@ -247,6 +263,9 @@ func (o Options) Validate() error {
 		return optionError("Via", o.Via.String(), "tunnel GSO needs a tap: a packet socket takes no tunnel header")
 	case o.Via == ViaTap && o.Iface2 != "":
 		return optionError("Via", o.Via.String(), "a second interface goes by packet socket only")
+	}
+	if err := o.Part.Validate(); err != nil {
+		return err
 	}
 	for _, c := range o.CPUs {
 		if c < 0 || c >= MaxCPU {

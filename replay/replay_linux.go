@@ -29,6 +29,34 @@ func sleepUntil(ctx context.Context, t time.Time) {
 	}
 }
 
+// sleepPrecise waits until t as sleepUntil does, but closer: with the
+// kernel's high-resolution timer (clock_nanosleep on CLOCK_REALTIME,
+// TIMER_ABSTIME) rather than the runtime's, whose wake-ups come up to a
+// millisecond late, until spinEarly before t, then spinning, as the
+// kernel's timer too wakes a few hundred microseconds late on virtual
+// machines. For a start time that processes on several hosts share. It
+// blocks its thread, in steps of 50 ms so that ctx is heard.
+func sleepPrecise(ctx context.Context, t time.Time) {
+	const spinEarly = 500 * time.Microsecond
+	for ctx.Err() == nil {
+		left := time.Until(t) - spinEarly
+		if left <= 0 {
+			break
+		}
+		at := t.Add(-spinEarly)
+		if left > 50*time.Millisecond {
+			at = time.Now().Add(50 * time.Millisecond)
+		}
+		ts := unix.NsecToTimespec(at.UnixNano())
+		_ = unix.ClockNanosleep(unix.CLOCK_REALTIME, unix.TIMER_ABSTIME, &ts, nil) // EINTR: the loop goes on
+	}
+	for ctx.Err() == nil && time.Now().Before(t) {
+		// Others may wait for this CPU at the same instant (the shards of
+		// one host): a spin that yields lets them in.
+		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+	}
+}
+
 // newSenders opens n senders on iface (see newSender), one per pipeline,
 // or taps redirected to it (newTapSender) with Via tap.
 func newSenders(iface string, o Options, n int) ([]*sender, error) {

@@ -43,6 +43,7 @@ type pipeline struct {
 	lastDue time.Time
 	left    time.Time    // when its last batch of the pass left
 	sent    atomic.Int64 // frames accepted, for progress
+	firstAt time.Time    // when its first item was queued
 }
 
 // runState is what the shards of one replay share.
@@ -51,6 +52,9 @@ type runState struct {
 	o        Options
 	deadline time.Time
 	queued   atomic.Int64 // frames queued by all shards, for Limit
+	// part is what one pass took of the capture (Options.Part), written
+	// by the reader of pipeline 0.
+	part *PartReport
 }
 
 // run sends every item of the capture through the senders, one pipeline
@@ -82,18 +86,27 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 	}()
 	var first time.Time
 	if o.Preload {
-		free, f, err := preload(ctx, open, ps, o.PreloadMax)
+		free, f, part, err := preload(ctx, open, ps, o.PreloadMax, o.Part)
 		if err != nil {
 			return rep, err
 		}
 		defer free()
-		first = f
+		first, st.part = f, part
 	}
 	start := time.Now()
+	if !o.StartAt.IsZero() {
+		if late := start.Sub(o.StartAt); late > 0 {
+			return rep, fmt.Errorf("replay: the start time %s passed %v ago (before the capture was ready); choose a later one", o.StartAt.Format(time.RFC3339Nano), late.Round(time.Microsecond))
+		}
+		// Every item waits for its due time on the schedule, which
+		// starts at StartAt; a stream reads ahead meanwhile.
+		start = o.StartAt
+	}
 	var count sharedCount // rate pacing holds for all shards together
 	for _, p := range ps {
 		p.sched = newSchedule(o.Pacing, start)
 		p.sched.Share(&count)
+		p.sched.hold = !o.StartAt.IsZero()
 	}
 	if o.Duration > 0 {
 		st.deadline = start.Add(o.Duration)
@@ -175,7 +188,11 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 		if p.lastDue.After(lastDue) {
 			lastDue = p.lastDue
 		}
+		if !p.firstAt.IsZero() && (rep.FirstFrameAt.IsZero() || p.firstAt.Before(rep.FirstFrameAt)) {
+			rep.FirstFrameAt = p.firstAt
+		}
 	}
+	rep.LastFrameAt, rep.Part = end, st.part
 	paced := !o.Pacing.Topspeed && o.Pacing.PPS == 0 && o.Pacing.Mbps == 0
 	if paced && !lastDue.IsZero() {
 		// The last frame left when the last pipeline's last batch did.
@@ -243,20 +260,31 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 		return errStop
 	}
 	due := p.sched.Due(it.Timestamp, it.Segs, it.Wire)
+	start := p.firstAt.IsZero() && !st.o.StartAt.IsZero() // the instant the shards share
 	if !due.IsZero() {
 		if time.Until(due) > 0 {
 			if err := p.s.Flush(); err != nil {
 				return err
 			}
 			p.sent.Store(p.s.Stats.Frames)
-			sleepUntil(st.ctx, due)
+			if start {
+				sleepPrecise(st.ctx, due)
+			} else {
+				sleepUntil(st.ctx, due)
+			}
 		}
 		p.lastDue = due
 	}
 	if st.o.Limit > 0 { // a counter all pipelines write: only when it is needed
 		st.queued.Add(int64(it.Segs))
 	}
+	if p.firstAt.IsZero() {
+		p.firstAt = time.Now()
+	}
 	err := p.s.Queue(it, stable)
+	if err == nil && start {
+		err = p.s.Flush() // at once, not with the batch
+	}
 	p.sent.Store(p.s.Stats.Frames)
 	return err
 }
@@ -333,7 +361,7 @@ func (st *runState) progress(ps []*pipeline) func() {
 // limit bytes in all. It returns what frees the arenas and the time of the
 // capture's first packet.
 // Cancelling ctx stops the reading.
-func preload(ctx context.Context, open Opener, ps []*pipeline, limit int64) (free func(), first time.Time, err error) {
+func preload(ctx context.Context, open Opener, ps []*pipeline, limit int64, pt Part) (free func(), first time.Time, part *PartReport, err error) {
 	if limit <= 0 {
 		limit = 2 << 30
 	}
@@ -344,21 +372,24 @@ func preload(ctx context.Context, open Opener, ps []*pipeline, limit int64) (fre
 	if len(ps) > 1 {
 		r, err := open()
 		if err != nil {
-			return nil, first, err
+			return nil, first, nil, err
 		}
+		f := newPartFilter(pt)
 		err = r.Each(func(pk *pcaps.Packet) error {
-			bal.Add(pk)
+			if f.keep(pk, r.Count()) {
+				bal.Add(pk)
+			}
 			return stopped(ctx, r.Count())
 		})
 		r.Close()
 		if err != nil {
-			return nil, first, err
+			return nil, first, nil, err
 		}
 		bal.Assign()
 	}
 	r, err := open()
 	if err != nil {
-		return nil, first, err
+		return nil, first, nil, err
 	}
 	defer r.Close()
 	arenas := make([]*hugemem.Arena, len(ps))
@@ -387,12 +418,16 @@ func preload(ctx context.Context, open Opener, ps []*pipeline, limit int64) (fre
 			return nil
 		})
 	}
+	f := newPartFilter(pt)
 	err = r.Each(func(pk *pcaps.Packet) error {
 		if r.Count() == 1 {
 			first = pk.Timestamp
 		}
 		if err := stopped(ctx, r.Count()); err != nil {
 			return err
+		}
+		if !f.keep(pk, r.Count()) {
+			return nil
 		}
 		return ps[bal.Shard(pk)].src.Packet(pk, r.Count())
 	})
@@ -403,7 +438,10 @@ func preload(ctx context.Context, open Opener, ps []*pipeline, limit int64) (fre
 	}
 	if err != nil {
 		free()
-		return nil, first, err
+		return nil, first, nil, err
 	}
-	return free, first, nil
+	if f != nil {
+		part = f.report(pt)
+	}
+	return free, first, part, nil
 }

@@ -66,6 +66,9 @@ type schedule struct {
 	count *sharedCount
 	last  time.Duration // offset of the latest item, for loops
 	begun bool
+	// hold: even at top speed nothing is due before start (a start time
+	// set in advance).
+	hold bool
 }
 
 // sharedCount is what rate pacing has let through so far: frames and bytes on
@@ -92,6 +95,9 @@ func (s *schedule) Share(c *sharedCount) { s.count = c }
 func (s *schedule) Due(ts time.Time, frames int, bytes int) time.Time {
 	switch {
 	case s.p.Topspeed:
+		if s.hold {
+			return s.start
+		}
 		return time.Time{}
 	case s.p.PPS > 0:
 		before := s.count.frames.Add(int64(frames)) - int64(frames)

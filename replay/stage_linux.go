@@ -282,6 +282,7 @@ func (m *maker) read(r *pcaps.Reader, p *pipeline, n int, q, free chan []readMsg
 	if !r.Window(p.ring, reclaim) {
 		return fmt.Errorf("%s: the reader takes no ring", r.Name())
 	}
+	part := newPartFilter(m.st.o.Part)
 	steer := newSteer(n)
 	var pk pcaps.Packet
 	for {
@@ -302,12 +303,15 @@ func (m *maker) read(r *pcaps.Reader, p *pipeline, n int, q, free chan []readMsg
 			}
 			next = pk.Offset + every
 		}
-		if steer.Shard(&pk) != p.index {
+		if !part.keep(&pk, r.Count()) || steer.Shard(&pk) != p.index {
 			continue
 		}
 		if err := add(readMsg{pkt: pk, record: r.Count()}); err != nil {
 			return err
 		}
+	}
+	if part != nil && p.index == 0 {
+		m.st.part = part.report(m.st.o.Part)
 	}
 	return hand()
 }

@@ -41,25 +41,29 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 		}
 		p.src.Borrow(false)
 		send := func(it *item) error { return st.send(p, it, false) }
-		if len(ps) == 1 {
+		if len(ps) == 1 && st.o.Part.N <= 1 {
 			if err := p.src.Feed(r, send); err != nil {
 				return err
 			}
 			return p.flush()
 		}
 		p.src.Begin(r.Name(), isCoalesced(r), send)
+		part := newPartFilter(st.o.Part)
 		steer := newSteer(len(ps))
 		err = r.Each(func(pk *pcaps.Packet) error {
 			if r.Count() == 1 {
 				p.sched.Begin(pk.Timestamp)
 			}
-			if steer.Shard(pk) != p.index {
+			if !part.keep(pk, r.Count()) || steer.Shard(pk) != p.index {
 				return nil
 			}
 			return p.src.Packet(pk, r.Count())
 		})
 		if err != nil {
 			return err
+		}
+		if part != nil && p.index == 0 {
+			st.part = part.report(st.o.Part)
 		}
 		if err := p.src.End(); err != nil {
 			return err

@@ -86,7 +86,7 @@ traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,
-		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand(), replayCommand(), verifyCommand(), probeCommand()),
+		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand(), replayCommand(), verifyCommand(), probeCommand(), reportCommand()),
 		OnUsageError:    onUsageError,
 		ExitErrHandler:  func(*cli.Context, error) {}, // run decides the exit code
 	}

@@ -164,6 +164,16 @@ may use; streaming, one per two, as a streaming pipeline reads, coalesces and
 sends in stages of their own, which keep two CPUs busy. Both directions of a
 connection go to one pipeline, so the order within each connection is exact;
 frames of no connection (ARP, fragments) keep their order in the first.
+--shard K/N sends share K of N of the connections, by the same rule, so that N
+processes (on as many hosts, each with its own NIC) replay one capture together;
+frames of no connection go with shard 0. --start-at TIME (RFC 3339, or +10s)
+makes each wait, once ready, for one wall-clock instant and anchors the
+capture's timing to it: with clocks synchronized (PTP, NTP) the shards keep the
+capture's relative timing between them. --pps-total makes --pps and --mbps the
+rate of all shards together. "gsoreplay report merge" adds their --json
+reports up and checks that every record was sent by exactly one shard.
+examples/ has a Kubernetes Indexed Job and an ssh script that launch them.
+
 --threads 1 keeps the capture's global order. Pacing runs on one clock for all
 (--pps and --mbps count the frames of all pipelines together). Streaming, each
 new connection goes to the pipeline with the least work so far; -K spreads the
@@ -174,6 +184,7 @@ ordinary memory on virtual machines.
   gsoreplay replay -i eth1 capture.pcap
   gsoreplay replay -i eth1 --topspeed -K --loop 0 --duration 30s capture.pcap
   gsoreplay replay -i eth1 --mbps 900 --json super.pcapng | jq .pps
+  gsoreplay replay -i eth1 --shard 1/3 --start-at 2026-12-05T10:00:00Z --json cap.pcap
 
 Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 1 otherwise, 2 on bad usage.`,
@@ -186,6 +197,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "most messages per sendmmsg"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as one JSON object on standard output"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no report unless something failed"},
+			&cli.StringFlag{Name: "shard", Usage: "send only share `K/N` of the capture's connections (both directions), one of N processes that send it together; frames of no connection go with 0/N"},
+			&cli.StringFlag{Name: "start-at", Usage: "start at wall-clock `TIME` (RFC 3339, e.g. 2026-12-05T10:00:00.000000Z, or +DURATION from now) and anchor the capture's timing to it: shards on hosts with synchronized clocks start together"},
+			&cli.BoolFlag{Name: "pps-total", Usage: "with --shard, --pps and --mbps are the rate of all N shards together: this one sends 1/N of it"},
 		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
 		Action: func(c *cli.Context) error {
 			in, err := oneInput(c)
@@ -209,6 +223,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 				return err
 			}
 			if err := batchFlag(c); err != nil {
+				return err
+			}
+			if err := partFrom(c, &o); err != nil {
 				return err
 			}
 			if err := flagError(c, o.Validate()); err != nil {
@@ -258,6 +275,52 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 	}
 }
 
+// partFrom reads --shard, --start-at and --pps-total into o.
+func partFrom(c *cli.Context, o *replay.Options) error {
+	if v := c.String("shard"); v != "" {
+		p, err := replay.ParsePart(v)
+		if err != nil {
+			return usagef("--shard %s: want K/N with 0 <= K < N <= %d (e.g. 0/3)", v, replay.MaxParts)
+		}
+		o.Part = p
+	}
+	if c.Bool("pps-total") {
+		if o.Part.N < 1 {
+			return usagef("--pps-total needs --shard")
+		}
+		if o.Pacing.PPS == 0 && o.Pacing.Mbps == 0 {
+			return usagef("--pps-total needs --pps or --mbps")
+		}
+		o.Pacing.PPS /= float64(o.Part.N)
+		o.Pacing.Mbps /= float64(o.Part.N)
+	}
+	if v := c.String("start-at"); v != "" {
+		t, err := parseStartAt(v, time.Now())
+		if err != nil {
+			return usagef("--start-at %s: %v", v, err)
+		}
+		o.StartAt = t
+	}
+	return nil
+}
+
+// parseStartAt reads an RFC 3339 time (any sub-second precision) or
+// "+DURATION" from now.
+func parseStartAt(v string, now time.Time) (time.Time, error) {
+	if d, ok := strings.CutPrefix(v, "+"); ok {
+		dur, err := time.ParseDuration(d)
+		if err != nil || dur < 0 {
+			return time.Time{}, fmt.Errorf("want +DURATION (e.g. +10s)")
+		}
+		return now.Add(dur).Round(0), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("want RFC 3339 (e.g. 2026-12-05T10:00:00.000000Z) or +DURATION")
+	}
+	return t, nil
+}
+
 // batchFlag refuses --batch 0, which the library would take for its
 // default.
 func batchFlag(c *cli.Context) error {
@@ -288,6 +351,9 @@ func printReplay(w io.Writer, r *replay.Report) {
 	fmt.Fprintln(w)
 	if r.EndDriftMS != 0 {
 		fmt.Fprintf(w, "Timing: the last send left %.3f ms after its scheduled time\n", r.EndDriftMS)
+	}
+	if p := r.Part; p != nil {
+		fmt.Fprintf(w, "Shard: %s, %d of the capture's %d records (fingerprint %s of %s; gsoreplay report merge adds them up)\n", p.Part, p.Packets, p.CapturePackets, p.Fingerprint, p.CaptureFingerprint)
 	}
 	fmt.Fprintf(w, "Statistics for network device: %s\n", r.Interface)
 	fmt.Fprintf(w, "\tSuccessful packets:        %d\n", r.Packets)

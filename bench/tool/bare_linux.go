@@ -384,32 +384,42 @@ func sendAll(fd int, n int64, batch int, item func(i int64) (hdr, frame []byte))
 // bench/NOTES.md). The first and the last change are each seen at most
 // pollEvery late: an error of at most 2 pollEvery on a pass of a few hundred
 // milliseconds (0.1 % at 0.4 s).
-func watch(iface string, want int64, quiet time.Duration) error {
+func watch(ifaces string, want int64, quiet time.Duration) error {
 	const pollEvery = 200 * time.Microsecond
-	dir := "/sys/class/net/" + iface + "/statistics/"
-	open := func(name string) (*os.File, error) { return os.Open(dir + name) }
-	pf, err := open("rx_packets")
-	if err != nil {
-		return fmt.Errorf("no counters for %s: %v", iface, err)
-	}
-	defer pf.Close()
-	bf, err := open("rx_bytes")
-	if err != nil {
-		return fmt.Errorf("no counters for %s: %v", iface, err)
-	}
-	defer bf.Close()
-	var buf [32]byte
-	read := func(f *os.File) int64 {
-		n, err := f.ReadAt(buf[:], 0)
-		if n == 0 && err != nil {
-			return -1
+	// Several interfaces (a comma list: the peers of several senders)
+	// count as one: their sums.
+	var pfs, bfs []*os.File
+	for _, iface := range strings.Split(ifaces, ",") {
+		dir := "/sys/class/net/" + iface + "/statistics/"
+		pf, err := os.Open(dir + "rx_packets")
+		if err != nil {
+			return fmt.Errorf("no counters for %s: %v", iface, err)
 		}
-		v, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
-		return v
+		defer pf.Close()
+		bf, err := os.Open(dir + "rx_bytes")
+		if err != nil {
+			return fmt.Errorf("no counters for %s: %v", iface, err)
+		}
+		defer bf.Close()
+		pfs, bfs = append(pfs, pf), append(bfs, bf)
 	}
+	var buf [32]byte
+	read := func(fs []*os.File) int64 {
+		var sum int64
+		for _, f := range fs {
+			n, err := f.ReadAt(buf[:], 0)
+			if n == 0 && err != nil {
+				return -1
+			}
+			v, _ := strconv.ParseInt(strings.TrimSpace(string(buf[:n])), 10, 64)
+			sum += v
+		}
+		return sum
+	}
+	pf, bf := pfs, bfs
 	p0, b0 := read(pf), read(bf)
 	if p0 < 0 || b0 < 0 {
-		return fmt.Errorf("cannot read the counters of %s", iface)
+		return fmt.Errorf("cannot read the counters of %s", ifaces)
 	}
 	fmt.Fprintln(os.Stderr, "watching")
 	var first, last time.Time

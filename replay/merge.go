@@ -140,7 +140,8 @@ func Merge(reps []*Report) (*Merged, error) {
 	if m.Failed > 0 {
 		problem("%d sends were refused", m.Failed)
 	}
-	sort.SliceStable(m.Parts, func(i, j int) bool { return m.Parts[i].Shard < m.Parts[j].Shard })
+	k := func(s string) int { p, _ := ParsePart(s); return p.K }
+	sort.SliceStable(m.Parts, func(i, j int) bool { return k(m.Parts[i].Shard) < k(m.Parts[j].Shard) })
 	if !m.FirstFrameAt.IsZero() && m.LastFrameAt.After(m.FirstFrameAt) {
 		m.Seconds = m.LastFrameAt.Sub(m.FirstFrameAt).Seconds()
 		m.PPS = float64(m.Packets) / m.Seconds

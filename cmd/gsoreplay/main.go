@@ -77,6 +77,7 @@ a private lab and proves that what comes out is the original trace.
   gsoreplay segment -o again.pcap super.pcapng      # again.pcap == capture.pcap
   sudo gsoreplay verify capture.pcap                # exit 0: every frame exact
   sudo gsoreplay replay -i eth1 --topspeed capture.pcap
+  gsoreplay report merge r0.json r1.json            # shards of one replay (--shard K/N), added up
 
 Files may be pcap (µs or ns, either byte order), pcapng, or vnet records
 (virtio_net_hdr + frame, from "coalesce --format vnet"), plain or compressed

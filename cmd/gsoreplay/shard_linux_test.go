@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/pcapgo"
-
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/replay"
 )
@@ -156,42 +154,11 @@ func (l *shardLab) replayShards(t *testing.T, bin, in, dir string) (late []time.
 	for k, cmd := range dumps {
 		cmd.Process.Signal(os.Interrupt)
 		cmd.Wait()
-		f, err := os.Open(filepath.Join(dir, fmt.Sprintf("peer%d.pcap", k)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			d, ci, err := r.ReadPacketData()
-			if err != nil {
-				break
-			}
-			peers[k] = append(peers[k], stamped{ci.Timestamp, d})
-		}
-		f.Close()
+		peers[k] = readStamped(t, filepath.Join(dir, fmt.Sprintf("peer%d.pcap", k)))
 	}
 
 	// The capture, with gopacket's reading of its timestamps.
-	f, err := os.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var orig []stamped
-	for {
-		d, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		orig = append(orig, stamped{ci.Timestamp, d})
-	}
+	orig := readStamped(t, in)
 	// Every frame once: the peers' frames together are the capture's.
 	var want, got [][]byte
 	for _, o := range orig {

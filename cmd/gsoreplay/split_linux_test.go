@@ -71,6 +71,29 @@ type stamped struct {
 	data []byte
 }
 
+// readStamped reads the frames of a pcap file and their timestamps with
+// gopacket.
+func readStamped(t *testing.T, path string) []stamped {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var out []stamped
+	for {
+		d, ci, err := r.ReadPacketData()
+		if err != nil {
+			return out
+		}
+		out = append(out, stamped{ci.Timestamp, d})
+	}
+}
+
 // capture runs send in A while tcpdump records what vb1 and vb2 receive.
 func (l *twoLab) capture(t *testing.T, send ...string) (side [2][]stamped) {
 	t.Helper()
@@ -101,22 +124,7 @@ func (l *twoLab) capture(t *testing.T, send ...string) (side [2][]stamped) {
 		if t.Failed() {
 			t.Logf("tcpdump vb%d: %s", i+1, errs[i])
 		}
-		f, err := os.Open(filepath.Join(dir, fmt.Sprintf("%d.pcap", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			d, ci, err := r.ReadPacketData()
-			if err != nil {
-				break
-			}
-			side[i] = append(side[i], stamped{ci.Timestamp, d})
-		}
-		f.Close()
+		side[i] = readStamped(t, filepath.Join(dir, fmt.Sprintf("%d.pcap", i)))
 	}
 	return side
 }

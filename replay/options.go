@@ -35,8 +35,9 @@ type Options struct {
 	// Iface2, with Source.Split, is the second interface (tcpreplay's -I):
 	// items of the secondary side leave by it (Replay).
 	Iface2 string
-	// Progress, if set, is called about every 100 ms with the frames sent.
-	Progress func(frames int64)
+	// Progress, if set, is called about every 100 ms with the frames sent
+	// and their bytes.
+	Progress func(frames, bytes int64)
 	// Preload reads the capture's items into memory before sending
 	// (tcpreplay's -K): loops then cost no reading, coalescing or copying.
 	Preload bool

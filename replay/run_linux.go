@@ -43,7 +43,14 @@ type pipeline struct {
 	lastDue time.Time
 	left    time.Time    // when its last batch of the pass left
 	sent    atomic.Int64 // frames accepted, for progress
+	bytes   atomic.Int64 // and their bytes
 	firstAt time.Time    // when its first item was queued
+}
+
+// noteSent publishes what the sender accepted so far, for progress.
+func (p *pipeline) noteSent() {
+	p.sent.Store(p.s.Stats.Frames)
+	p.bytes.Store(p.s.Stats.Bytes)
 }
 
 // runState is what the shards of one replay share.
@@ -244,7 +251,7 @@ func accounted(ps []*pipeline, preload bool, loops int) error {
 func (p *pipeline) flush() error {
 	err := p.s.Flush()
 	p.left = time.Now()
-	p.sent.Store(p.s.Stats.Frames)
+	p.noteSent()
 	return err
 }
 
@@ -266,7 +273,7 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 			if err := p.s.Flush(); err != nil {
 				return err
 			}
-			p.sent.Store(p.s.Stats.Frames)
+			p.noteSent()
 			if start {
 				sleepPrecise(st.ctx, due)
 			} else {
@@ -285,7 +292,7 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 	if err == nil && start {
 		err = p.s.Flush() // at once, not with the batch
 	}
-	p.sent.Store(p.s.Stats.Frames)
+	p.noteSent()
 	return err
 }
 
@@ -344,11 +351,12 @@ func (st *runState) progress(ps []*pipeline) func() {
 			case <-done:
 				return
 			case <-t.C:
-				var n int64
+				var n, b int64
 				for _, p := range ps {
 					n += p.sent.Load()
+					b += p.bytes.Load()
 				}
-				st.o.Progress(n)
+				st.o.Progress(n, b)
 			}
 		}
 	}()

@@ -112,7 +112,7 @@ func (st *runState) sendBatch(p *pipeline, b *stageBatch, released *atomic.Int64
 			if err := p.s.Flush(); err != nil {
 				return err
 			}
-			p.sent.Store(p.s.Stats.Frames)
+			p.noteSent()
 			if m.mark > released.Load() { // periodic and urgent marks interleave
 				released.Store(m.mark)
 			}

@@ -118,8 +118,12 @@ func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 }
 
-// progress shows frames sent on a terminal.
-func progress(c *cli.Context, what string) (func(int64), func()) {
+// progress shows frames sent on a terminal, or, with --stats N,
+// tcpreplay's statistics every N seconds on standard error.
+func progress(c *cli.Context, what string) (func(frames, bytes int64), func()) {
+	if every := c.Int("stats"); every > 0 {
+		return statsEvery(c.App.ErrWriter, time.Duration(every)*time.Second), func() {}
+	}
 	if !isTerminal(c.App.ErrWriter) {
 		return nil, func() {}
 	}
@@ -131,7 +135,52 @@ func progress(c *cli.Context, what string) (func(int64), func()) {
 		progressbar.OptionShowIts(),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish())
-	return func(n int64) { bar.Set64(n) }, func() { bar.Finish() }
+	return func(n, _ int64) { bar.Set64(n) }, func() { bar.Finish() }
+}
+
+// statsEvery returns a progress function that writes tcpreplay's "Test
+// start" line when the first frame has left, then its "Actual" and
+// "Rated" lines, counted from then, every time every has passed.
+func statsEvery(w io.Writer, every time.Duration) func(frames, bytes int64) {
+	var start, last time.Time
+	return func(frames, bytes int64) {
+		now := time.Now()
+		switch {
+		case start.IsZero():
+			if frames > 0 {
+				start, last = now, now
+				fmt.Fprintf(w, "Test start: %s ...\n", now.Format("2006-01-02 15:04:05.000000000"))
+			}
+		case now.Sub(last) >= every:
+			last = now
+			tcpreplayStats(w, frames, bytes, now.Sub(start))
+		}
+	}
+}
+
+// tcpreplayStats writes tcpreplay 4.6's "Actual" and "Rated" lines
+// (packet_stats), its integer arithmetic and all.
+func tcpreplayStats(w io.Writer, frames, bytes int64, d time.Duration) {
+	us := d.Microseconds()
+	if d >= time.Second {
+		fmt.Fprintf(w, "Actual: %d packets (%d bytes) sent in %d.%02d seconds\n", frames, bytes, d/time.Second, (d%time.Second)/(10*time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "Actual: %d packets (%d bytes) sent in %d.%06d seconds\n", frames, bytes, d/time.Second, (d%time.Second)/time.Microsecond)
+	}
+	var bps, pps10, mbX1000 int64
+	if us > 0 && frames > 0 && bytes > 0 {
+		bps = bytes * 10 * 1000 * 1000 / us // tenths of bytes a second
+		pps10 = frames * 100 * 1000 * 1000 / us
+		if bytes > 1000*1000*1000 && us > 1000*1000 {
+			bps, pps10 = bytes*10*1000/(us/1000), frames*100*1000/(us/1000)
+		}
+		mbX1000 = bps / 10 * 8 / 1000
+	}
+	if mbX1000/1000 >= 1 {
+		fmt.Fprintf(w, "Rated: %d.%d Bps, %d.%02d Mbps, %d.%02d pps\n", bps/10, bps%10, mbX1000/1000, mbX1000/10%100, pps10/100, pps10%100)
+	} else {
+		fmt.Fprintf(w, "Rated: %d.%d Bps, %d.%03d Mbps, %d.%02d pps\n", bps/10, bps%10, mbX1000/1000, mbX1000%1000, pps10/100, pps10%100)
+	}
 }
 
 func replayCommand() *cli.Command {
@@ -199,6 +248,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no report unless something failed"},
 			&cli.StringFlag{Name: "shard", Usage: "send only share `K/N` of the capture's connections (both directions), one of N processes that send it together; frames of no connection go with 0/N"},
 			&cli.StringFlag{Name: "start-at", Usage: "start at wall-clock `TIME` (RFC 3339, e.g. 2026-12-05T10:00:00.000000Z, or +DURATION from now) and anchor the capture's timing to it: shards on hosts with synchronized clocks start together"},
+			&cli.IntFlag{Name: "stats", Usage: "print tcpreplay's statistics (Actual, Rated) on standard error every `N` seconds while sending"},
 			&cli.BoolFlag{Name: "pps-total", Usage: "with --shard, --pps and --mbps are the rate of all N shards together: this one sends 1/N of it"},
 		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
 		Action: func(c *cli.Context) error {
@@ -227,6 +277,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			}
 			if err := partFrom(c, &o); err != nil {
 				return err
+			}
+			if c.Int("stats") < 0 {
+				return usagef("--stats %d: want seconds, 1 or more", c.Int("stats"))
 			}
 			if err := flagError(c, o.Validate()); err != nil {
 				return err

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gsoreplay/gsoreplay/internal/testenv"
+)
+
+// TestStatsLines: tcpreplay 4.6's "Actual" and "Rated" lines for the
+// packets, bytes and microseconds its own report states (its output is the
+// oracle) are the lines tcpreplayStats writes for them; and replay --stats
+// 1 writes "Test start" and then those lines on standard error about once
+// a second, the counts growing.
+func TestStatsLines(t *testing.T) {
+	testenv.RequireRoot(t, "ip", "ethtool")
+	t46 := "../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay"
+	if _, err := os.Stat(t46); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tcpreplay 4.6 missing in CI: %v", err)
+		}
+		t.Skip("no tcpreplay 4.6")
+	}
+	t46, _ = filepath.Abs(t46)
+	l := newTwoLab(t)
+	in, _ := filepath.Abs(fixture)
+	actual := regexp.MustCompile(`(?m)^Actual: (\d+) packets \((\d+) bytes\) sent in (\d+)\.(\d{6}) seconds\n(Rated: .*)$`)
+	for _, args := range [][]string{{}, {"--mbps", "20"}, {"--pps", "20000"}} {
+		out, err := exec.Command("ip", append(append([]string{"netns", "exec", l.a, t46, "-i", "va1"}, args...), in)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("tcpreplay 4.6: %v %s", err, out)
+		}
+		m := actual.FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("tcpreplay 4.6 %v wrote no sub-second Actual line: %s", args, out)
+		}
+		frames, _ := strconv.ParseInt(string(m[1]), 10, 64)
+		nbytes, _ := strconv.ParseInt(string(m[2]), 10, 64)
+		secs, _ := strconv.ParseInt(string(m[3]), 10, 64)
+		us, _ := strconv.ParseInt(string(m[4]), 10, 64)
+		var b bytes.Buffer
+		tcpreplayStats(&b, frames, nbytes, time.Duration(secs)*time.Second+time.Duration(us)*time.Microsecond)
+		want := strings.TrimSpace(string(m[0]))
+		t.Logf("tcpreplay 4.6 %v: %s", args, want)
+		if got := strings.TrimSpace(b.String()); got != want {
+			t.Errorf("tcpreplay 4.6 %v:\n%s\nours:\n%s", args, want, got)
+		}
+	}
+
+	bin := buildBinary(t, t.TempDir())
+	cmd := exec.Command("ip", "netns", "exec", l.a, bin, "replay", "-q", "-i", "va1", "--stats", "1", "--pps", "350", in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("replay --stats 1: %v %s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) < 1 || !strings.HasPrefix(lines[0], "Test start: ") {
+		t.Fatalf("no Test start line: %q", lines)
+	}
+	var at []float64
+	var counts []int64
+	for _, m := range regexp.MustCompile(`Actual: (\d+) packets \(\d+ bytes\) sent in (\d+\.\d+) seconds`).FindAllStringSubmatch(stderr.String(), -1) {
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		s, _ := strconv.ParseFloat(m[2], 64)
+		counts, at = append(counts, n), append(at, s)
+	}
+	// 817 frames at 350 a second: about 2.3 s, so two lines.
+	if len(at) != 2 {
+		t.Fatalf("%d Actual lines in 2.3 s, want 2: %s", len(at), stderr.String())
+	}
+	for i, s := range at {
+		if s < float64(i+1)-0.05 || s > float64(i+1)+0.3 || (i > 0 && counts[i] <= counts[i-1]) {
+			t.Errorf("line %d at %.2f s with %d packets: %s", i+1, s, counts[i], stderr.String())
+		}
+	}
+}

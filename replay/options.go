@@ -17,6 +17,9 @@ type Options struct {
 	// Loops is the number of passes over the capture; 0 repeats until
 	// Limit, Duration or cancellation.
 	Loops int
+	// LoopDelay is a pause between passes (tcpreplay's --loopdelay-ms):
+	// the schedule resumes after it, whatever the pacing.
+	LoopDelay time.Duration
 	// Limit stops after this many frames on the wire (a super-packet is not
 	// split, so the count may pass it by less than one super-packet).
 	Limit int64
@@ -252,6 +255,8 @@ func (o Options) Validate() error {
 		return optionError("Limit", o.Limit, "must not be negative")
 	case o.Duration < 0:
 		return optionError("Duration", o.Duration, "must not be negative")
+	case o.LoopDelay < 0:
+		return optionError("LoopDelay", o.LoopDelay, "must not be negative")
 	case o.Threads < 0 || o.Threads > MaxThreads:
 		return optionError("Threads", o.Threads, fmt.Sprintf("want 1..%d", MaxThreads))
 	case o.Retries < 0 || o.Retries > MaxRetries:

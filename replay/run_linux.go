@@ -151,8 +151,12 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 		for _, p := range ps {
 			last = max(last, p.sched.Last())
 		}
+		if o.LoopDelay > 0 {
+			sleepUntil(ctx, time.Now().Add(o.LoopDelay))
+		}
 		for _, p := range ps {
 			p.sched.NextLoopAt(last)
+			p.sched.Shift(o.LoopDelay)
 		}
 	}
 	stopProgress()

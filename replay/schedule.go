@@ -17,6 +17,15 @@ type Pacing struct {
 	Mbps float64
 	// Topspeed sends as fast as the socket takes them.
 	Topspeed bool
+	// PPSMulti, with PPS, sends frames in groups of this many, each group
+	// due at once (tcpreplay's --pps-multi): longer, more accurate waits
+	// at high rates. 0 and 1 are frame by frame.
+	PPSMulti int
+	// MaxSleep, with original timing or a multiplier, caps every pause
+	// between items of the capture at this long (tcpreplay's --maxsleep);
+	// what comes after a shortened pause moves up with it, so that only
+	// the long pauses shrink.
+	MaxSleep time.Duration
 }
 
 // Pacing errors.
@@ -47,7 +56,7 @@ func (p Pacing) Validate() error {
 	switch {
 	case modes > 1:
 		return ErrPacingModes
-	case p.Multiplier < 0 || p.PPS < 0 || p.Mbps < 0:
+	case p.Multiplier < 0 || p.PPS < 0 || p.Mbps < 0 || p.PPSMulti < 0 || p.MaxSleep < 0:
 		return ErrNegativeRate
 	}
 	return nil
@@ -65,6 +74,7 @@ type schedule struct {
 	// sharing the count (Share): pps and Mbps hold for them all.
 	count *sharedCount
 	last  time.Duration // offset of the latest item, for loops
+	prev  time.Duration // offset of the previous item, for MaxSleep
 	begun bool
 	// hold: even at top speed nothing is due before start (a start time
 	// set in advance).
@@ -101,6 +111,9 @@ func (s *schedule) Due(ts time.Time, frames int, bytes int) time.Time {
 		return time.Time{}
 	case s.p.PPS > 0:
 		before := s.count.frames.Add(int64(frames)) - int64(frames)
+		if m := int64(s.p.PPSMulti); m > 1 {
+			before -= before % m // the group's first frame
+		}
 		return s.start.Add(time.Duration(float64(before) / s.p.PPS * float64(time.Second)))
 	case s.p.Mbps > 0:
 		before := s.count.bytes.Add(int64(bytes)) - int64(bytes)
@@ -108,12 +121,18 @@ func (s *schedule) Due(ts time.Time, frames int, bytes int) time.Time {
 	}
 	if !s.begun {
 		s.begun, s.first = true, ts
+		s.prev = s.offset
 	}
 	rel := ts.Sub(s.first)
 	if rel < 0 {
 		rel = 0 // capture out of order: send at once
 	}
 	at := s.offset + time.Duration(float64(rel)/s.p.Multiplier)
+	if m := s.p.MaxSleep; m > 0 && at-s.prev > m {
+		s.offset -= at - s.prev - m
+		at = s.prev + m
+	}
+	s.prev = max(s.prev, at)
 	if at > s.last {
 		s.last = at
 	}
@@ -126,6 +145,9 @@ func (s *schedule) Due(ts time.Time, frames int, bytes int) time.Time {
 func (s *schedule) Begin(first time.Time) {
 	s.begun, s.first = true, first
 }
+
+// Shift moves everything not yet due d later (a pause between loops).
+func (s *schedule) Shift(d time.Duration) { s.start = s.start.Add(d) }
 
 // Last is the offset from the start at which the latest item so far is due.
 func (s *schedule) Last() time.Duration { return s.last }

@@ -19,6 +19,15 @@ func TestSchedule(t *testing.T) {
 		{"twice as fast", Pacing{Multiplier: 2}, []time.Time{ts(0), ts(10), ts(25)}, []time.Duration{0, 5 * time.Millisecond, 12500 * time.Microsecond}},
 		{"1000 pps, 10 frames each", Pacing{PPS: 1000}, []time.Time{ts(0), ts(0), ts(0)}, []time.Duration{0, 10 * time.Millisecond, 20 * time.Millisecond}},
 		{"8 Mbps, 1000 bytes each", Pacing{Mbps: 8}, []time.Time{ts(0), ts(0), ts(0)}, []time.Duration{0, time.Millisecond, 2 * time.Millisecond}},
+		// Groups of 25 frames: items of 10 frames start at frames 0, 10,
+		// 20, 30, 40; their groups at 0, 0, 0, 25, 25.
+		{"1000 pps in groups of 25", Pacing{PPS: 1000, PPSMulti: 25}, []time.Time{ts(0), ts(0), ts(0), ts(0), ts(0)},
+			[]time.Duration{0, 0, 0, 25 * time.Millisecond, 25 * time.Millisecond}},
+		// A 5 s pause shortened to 100 ms, the rest moved up with it.
+		{"maxsleep 100 ms", Pacing{MaxSleep: 100 * time.Millisecond}, []time.Time{ts(0), ts(10), ts(5010), ts(5030), ts(5080)},
+			[]time.Duration{0, 10 * time.Millisecond, 110 * time.Millisecond, 130 * time.Millisecond, 180 * time.Millisecond}},
+		{"maxsleep twice as fast", Pacing{Multiplier: 2, MaxSleep: 100 * time.Millisecond}, []time.Time{ts(0), ts(1000), ts(1100)},
+			[]time.Duration{0, 100 * time.Millisecond, 150 * time.Millisecond}},
 	}
 	for _, tc := range cases {
 		s := newSchedule(tc.p, start)

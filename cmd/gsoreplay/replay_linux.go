@@ -32,11 +32,20 @@ func pacingFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "pps", Aliases: []string{"p"}, Usage: "send `N` frames per second (frames on the wire, after segmentation)"},
 		&cli.Float64Flag{Name: "mbps", Aliases: []string{"M"}, Usage: "send `N` megabits per second of frames"},
 		&cli.BoolFlag{Name: "topspeed", Aliases: []string{"t"}, Usage: "send as fast as the kernel takes them"},
+		&cli.IntFlag{Name: "pps-multi", Usage: "with --pps, send frames in groups of `N`, each group at once (longer, more accurate waits at high rates)"},
+		&cli.IntFlag{Name: "maxsleep", Usage: "never pause more than `MS` milliseconds between packets of the capture; unlike tcpreplay, what follows a shortened pause moves up with it, so only the long pauses shrink"},
 	}
 }
 
 func pacingFrom(c *cli.Context) (replay.Pacing, error) {
-	p := replay.Pacing{Multiplier: c.Float64("multiplier"), PPS: c.Float64("pps"), Mbps: c.Float64("mbps"), Topspeed: c.Bool("topspeed")}
+	p := replay.Pacing{Multiplier: c.Float64("multiplier"), PPS: c.Float64("pps"), Mbps: c.Float64("mbps"), Topspeed: c.Bool("topspeed"),
+		PPSMulti: c.Int("pps-multi"), MaxSleep: time.Duration(c.Int("maxsleep")) * time.Millisecond}
+	switch {
+	case c.IsSet("pps-multi") && (p.PPS == 0 || p.PPSMulti < 1):
+		return p, usagef("--pps-multi %d: want 1 or more, with --pps", p.PPSMulti)
+	case c.Int("maxsleep") < 0:
+		return p, usagef("--maxsleep %d: want milliseconds, 0 or more", c.Int("maxsleep"))
+	}
 	switch err := p.Validate(); {
 	case errors.Is(err, replay.ErrPacingModes):
 		return p, usagef("%s: choose one of --multiplier, --pps, --mbps, --topspeed", c.Command.Name)
@@ -248,6 +257,8 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no report unless something failed"},
 			&cli.StringFlag{Name: "shard", Usage: "send only share `K/N` of the capture's connections (both directions), one of N processes that send it together; frames of no connection go with 0/N"},
 			&cli.StringFlag{Name: "start-at", Usage: "start at wall-clock `TIME` (RFC 3339, e.g. 2026-12-05T10:00:00.000000Z, or +DURATION from now) and anchor the capture's timing to it: shards on hosts with synchronized clocks start together"},
+			&cli.IntFlag{Name: "loopdelay-ms", Usage: "pause `MS` milliseconds between loops (needs --loop)"},
+			&cli.Int64Flag{Name: "loopdelay-ns", Usage: "pause `NS` nanoseconds between loops (needs --loop; not with --loopdelay-ms)"},
 			&cli.IntFlag{Name: "stats", Usage: "print tcpreplay's statistics (Actual, Rated) on standard error every `N` seconds while sending"},
 			&cli.BoolFlag{Name: "pps-total", Usage: "with --shard, --pps and --mbps are the rate of all N shards together: this one sends 1/N of it"},
 		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
@@ -280,6 +291,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			}
 			if c.Int("stats") < 0 {
 				return usagef("--stats %d: want seconds, 1 or more", c.Int("stats"))
+			}
+			if o.LoopDelay, err = loopDelayFrom(c); err != nil {
+				return err
 			}
 			if err := flagError(c, o.Validate()); err != nil {
 				return err
@@ -326,6 +340,20 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			return nil
 		},
 	}
+}
+
+// loopDelayFrom reads tcpreplay's --loopdelay-ms or --loopdelay-ns.
+func loopDelayFrom(c *cli.Context) (time.Duration, error) {
+	ms, ns := c.Int("loopdelay-ms"), c.Int64("loopdelay-ns")
+	switch {
+	case c.IsSet("loopdelay-ms") && c.IsSet("loopdelay-ns"):
+		return 0, usagef("--loopdelay-ms or --loopdelay-ns, not both")
+	case ms < 0 || ns < 0:
+		return 0, usagef("--loopdelay-ms and --loopdelay-ns want 0 or more")
+	case (c.IsSet("loopdelay-ms") || c.IsSet("loopdelay-ns")) && !c.IsSet("loop"):
+		return 0, usagef("--loopdelay-ms and --loopdelay-ns need --loop")
+	}
+	return time.Duration(ms)*time.Millisecond + time.Duration(ns), nil
 }
 
 // partFrom reads --shard, --start-at and --pps-total into o.

@@ -82,3 +82,32 @@ func TestStatsLines(t *testing.T) {
 		}
 	}
 }
+
+// TestLoopDelay: --loop 3 --loopdelay-ms 300 at top speed puts the three
+// passes on the wire whole, with two pauses of 300 ms between them at the
+// peer (tcpdump's timestamps), and none within a pass.
+func TestLoopDelay(t *testing.T) {
+	testenv.RequireRoot(t, "ip", "ethtool", "tcpdump")
+	l := newTwoLab(t)
+	bin := buildBinary(t, t.TempDir())
+	in, _ := filepath.Abs(fixture)
+	n := len(readStamped(t, in))
+	for _, args := range [][]string{{"-t"}, {"-t", "-K"}, {"--pps", "20000"}} {
+		got := l.capture(t, append(append([]string{bin, "replay", "-q", "-i", "va1", "--loop", "3", "--loopdelay-ms", "300"}, args...), in)...)[0]
+		if len(got) != 3*n {
+			t.Fatalf("%v: the peer got %d frames of 3 passes of %d", args, len(got), n)
+		}
+		var gaps []time.Duration
+		for i := 1; i < len(got); i++ {
+			if d := got[i].ts.Sub(got[i-1].ts); d > 150*time.Millisecond {
+				gaps = append(gaps, d)
+				if i%n != 0 {
+					t.Errorf("%v: a pause of %v inside a pass, at frame %d", args, d, i+1)
+				}
+			}
+		}
+		if len(gaps) != 2 || gaps[0] < 300*time.Millisecond || gaps[1] < 300*time.Millisecond || gaps[0] > 400*time.Millisecond || gaps[1] > 400*time.Millisecond {
+			t.Errorf("%v: pauses %v, want two of 300 ms", args, gaps)
+		}
+	}
+}

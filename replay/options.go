@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -38,6 +39,12 @@ type Options struct {
 	// Iface2, with Source.Split, is the second interface (tcpreplay's -I):
 	// items of the secondary side leave by it (Replay).
 	Iface2 string
+	// Step, if set, makes the replay interactive (tcpreplay's
+	// --oneatatime): before the n-th item (1 for the first) it is asked
+	// how many items to send before it is asked again (less than 1 is
+	// 1; ErrStop ends the replay), and every item leaves at once, paced
+	// by nothing else. It needs one pipeline (Threads 1).
+	Step func(n int64) (int64, error)
 	// Progress, if set, is called about every 100 ms with the frames sent
 	// and their bytes.
 	Progress func(frames, bytes int64)
@@ -79,6 +86,9 @@ type Options struct {
 	// not have passed.
 	StartAt time.Time
 }
+
+// ErrStop, returned by Options.Step, ends a replay as a limit does.
+var ErrStop = errors.New("replay: stopped")
 
 // Via is the way packets enter the kernel.
 type Via uint8
@@ -269,6 +279,8 @@ func (o Options) Validate() error {
 		return optionError("Via", o.Via.String(), "tunnel GSO needs a tap: a packet socket takes no tunnel header")
 	case o.Via == ViaTap && o.Iface2 != "":
 		return optionError("Via", o.Via.String(), "a second interface goes by packet socket only")
+	case o.Step != nil && o.Threads != 1:
+		return optionError("Threads", o.Threads, "want 1: stepping goes through the capture in its order")
 	}
 	if err := o.Part.Validate(); err != nil {
 		return err

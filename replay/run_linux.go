@@ -15,7 +15,9 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay/hugemem"
 )
 
-var errStop = errors.New("stop")
+// errStop ends a replay before the end of its passes: a limit, the
+// duration, cancellation, or Options.Step.
+var errStop = ErrStop
 
 // stopped is ctx's error, looked at every 4096th packet n: a long read
 // stops soon after Ctrl-C, at no cost per packet.
@@ -62,6 +64,9 @@ type runState struct {
 	// part is what one pass took of the capture (Options.Part), written
 	// by the reader of pipeline 0.
 	part *PartReport
+	// An interactive replay's items so far, and how many to send before
+	// asking again (Options.Step; one pipeline).
+	stepped, stepLeft int64
 }
 
 // run sends every item of the capture through the senders, one pipeline
@@ -270,6 +275,9 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 	if !st.deadline.IsZero() && time.Now().After(st.deadline) {
 		return errStop
 	}
+	if st.o.Step != nil {
+		return st.step(p, it, stable)
+	}
 	due := p.sched.Due(it.Timestamp, it.Segs, it.Wire)
 	start := p.firstAt.IsZero() && !st.o.StartAt.IsZero() // the instant the shards share
 	if !due.IsZero() {
@@ -295,6 +303,30 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 	err := p.s.Queue(it, stable)
 	if err == nil && start {
 		err = p.s.Flush() // at once, not with the batch
+	}
+	p.noteSent()
+	return err
+}
+
+// step sends one item of an interactive replay (Options.Step): it asks
+// how many to send when the last answer is used up, and sends the item at
+// once.
+func (st *runState) step(p *pipeline, it *item, stable bool) error {
+	st.stepped++
+	if st.stepLeft <= 0 {
+		n, err := st.o.Step(st.stepped)
+		if err != nil {
+			return err
+		}
+		st.stepLeft = max(n, 1)
+	}
+	st.stepLeft--
+	if p.firstAt.IsZero() {
+		p.firstAt = time.Now()
+	}
+	err := p.s.Queue(it, stable)
+	if err == nil {
+		err = p.s.Flush()
 	}
 	p.noteSent()
 	return err

@@ -1,21 +1,25 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
+	"github.com/vishvananda/netlink"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/pcaps"
@@ -259,10 +263,15 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.StringFlag{Name: "start-at", Usage: "start at wall-clock `TIME` (RFC 3339, e.g. 2026-12-05T10:00:00.000000Z, or +DURATION from now) and anchor the capture's timing to it: shards on hosts with synchronized clocks start together"},
 			&cli.IntFlag{Name: "loopdelay-ms", Usage: "pause `MS` milliseconds between loops (needs --loop)"},
 			&cli.Int64Flag{Name: "loopdelay-ns", Usage: "pause `NS` nanoseconds between loops (needs --loop; not with --loopdelay-ms)"},
+			&cli.BoolFlag{Name: "oneatatime", Aliases: []string{"o"}, Usage: "step through the capture: before a packet, ask on standard input how many to send (Enter: one; end of input stops), as tcpreplay does; packets go alone, uncoalesced, in the capture's order (a coalesced file's super-packets and frames captured whole on a TSO host are one step each)"},
+			&cli.BoolFlag{Name: "listnics", Usage: "list the interfaces one could send on (not loopback), one a line, as tcpreplay does, and exit"},
 			&cli.IntFlag{Name: "stats", Usage: "print tcpreplay's statistics (Actual, Rated) on standard error every `N` seconds while sending"},
 			&cli.BoolFlag{Name: "pps-total", Usage: "with --shard, --pps and --mbps are the rate of all N shards together: this one sends 1/N of it"},
 		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
 		Action: func(c *cli.Context) error {
+			if c.Bool("listnics") {
+				return listNICs(c.App.Writer)
+			}
 			in, err := oneInput(c)
 			if err != nil {
 				return err
@@ -294,6 +303,16 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			}
 			if o.LoopDelay, err = loopDelayFrom(c); err != nil {
 				return err
+			}
+			if c.Bool("oneatatime") {
+				if c.IsSet("multiplier") || c.IsSet("pps") || c.IsSet("mbps") || c.IsSet("topspeed") || c.IsSet("shard") {
+					return usagef("--oneatatime: you are the clock; no --multiplier, --pps, --mbps, --topspeed or --shard")
+				}
+				if c.IsSet("threads") && o.Threads != 1 {
+					return usagef("--oneatatime goes through the capture in its order: --threads 1")
+				}
+				o.Threads, o.Source.NoCoalesce = 1, true
+				o.Step = stepper(os.Stdin, c.App.Writer, c.String("intf1"))
 			}
 			if err := flagError(c, o.Validate()); err != nil {
 				return err
@@ -340,6 +359,44 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			return nil
 		},
 	}
+}
+
+// stepper asks on out, and reads on in, how many packets to send next, as
+// tcpreplay's --oneatatime does, and says which one leaves; the end of in
+// stops the replay.
+func stepper(in io.Reader, out io.Writer, iface string) func(n int64) (int64, error) {
+	r := bufio.NewReader(in)
+	return func(n int64) (int64, error) {
+		fmt.Fprintf(out, "**** Next packet #%d out %s.  How many packets do you wish to send? ", n, iface)
+		line, err := r.ReadString('\n')
+		if err != nil && line == "" {
+			fmt.Fprintln(out)
+			return 0, replay.ErrStop
+		}
+		k, _ := strconv.ParseInt(strings.TrimSpace(line), 0, 64)
+		k = max(k, 1) // Enter, 0 or not a number: one
+		for i := range k {
+			fmt.Fprintf(out, "Sending packet %d out: %s\n", n+i, iface)
+		}
+		return k, nil
+	}
+}
+
+// listNICs prints tcpreplay's --listnics: the interfaces of this
+// namespace but loopback, from netlink (tcpreplay asks libpcap, which
+// adds pseudo-devices such as "any").
+func listNICs(w io.Writer) error {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return fmt.Errorf("listnics: %w", err)
+	}
+	fmt.Fprintln(w, "Available network interfaces:")
+	for _, l := range links {
+		if a := l.Attrs(); a.Flags&net.FlagLoopback == 0 {
+			fmt.Fprintln(w, a.Name)
+		}
+	}
+	return nil
 }
 
 // loopDelayFrom reads tcpreplay's --loopdelay-ms or --loopdelay-ns.

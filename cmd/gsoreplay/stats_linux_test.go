@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,5 +110,87 @@ func TestLoopDelay(t *testing.T) {
 		if len(gaps) != 2 || gaps[0] < 300*time.Millisecond || gaps[1] < 300*time.Millisecond || gaps[0] > 400*time.Millisecond || gaps[1] > 400*time.Millisecond {
 			t.Errorf("%v: pauses %v, want two of 300 ms", args, gaps)
 		}
+	}
+}
+
+// TestListNICs: replay --listnics prints tcpreplay 4.6's header and, one a
+// line, the interfaces of the namespace but loopback: each one tcpreplay
+// 4.6 lists too (it adds libpcap's pseudo-devices, "any" and the like),
+// and every one iproute2 shows.
+func TestListNICs(t *testing.T) {
+	testenv.RequireRoot(t, "ip")
+	t46 := "../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay"
+	theirs, err := exec.Command(t46, "--listnics").CombinedOutput()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tcpreplay 4.6 --listnics: %v %s", err, theirs)
+		}
+		t.Skip("no tcpreplay 4.6")
+	}
+	code, out, stderr := gsoreplay(t, nil, "replay", "--listnics")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || lines[0] != "Available network interfaces:" {
+		t.Fatalf("exit %d: %s%s", code, out, stderr)
+	}
+	ipOut, err := exec.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(ipOut)), "\n") {
+		f := strings.SplitN(l, ": ", 3)
+		if name, _, _ := strings.Cut(f[1], "@"); name != "lo" {
+			want[name] = true
+		}
+	}
+	t46Names := map[string]bool{}
+	for _, l := range strings.Split(string(theirs), "\n")[1:] {
+		t46Names[strings.TrimSpace(l)] = true
+	}
+	for _, name := range lines[1:] {
+		if !want[name] || !t46Names[name] {
+			t.Errorf("%q listed: iproute2 %v, tcpreplay 4.6 %v", name, want[name], t46Names[name])
+		}
+		delete(want, name)
+	}
+	if len(want) > 0 {
+		t.Errorf("not listed: %v", want)
+	}
+}
+
+// TestOneAtATime: --oneatatime asks before packet 1, 3, 4 and 7 when told
+// 2, Enter (one), 3, then meets the end of its input: the peer receives
+// the capture's first 6 frames, in order, and the prompts and "Sending
+// packet" lines are tcpreplay's.
+func TestOneAtATime(t *testing.T) {
+	testenv.RequireRoot(t, "ip", "ethtool", "tcpdump")
+	l := newTwoLab(t)
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	in, _ := filepath.Abs(fixture)
+	out := filepath.Join(dir, "out.txt")
+	got := l.capture(t, "sh", "-c", fmt.Sprintf("printf '2\\n\\n3\\n' | %s replay -i va1 -o %s > %s", bin, in, out))[0]
+	want := readStamped(t, in)[:6]
+	if len(got) != len(want) {
+		t.Fatalf("the peer got %d frames, want the first %d", len(got), len(want))
+	}
+	for i := range want {
+		if !bytes.Equal(got[i].data, want[i].data) {
+			t.Fatalf("frame %d is not the capture's frame %d", i+1, i+1)
+		}
+	}
+	text, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prompts []string
+	for _, m := range regexp.MustCompile(`\*\*\*\* Next packet #(\d+) out va1\.  How many packets do you wish to send\? `).FindAllStringSubmatch(string(text), -1) {
+		prompts = append(prompts, m[1])
+	}
+	// (Piped, the answers are not echoed: a "Sending" line follows the
+	// prompt on its line, as with tcpreplay.)
+	sending := regexp.MustCompile(`Sending packet (\d+) out: va1\n`).FindAllStringSubmatch(string(text), -1)
+	if strings.Join(prompts, ",") != "1,3,4,7" || len(sending) != 6 || sending[5][1] != "6" {
+		t.Errorf("prompts before %v, %d sending lines: %s", prompts, len(sending), text)
 	}
 }

@@ -21,6 +21,11 @@ type Options struct {
 	// LoopDelay is a pause between passes (tcpreplay's --loopdelay-ms):
 	// the schedule resumes after it, whatever the pacing.
 	LoopDelay time.Duration
+	// UniqueIP gives every pass after the first addresses of its own, as
+	// tcpreplay's --unique-ip does (see unique.go): a new shift every
+	// UniqueLoops passes (1 when 0; tcpreplay's --unique-ip-loops).
+	UniqueIP    bool
+	UniqueLoops float64
 	// Limit stops after this many frames on the wire (a super-packet is not
 	// split, so the count may pass it by less than one super-packet).
 	Limit int64
@@ -267,6 +272,8 @@ func (o Options) Validate() error {
 		return optionError("Duration", o.Duration, "must not be negative")
 	case o.LoopDelay < 0:
 		return optionError("LoopDelay", o.LoopDelay, "must not be negative")
+	case o.UniqueLoops != 0 && (o.UniqueLoops < 1 || o.UniqueLoops > 1e9):
+		return optionError("UniqueLoops", o.UniqueLoops, "want 1 or more")
 	case o.Threads < 0 || o.Threads > MaxThreads:
 		return optionError("Threads", o.Threads, fmt.Sprintf("want 1..%d", MaxThreads))
 	case o.Retries < 0 || o.Retries > MaxRetries:

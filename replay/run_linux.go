@@ -67,6 +67,16 @@ type runState struct {
 	// An interactive replay's items so far, and how many to send before
 	// asking again (Options.Step; one pipeline).
 	stepped, stepLeft int64
+	// The pass's address shift (Options.UniqueIP), set before it starts.
+	unique  bool
+	uniqueK uint64
+}
+
+// edit applies the pass's edits that depend on the loop to an item.
+func (st *runState) edit(it *item) {
+	if st.unique {
+		uniqueIPs(it.Frame, st.uniqueK, st.o.Preload)
+	}
 }
 
 // run sends every item of the capture through the senders, one pipeline
@@ -126,6 +136,9 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 	stopProgress := st.progress(ps)
 	stopped := false // by --limit, --duration or cancellation: not every frame is due
 	for {
+		if o.UniqueIP {
+			st.unique, st.uniqueK = uniqueLoop(rep.Loops+1, max(o.UniqueLoops, 1))
+		}
 		var err error
 		if o.Preload {
 			err = st.parallel(ps, func(p *pipeline) error {
@@ -275,6 +288,7 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 	if !st.deadline.IsZero() && time.Now().After(st.deadline) {
 		return errStop
 	}
+	st.edit(it)
 	if st.o.Step != nil {
 		return st.step(p, it, stable)
 	}

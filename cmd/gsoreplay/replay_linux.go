@@ -263,6 +263,8 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.StringFlag{Name: "start-at", Usage: "start at wall-clock `TIME` (RFC 3339, e.g. 2026-12-05T10:00:00.000000Z, or +DURATION from now) and anchor the capture's timing to it: shards on hosts with synchronized clocks start together"},
 			&cli.IntFlag{Name: "loopdelay-ms", Usage: "pause `MS` milliseconds between loops (needs --loop)"},
 			&cli.Int64Flag{Name: "loopdelay-ns", Usage: "pause `NS` nanoseconds between loops (needs --loop; not with --loopdelay-ms)"},
+			&cli.BoolFlag{Name: "unique-ip", Usage: "give every loop after the first addresses of its own, as tcpreplay does: source and destination (IPv4, the last 32 bits of IPv6) move apart by the loop's shift, their sum and so every checksum unchanged, merges intact; frames that are not IP go unchanged (tcpreplay drops them)"},
+			&cli.Float64Flag{Name: "unique-ip-loops", Usage: "with --unique-ip, a new shift every `N` loops (1)"},
 			&cli.BoolFlag{Name: "oneatatime", Aliases: []string{"o"}, Usage: "step through the capture: before a packet, ask on standard input how many to send (Enter: one; end of input stops), as tcpreplay does; packets go alone, uncoalesced, in the capture's order (a coalesced file's super-packets and frames captured whole on a TSO host are one step each)"},
 			&cli.BoolFlag{Name: "listnics", Usage: "list the interfaces one could send on (not loopback), one a line, as tcpreplay does, and exit"},
 			&cli.IntFlag{Name: "stats", Usage: "print tcpreplay's statistics (Actual, Rated) on standard error every `N` seconds while sending"},
@@ -303,6 +305,13 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			}
 			if o.LoopDelay, err = loopDelayFrom(c); err != nil {
 				return err
+			}
+			o.UniqueIP, o.UniqueLoops = c.Bool("unique-ip"), c.Float64("unique-ip-loops")
+			switch {
+			case c.IsSet("unique-ip-loops") && !o.UniqueIP:
+				return usagef("--unique-ip-loops needs --unique-ip")
+			case c.IsSet("unique-ip-loops") && (o.UniqueLoops < 1 || o.UniqueLoops > 1e9):
+				return usagef("--unique-ip-loops %v: want 1 or more", o.UniqueLoops)
 			}
 			if c.Bool("oneatatime") {
 				if c.IsSet("multiplier") || c.IsSet("pps") || c.IsSet("mbps") || c.IsSet("topspeed") || c.IsSet("shard") {

@@ -219,6 +219,8 @@ func TestKernelCommandUsage(t *testing.T) {
 		{[]string{"replay", "-i", "lo", "--stats", "-1", "@sample"}, "--stats -1"},
 		{[]string{"replay", "-i", "lo", "--pps-multi", "4", "@sample"}, "--pps-multi 4: want 1 or more, with --pps"},
 		{[]string{"replay", "-i", "lo", "--maxsleep", "-3", "@sample"}, "--maxsleep -3"},
+		{[]string{"replay", "-i", "lo", "--unique-ip-loops", "2", "@sample"}, "--unique-ip-loops needs --unique-ip"},
+		{[]string{"replay", "-i", "lo", "--unique-ip", "--unique-ip-loops", "0.5", "@sample"}, "--unique-ip-loops 0.5"},
 		{[]string{"report", "merge"}, "no reports given"},
 		{[]string{"report", "merge", text}, "notes.txt: report 1: not a replay --json report"},
 		{[]string{"probe", "extra"}, "no arguments"},

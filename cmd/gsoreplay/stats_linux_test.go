@@ -2,15 +2,20 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 )
@@ -193,4 +198,122 @@ func TestOneAtATime(t *testing.T) {
 	if strings.Join(prompts, ",") != "1,3,4,7" || len(sending) != 6 || sending[5][1] != "6" {
 		t.Errorf("prompts before %v, %d sending lines: %s", prompts, len(sending), text)
 	}
+}
+
+// TestUniqueIP: what --unique-ip puts on the wire, loop after loop, is
+// what tcpreplay 4.6 --unique-ip puts there (both captured at the peer),
+// streaming and preloaded (tcpreplay's cached packets), with a new shift
+// every loop and every second; but for the frames that are not IP, which
+// gsoreplay sends unchanged where tcpreplay drops them. Every IPv4 header
+// checksum and TCP/UDP checksum of the edited loops is right (gopacket),
+// and the merges are those of the first loop.
+func TestUniqueIP(t *testing.T) {
+	testenv.RequireRoot(t, "ip", "ethtool", "tcpdump")
+	t46, _ := filepath.Abs("../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay")
+	if _, err := os.Stat(t46); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tcpreplay 4.6 missing in CI: %v", err)
+		}
+		t.Skip("no tcpreplay 4.6")
+	}
+	l := newTwoLab(t)
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	in, _ := filepath.Abs(fixture)
+	n := len(readStamped(t, in))
+	for _, c := range []struct {
+		loops, every string
+		k            bool
+		edited       []int // the loops tcpreplay edits, from its increment_iteration
+	}{{"3", "1", false, []int{2, 3}}, {"3", "1", true, []int{2, 3}}, {"5", "2", false, []int{2, 3, 5}}, {"5", "2", true, []int{2, 3, 5}}} {
+		args := []string{"--pps", "20000", "--loop", c.loops, "--unique-ip", "--unique-ip-loops", c.every}
+		if c.k {
+			args = append(args, "-K")
+		}
+		theirs := l.capture(t, append(append([]string{t46, "-i", "va1"}, args...), in)...)[0]
+		repOut := filepath.Join(dir, "rep.json")
+		ours := l.capture(t, "sh", "-c", fmt.Sprintf("%s replay --threads 1 -i va1 --json %s %s > %s", bin, strings.Join(args, " "), in, repOut))[0]
+		// tcpreplay drops what is not IP in the loops it edits: so do we,
+		// for the comparison.
+		loops, _ := strconv.Atoi(c.loops)
+		if len(ours) != loops*n {
+			t.Fatalf("%v: the peer got %d frames, want %d loops of %d", args, len(ours), loops, n)
+		}
+		var kept []stamped
+		for i, f := range ours {
+			if slices.Contains(c.edited, i/n+1) && !isIP(f.data) {
+				continue
+			}
+			kept = append(kept, f)
+		}
+		// The peer's capture of tcpreplay's frames misses a few at times
+		// (its counters saw them all): every frame it caught must be ours,
+		// in order, and few may be missing.
+		j, missed := 0, 0
+		for i := range theirs {
+			for j < len(kept) && !bytes.Equal(theirs[i].data, kept[j].data) {
+				j, missed = j+1, missed+1
+			}
+			if j == len(kept) {
+				t.Fatalf("%v: tcpreplay 4.6's frame %d is none of ours, in order", args, i+1)
+			}
+			j++
+		}
+		if missed += len(kept) - j; len(theirs) == 0 || missed > len(kept)/100 {
+			t.Fatalf("%v: of our %d frames, %d are not among tcpreplay 4.6's %d", args, len(kept), missed, len(theirs))
+		}
+		for i := range kept {
+			if err := checksumsRight(kept[i].data); err != nil {
+				t.Fatalf("%v: frame %d: %v", args, i+1, err)
+			}
+		}
+		if !bytes.Equal(kept[0].data, readStamped(t, in)[0].data) || bytes.Equal(kept[n+10].data, kept[10].data) && isIP(kept[10].data) {
+			t.Errorf("%v: the first loop edited, or the second not", args)
+		}
+		var rep struct {
+			SuperPackets int64 `json:"super_packets"`
+		}
+		data, _ := os.ReadFile(repOut)
+		if err := json.Unmarshal(data, &rep); err != nil || rep.SuperPackets == 0 {
+			t.Errorf("%v: report %s: %v", args, data, err)
+		}
+	}
+}
+
+// isIP reports an Ethernet frame of IPv4 or IPv6.
+func isIP(d []byte) bool {
+	p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.NoCopy)
+	return p.NetworkLayer() != nil && (p.Layer(layers.LayerTypeIPv4) != nil || p.Layer(layers.LayerTypeIPv6) != nil)
+}
+
+// checksumsRight checks, with gopacket, a frame's IPv4 header checksum and
+// its TCP or UDP checksum, where it has them.
+func checksumsRight(d []byte) error {
+	p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.Default)
+	if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok {
+		want := ip.Checksum
+		b := gopacket.NewSerializeBuffer()
+		if err := ip.SerializeTo(b, gopacket.SerializeOptions{ComputeChecksums: true}); err == nil && ip.Checksum != want {
+			return fmt.Errorf("IPv4 header checksum %#04x, want %#04x", want, ip.Checksum)
+		}
+	}
+	var sum func() (uint16, error)
+	if tcp, ok := p.Layer(layers.LayerTypeTCP).(*layers.TCP); ok {
+		tcp.SetNetworkLayerForChecksum(p.NetworkLayer())
+		sum = tcp.ComputeChecksum
+	} else if udp, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && udp.Checksum != 0 {
+		want := udp.Checksum
+		udp.SetNetworkLayerForChecksum(p.NetworkLayer())
+		b := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{ComputeChecksums: true}, udp, gopacket.Payload(udp.Payload)); err != nil || udp.Checksum != want {
+			return fmt.Errorf("UDP checksum %#04x, want %#04x (%v)", want, udp.Checksum, err)
+		}
+	}
+	if sum != nil {
+		// Summed with the checksum in place, a right one folds to 0.
+		if c, err := sum(); err != nil || c != 0 {
+			return fmt.Errorf("transport checksum wrong (%#04x, %v)", c, err)
+		}
+	}
+	return nil
 }

@@ -24,7 +24,13 @@ import (
 // twoLab is two namespaces joined by two veth pairs (va1-vb1, va2-vb2),
 // offloads off on the sending side; built with ip and ethtool, as a test
 // may (the product never shells out).
-type twoLab struct{ a, b string }
+type twoLab struct {
+	a, b string
+	// outgoing captures what leaves va1 and va2 (at their transmit taps)
+	// rather than what vb1 and vb2 receive: a sender's bursts can
+	// overflow the peer's backlog.
+	outgoing bool
+}
 
 func newTwoLab(t *testing.T) *twoLab {
 	t.Helper()
@@ -101,7 +107,11 @@ func (l *twoLab) capture(t *testing.T, send ...string) (side [2][]stamped) {
 	var dumps []*exec.Cmd
 	var errs [2]*bytes.Buffer
 	for i := range 2 {
-		cmd := exec.Command("ip", "netns", "exec", l.b, "tcpdump", "-i", fmt.Sprintf("vb%d", i+1), "-B", "65536", "-s", "0", "--immediate-mode",
+		ns, iface, dir2 := l.b, fmt.Sprintf("vb%d", i+1), "inout"
+		if l.outgoing {
+			ns, iface, dir2 = l.a, fmt.Sprintf("va%d", i+1), "out"
+		}
+		cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-Q", dir2, "-B", "65536", "-s", "0", "--immediate-mode",
 			"--time-stamp-precision=nano", "-w", filepath.Join(dir, fmt.Sprintf("%d.pcap", i)))
 		errb := &bytes.Buffer{}
 		errs[i] = errb

@@ -46,17 +46,7 @@ for tool in tcpreplay mergecap editcap zstd gzip tcpdump ip ethtool bc /usr/bin/
   command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install tcpreplay tshark zstd tcpdump iproute2 ethtool bc time)" >&2; exit 1; }
 done
 [[ -x $t46 ]] || { echo "$0: no tcpreplay 4.6 at $t46 (set TCPREPLAY46)" >&2; exit 1; }
-go build -o "$work/gsoreplay" ./cmd/gsoreplay
-go build -o "$work/tool" ./bench/tool
-G=$work/gsoreplay T=$work/tool
-
-bulk=$work/bulk.pcap
-if [[ ! -s $bulk ]]; then
-  echo "recording bulk TCP between two namespaces (twice) ..." >&2
-  testdata/record-kernel-traffic.sh "$work/rec1.pcap" 250M 0 >/dev/null 2>&1
-  testdata/record-kernel-traffic.sh "$work/rec2.pcap" 450M 0 >/dev/null 2>&1
-  mergecap -a -F pcap -w "$bulk" "$work/rec1.pcap" "$work/rec2.pcap"
-fi
+. bench/common.sh
 small=$work/small.pcap
 [[ -s $small ]] || "$T" small -o "$small" -n 400000
 timed=$work/timed.pcap

@@ -289,12 +289,12 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 		return errStop
 	}
 	st.edit(it)
-	if st.o.Step != nil {
-		return st.step(p, it, stable)
-	}
-	due := p.sched.Due(it.Timestamp, it.Segs, it.Wire)
 	start := p.firstAt.IsZero() && !st.o.StartAt.IsZero() // the instant the shards share
-	if !due.IsZero() {
+	if st.o.Step != nil {
+		if err := st.ask(); err != nil {
+			return err
+		}
+	} else if due := p.sched.Due(it.Timestamp, it.Segs, it.Wire); !due.IsZero() {
 		if time.Until(due) > 0 {
 			if err := p.s.Flush(); err != nil {
 				return err
@@ -315,17 +315,16 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 		p.firstAt = time.Now()
 	}
 	err := p.s.Queue(it, stable)
-	if err == nil && start {
+	if err == nil && (start || st.o.Step != nil) {
 		err = p.s.Flush() // at once, not with the batch
 	}
 	p.noteSent()
 	return err
 }
 
-// step sends one item of an interactive replay (Options.Step): it asks
-// how many to send when the last answer is used up, and sends the item at
-// once.
-func (st *runState) step(p *pipeline, it *item, stable bool) error {
+// ask counts an item of an interactive replay (Options.Step) and, when
+// the last answer is used up, asks how many to send next.
+func (st *runState) ask() error {
 	st.stepped++
 	if st.stepLeft <= 0 {
 		n, err := st.o.Step(st.stepped)
@@ -335,15 +334,7 @@ func (st *runState) step(p *pipeline, it *item, stable bool) error {
 		st.stepLeft = max(n, 1)
 	}
 	st.stepLeft--
-	if p.firstAt.IsZero() {
-		p.firstAt = time.Now()
-	}
-	err := p.s.Queue(it, stable)
-	if err == nil {
-		err = p.s.Flush()
-	}
-	p.noteSent()
-	return err
+	return nil
 }
 
 // parallel runs fn for every shard, each on a goroutine of its own locked

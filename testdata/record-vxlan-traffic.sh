@@ -21,20 +21,9 @@ tcp_bytes=${2:-512K}
 udp_count=${3:-300}
 underlay=${UNDERLAY:-4}
 csum=${UDPCSUM:-}
-for tool in ip ethtool iperf3 tcpdump; do
-  command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install iproute2 ethtool iperf3 tcpdump)" >&2; exit 1; }
-done
-a=gsr-vx-a-$$ b=gsr-vx-b-$$
-cleanup() {
-  [[ -n ${dump:-} ]] && kill -INT "$dump" 2>/dev/null && wait "$dump" 2>/dev/null || true
-  ip netns pids "$b" 2>/dev/null | xargs -r kill 2>/dev/null || true
-  ip netns del "$a" 2>/dev/null || true
-  ip netns del "$b" 2>/dev/null || true
-}
-trap cleanup EXIT
-ip netns add "$a"; ip netns add "$b"
-ip -n "$a" link add va type veth peer name vb netns "$b"
-ip -n "$a" link set lo up; ip -n "$b" link set lo up
+. "$(dirname "$0")/record-common.sh"
+record_tools
+record_namespaces gsr-vx
 if [[ $underlay == 6 ]]; then
   ua=fd00:98::1 ub=fd00:98::2
   ip -n "$a" addr add $ua/64 dev va nodad; ip -n "$b" addr add $ub/64 dev vb nodad
@@ -58,27 +47,6 @@ ip -n "$a" link set vx0 up; ip -n "$b" link set vx0 up
 ip netns exec "$a" ethtool -K va tso off gso off tx off tx-udp-segmentation off >/dev/null
 ip netns exec "$b" ethtool -K vb tx off >/dev/null
 ip netns exec "$b" ethtool -K vx0 tx off >/dev/null
-ip netns exec "$b" iperf3 -s -D >/dev/null
-for _ in $(seq 100); do
-  ip netns exec "$b" ss -ltn | grep -q ':5201 ' &&
-    ip netns exec "$a" ping -c1 -W1 -q 10.99.0.2 >/dev/null 2>&1 &&
-    ip netns exec "$a" ping -6 -c1 -W1 -q fd00:99::2 >/dev/null 2>&1 && break
-  sleep 0.1
-done
-log=$(mktemp)
-ip netns exec "$a" tcpdump -i va -s 0 -U --immediate-mode -w "$out" 2>"$log" &
-dump=$!
-for _ in $(seq 100); do grep -q listening "$log" && break; sleep 0.1; done
-c() { ip netns exec "$a" iperf3 "$@" >/dev/null; }
-if [[ $tcp_bytes != 0 ]]; then
-  c -c 10.99.0.2 -n "$tcp_bytes"
-  c -6 -c fd00:99::2 -n "$tcp_bytes"
-fi
-if ((udp_count > 0)); then
-  c -c 10.99.0.2 -u -b 100M -l 1350 -n $((udp_count * 1350))
-  c -6 -c fd00:99::2 -u -b 100M -l 1350 -n $((udp_count * 1350))
-fi
-sleep 0.2
-kill -INT "$dump"; wait "$dump" || true; dump=
-rm -f "$log"
-echo "$out: $(tcpdump -r "$out" -n 2>/dev/null | wc -l) packets" >&2
+record_start "$out"
+record_flows "$tcp_bytes" "$udp_count" 1350
+record_stop "$out"

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,18 +47,8 @@ func newShardLab(t *testing.T, n int) *shardLab {
 		run("ip", "-n", l.recv, "link", "set", vr, "mtu", "65535", "up")
 	}
 	for k, ns := range l.senders {
-		for _, dev := range [][2]string{{ns, fmt.Sprintf("vs%d", k)}, {l.recv, fmt.Sprintf("vr%d", k)}} {
-			for deadline := time.Now().Add(5 * time.Second); ; {
-				out, _ := exec.Command("ip", "-n", dev[0], "link", "show", "dev", dev[1]).Output()
-				if strings.Contains(string(out), "state UP") {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%s never came up: %s", dev[1], out)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
+		waitUp(t, ns, fmt.Sprintf("vs%d", k))
+		waitUp(t, l.recv, fmt.Sprintf("vr%d", k))
 	}
 	return l
 }
@@ -113,17 +102,8 @@ func (l *shardLab) replayShards(t *testing.T, bin, in, dir string) (late []time.
 	}
 	var dumps []*exec.Cmd
 	for k := range n {
-		cmd := exec.Command("ip", "netns", "exec", l.recv, "tcpdump", "-i", fmt.Sprintf("vr%d", k), "-B", "65536", "-s", "0", "--immediate-mode",
-			"--time-stamp-precision=nano", "-w", filepath.Join(dir, fmt.Sprintf("peer%d.pcap", k)))
-		errb := &bytes.Buffer{}
-		cmd.Stderr = errb
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("tcpdump: %v", err)
-		}
+		cmd, _ := startTcpdump(t, l.recv, fmt.Sprintf("vr%d", k), filepath.Join(dir, fmt.Sprintf("peer%d.pcap", k)))
 		dumps = append(dumps, cmd)
-		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errb.String(), "listening") && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
 	}
 	start := time.Now().Add(2 * time.Second).UTC()
 	var wg sync.WaitGroup

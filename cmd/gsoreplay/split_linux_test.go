@@ -55,20 +55,26 @@ func newTwoLab(t *testing.T) *twoLab {
 	for _, ns := range []string{l.a, l.b} {
 		run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
 	}
-	// A veth drops what it is given before its carrier is up.
 	for _, dev := range [][2]string{{l.a, "va1"}, {l.a, "va2"}, {l.b, "vb1"}, {l.b, "vb2"}} {
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			out, _ := exec.Command("ip", "-n", dev[0], "link", "show", "dev", dev[1]).Output()
-			if strings.Contains(string(out), "state UP") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never came up: %s", dev[1], out)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		waitUp(t, dev[0], dev[1])
 	}
 	return l
+}
+
+// waitUp waits until iface in namespace ns has its carrier: a veth drops
+// what it is given before.
+func waitUp(t *testing.T, ns, iface string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		out, _ := exec.Command("ip", "-n", ns, "link", "show", "dev", iface).Output()
+		if strings.Contains(string(out), "state UP") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never came up: %s", iface, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // stamped is a frame and when the peer's tcpdump saw it.
@@ -100,6 +106,24 @@ func readStamped(t *testing.T, path string) []stamped {
 	}
 }
 
+// startTcpdump starts tcpdump on iface in namespace ns, writing every
+// frame whole with nanosecond timestamps into path, and returns once it
+// listens; its standard error is kept.
+func startTcpdump(t *testing.T, ns, iface, path string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command("ip", append(append([]string{"netns", "exec", ns, "tcpdump", "-i", iface}, args...),
+		"-B", "65536", "-s", "0", "--immediate-mode", "--time-stamp-precision=nano", "-w", path)...)
+	errb := &bytes.Buffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("tcpdump: %v", err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errb.String(), "listening") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cmd, errb
+}
+
 // capture runs send in A while tcpdump records what vb1 and vb2 receive.
 func (l *twoLab) capture(t *testing.T, send ...string) (side [2][]stamped) {
 	t.Helper()
@@ -111,18 +135,8 @@ func (l *twoLab) capture(t *testing.T, send ...string) (side [2][]stamped) {
 		if l.outgoing {
 			ns, iface, dir2 = l.a, fmt.Sprintf("va%d", i+1), "out"
 		}
-		cmd := exec.Command("ip", "netns", "exec", ns, "tcpdump", "-i", iface, "-Q", dir2, "-B", "65536", "-s", "0", "--immediate-mode",
-			"--time-stamp-precision=nano", "-w", filepath.Join(dir, fmt.Sprintf("%d.pcap", i)))
-		errb := &bytes.Buffer{}
-		errs[i] = errb
-		cmd.Stderr = errb
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("tcpdump: %v", err)
-		}
-		dumps = append(dumps, cmd)
-		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(errb.String(), "listening") && time.Now().Before(deadline); {
-			time.Sleep(10 * time.Millisecond)
-		}
+		cmd, errb := startTcpdump(t, ns, iface, filepath.Join(dir, fmt.Sprintf("%d.pcap", i)), "-Q", dir2)
+		dumps, errs[i] = append(dumps, cmd), errb
 	}
 	if out, err := exec.Command("ip", append([]string{"netns", "exec", l.a}, send...)...).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %v %s", send, err, out)

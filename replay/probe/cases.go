@@ -135,6 +135,31 @@ func super(segs []craft.Frame, o coalesce.Options) ([]byte, gso.VnetHeader, erro
 	return superpacket.Merge(craft.Packets(segs), o)
 }
 
+// caseList collects cases made of crafted segments merged into one
+// super-packet, keeping the first error.
+type caseList struct {
+	cases []Case
+	err   error
+}
+
+// add merges segs with o into a case of kind that must meet expect; mut,
+// if set, then changes its frame or header (a malformed one). It returns
+// the case added, nil after an error.
+func (l *caseList) add(name string, kind Kind, segs []craft.Frame, o coalesce.Options, expect []Expectation, mut func(frame []byte, h *gso.VnetHeader) []byte) *Case {
+	frame, h, err := super(segs, o)
+	if err != nil {
+		if l.err == nil {
+			l.err = fmt.Errorf("probe case %s: %w", name, err)
+		}
+		return nil
+	}
+	if mut != nil {
+		frame = mut(frame, &h)
+	}
+	l.cases = append(l.cases, Case{Name: name, Kind: kind, Frame: frame, Vnet: h, Expect: expect})
+	return &l.cases[len(l.cases)-1]
+}
+
 func accepted(n int) []Expectation {
 	return []Expectation{{Outcome: Outcome{Segments: n}, Exact: true}}
 }
@@ -148,20 +173,9 @@ func countOnly(n int) []Expectation { return []Expectation{{Outcome: Outcome{Seg
 // docs/kernel.md §4 with the errno (or drop) each must give, by packet
 // socket and again through a tap; then the UDP tunnel cases, through a tap.
 func Cases() ([]Case, error) {
-	var cases []Case
-	var firstErr error
+	var l caseList
 	add := func(name string, kind Kind, segs []craft.Frame, o coalesce.Options, expect []Expectation, mut func(frame []byte, h *gso.VnetHeader) []byte) {
-		frame, h, err := super(segs, o)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("probe case %s: %w", name, err)
-			}
-			return
-		}
-		if mut != nil {
-			frame = mut(frame, &h)
-		}
-		cases = append(cases, Case{Name: name, Kind: kind, Frame: frame, Vnet: h, Expect: expect})
+		l.add(name, kind, segs, o, expect, mut)
 	}
 	d := coalesce.DefaultOptions()
 	big := d
@@ -238,10 +252,9 @@ func Cases() ([]Case, error) {
 	jumbo.IPv6Jumbo = true
 	for _, n := range []int{92, 184} {
 		name := fmt.Sprintf("tcpv6 BIG TCP %d segments, Hop-by-Hop jumbo option", n)
-		add(name, seg, flow(v6, n, nil), jumbo,
-			[]Expectation{{Outcome: Outcome{Segments: n}, Exact: true}, {Since: jumboGone, Outcome: Outcome{Segments: n}}}, nil)
-		if k := len(cases) - 1; k >= 0 && cases[k].Name == name {
-			cases[k].Note = "ipv6_gso_segment takes the jumbo option off before 7.0 (ipv6_hopopt_jumbo_remove)"
+		if c := l.add(name, seg, flow(v6, n, nil), jumbo,
+			[]Expectation{{Outcome: Outcome{Segments: n}, Exact: true}, {Since: jumboGone, Outcome: Outcome{Segments: n}}}, nil); c != nil {
+			c.Note = "ipv6_gso_segment takes the jumbo option off before 7.0 (ipv6_hopopt_jumbo_remove)"
 		}
 	}
 	udp := craft.UDPBulk()
@@ -264,19 +277,19 @@ func Cases() ([]Case, error) {
 	ufo := udp
 	ufo.Payload = craft.Payload(4000, 5)
 	if f := ufo.Bytes(); true {
-		cases = append(cases, Case{Name: "ufo v4 (IPv4 fragments)", Kind: seg, Frame: f,
+		l.cases = append(l.cases, Case{Name: "ufo v4 (IPv4 fragments)", Kind: seg, Frame: f,
 			Vnet: gso.VnetHeader{GSOType: gso.UDP, GSOSize: 1480}, Expect: accepted(3)})
 	}
 	// As coalesce writes a fragment train: NEEDS_CSUM, which also lets 6.18
 	// take a tagged frame, and DF clear as fragments have it.
 	ufoTagged := ufo
 	ufoTagged.VLANs, ufoTagged.DF = []uint16{craft.TPID8021Q}, false
-	cases = append(cases, Case{Name: "ufo v4 802.1Q with NEEDS_CSUM", Kind: seg, Frame: ufoTagged.Bytes(),
+	l.cases = append(l.cases, Case{Name: "ufo v4 802.1Q with NEEDS_CSUM", Kind: seg, Frame: ufoTagged.Bytes(),
 		Vnet: gso.VnetHeader{Flags: gso.NeedsCsum, GSOType: gso.UDP, GSOSize: 1480, HdrLen: 46,
 			CsumStart: 38, CsumOffset: 6}, Expect: accepted(3)})
 	ufoOpts := ufo
 	ufoOpts.IPOpts, ufoOpts.DF = []byte{0x94, 4, 0, 0}, false // router alert
-	cases = append(cases, Case{Name: "ufo v4 IPv4 options with NEEDS_CSUM", Kind: seg, Frame: ufoOpts.Bytes(),
+	l.cases = append(l.cases, Case{Name: "ufo v4 IPv4 options with NEEDS_CSUM", Kind: seg, Frame: ufoOpts.Bytes(),
 		Vnet: gso.VnetHeader{Flags: gso.NeedsCsum, GSOType: gso.UDP, GSOSize: 1480, HdrLen: 46,
 			CsumStart: 38, CsumOffset: 6}, Expect: accepted(3)})
 
@@ -342,16 +355,13 @@ func Cases() ([]Case, error) {
 	add("UDP_L4 csum_offset 16", KindValidation, flow(tcpOnUDP, 3, nil), d, refused("EINVAL"), func(f []byte, h *gso.VnetHeader) []byte { h.CsumOffset = 16; return f })
 	// 128 datagrams of 400 bytes cut at 399: 129 segments.
 	add("UDP_L4 with 129 segments", KindValidation, flow(small, 128, nil), big, refused("EINVAL"), setSize(399))
-	for _, c := range cases {
+	for _, c := range l.cases {
 		if c.Kind == KindValidation {
-			cases = append(cases, tapValidation(c))
+			l.cases = append(l.cases, tapValidation(c))
 		}
 	}
-	tunnel, err := tunnelCases()
-	if firstErr == nil {
-		firstErr = err
-	}
-	return append(cases, tunnel...), firstErr
+	tunnelCases(&l)
+	return l.cases, l.err
 }
 
 // Result is one case's verdict. Expected and Observed end in exactSuffix

@@ -13,26 +13,22 @@ import (
 // and IPv6, inner TCP over IPv4 and IPv6 and inner UDP (USO), with the
 // outer checksum and without, each segmented as the reference segmenter
 // does; then virtio_net_hdr_tnl_to_skb's checks, each with its errno.
-func tunnelCases() ([]Case, error) {
-	var cases []Case
-	var firstErr error
+func tunnelCases(l *caseList) {
 	add := func(name string, kind Kind, segs []craft.Frame, expect []Expectation, mut func(frame []byte, h *gso.VnetHeader) []byte) {
 		o := coalesce.DefaultOptions()
 		o.TunnelGSO = true
-		frame, h, err := super(segs, o)
-		if err == nil && h.GSOType.Tunnel() == 0 {
-			err = fmt.Errorf("merged as %s, not in its tunnel", h.GSOType)
-		}
-		if err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("probe case %s: %w", name, err)
+		merged := func(f []byte, h *gso.VnetHeader) []byte {
+			if h.GSOType.Tunnel() == 0 && l.err == nil {
+				l.err = fmt.Errorf("probe case %s: merged as %s, not in its tunnel", name, h.GSOType)
 			}
-			return
+			if mut != nil {
+				return mut(f, h)
+			}
+			return f
 		}
-		if mut != nil {
-			frame = mut(frame, &h)
+		if c := l.add(name, kind, segs, o, expect, merged); c != nil {
+			c.TapHeader = gso.VnetTunnelHeaderLen
 		}
-		cases = append(cases, Case{Name: name, Kind: kind, Frame: frame, Vnet: h, Expect: expect, TapHeader: gso.VnetTunnelHeaderLen})
 	}
 	vx := craft.TCPBulk()
 	vx.Payload = craft.Payload(1398, 0) // 1500-byte outer packets
@@ -108,22 +104,18 @@ func tunnelCases() ([]Case, error) {
 	// A tap negotiates the tunnel features, UDP_TUNNEL_CSUM's too, with
 	// its header size (tun_vnet_hdr_guest_features): without the 24-byte
 	// header there is neither, and the tunnel bits are refused.
-	notNegotiated := len(cases)
+	n := len(l.cases)
 	val("tunnel: UDP_TUNNEL_CSUM, features not negotiated", refused("EINVAL"), nil)
-	if len(cases) > notNegotiated {
-		cases[notNegotiated].TapHeader = gso.VnetHeaderLen
+	if len(l.cases) > n {
+		l.cases[n].TapHeader = gso.VnetHeaderLen
 	}
 	// Outside a tunnel the flag means nothing: a plain TCP super-packet.
 	plain := craft.TCPBulk()
 	plain.Payload = craft.Payload(1000, 0)
-	if frame, h, err := super(craft.Flow(plain, 3, nil), coalesce.DefaultOptions()); err == nil {
-		h.Flags |= gso.UDPTunnelCsum
-		cases = append(cases, Case{Name: "UDP_TUNNEL_CSUM on a tcpv4 super-packet", Kind: KindValidationTap, Frame: frame, Vnet: h,
-			Expect: accepted(3), TapHeader: gso.VnetTunnelHeaderLen})
-	} else if firstErr == nil {
-		firstErr = err
+	if c := l.add("UDP_TUNNEL_CSUM on a tcpv4 super-packet", KindValidationTap, craft.Flow(plain, 3, nil), coalesce.DefaultOptions(), accepted(3),
+		func(f []byte, h *gso.VnetHeader) []byte { h.Flags |= gso.UDPTunnelCsum; return f }); c != nil {
+		c.TapHeader = gso.VnetTunnelHeaderLen
 	}
-	return cases, firstErr
 }
 
 // tapDiffers are the validation cases a tap takes otherwise than the rule

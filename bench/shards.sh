@@ -9,9 +9,10 @@
 # gives on one host is what threads give; across hosts it adds NICs. Not a
 # target: this machine has 2 CPUs.
 #
-# Captures: bulk TCP (bench/replay.sh records it: two iperf3 recordings
-# concatenated, >= 400k frames, two data connections) and 400k small frames
-# that cannot be merged, of many connections (bench/tool small).
+# Captures: bulk TCP (bench/common.sh records it: two iperf3 recordings
+# concatenated, >= 400k frames, two data connections), as pcap and as
+# pcapng, and 400k small frames that cannot be merged, of many connections
+# (bench/tool small).
 #
 # Usage (root): bench/shards.sh [WORKDIR]     RUNS=3 by default
 # Needs: go, ip, ethtool, mergecap (tshark), iperf3, tcpdump; the same
@@ -20,19 +21,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${1:-${TMPDIR:-/tmp}/gsoreplay-bench}
 runs=${RUNS:-3}
-mkdir -p "$work"
-go build -o "$work/gsoreplay" ./cmd/gsoreplay
-go build -o "$work/tool" ./bench/tool
-G=$work/gsoreplay T=$work/tool
-bulk=$work/bulk.pcap
-if [[ ! -s $bulk ]]; then
-  echo "recording bulk TCP between two namespaces (twice) ..." >&2
-  testdata/record-kernel-traffic.sh "$work/rec1.pcap" 250M 0 >/dev/null 2>&1
-  testdata/record-kernel-traffic.sh "$work/rec2.pcap" 450M 0 >/dev/null 2>&1
-  mergecap -a -F pcap -w "$bulk" "$work/rec1.pcap" "$work/rec2.pcap"
-fi
+. bench/common.sh
 small=$work/small.pcap
 [[ -s $small ]] || "$T" small -o "$small" -n 400000
+# The bulk capture as pcapng too (mergecap's and dumpcap's format).
+[[ -s $work/bulk.pcapng ]] || editcap -F pcapng "$bulk" "$work/bulk.pcapng"
 frames() { "$G" inspect --json "$1" | sed -n 's/^  "packets": \([0-9]*\),$/\1/p' | head -1; }
 echo "machine: $(nproc) CPUs, $(uname -r)"
 
@@ -69,8 +62,8 @@ measure() {
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 med() { echo "${fps[$1]}" | median; }
 
-for cap in bulk small; do
-  f=$work/$cap.pcap
+for cap in bulk.pcap bulk.pcapng small.pcap; do
+  f=$work/$cap
   n=$(frames "$f")
   echo "== $cap: $f, $n frames"
   for mode in K stream; do
@@ -85,7 +78,7 @@ for cap in bulk small; do
         $G replay -q -t $k --threads 1 -i va1 --shard 1/2 --start-at \$S $f; wait \$p"
     done
     one=$(med "$cap-$mode-1proc") two=$(med "$cap-$mode-1proc2thr") sh=$(med "$cap-$mode-2shards")
-    printf '%-6s %-6s 1 process 1 thread %10.0f fps | 1 process 2 threads %10.0f fps | 2 shards %10.0f fps | 2 shards / 1 process: %.2f (against 2 threads: %.2f)\n' \
+    printf '%-12s %-6s 1 process 1 thread %10.0f fps | 1 process 2 threads %10.0f fps | 2 shards %10.0f fps | 2 shards / 1 process: %.2f (against 2 threads: %.2f)\n' \
       "$cap" "$mode" "$one" "$two" "$sh" "$(echo "$sh / $one" | bc -l)" "$(echo "$sh / $two" | bc -l)"
   done
 done

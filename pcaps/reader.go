@@ -82,7 +82,10 @@ type Packet struct {
 	// Interface is the index of the interface in Reader.Interfaces (and in the
 	// pcapng file a Writer mirrors them into).
 	Interface int
-	LinkType  layers.LinkType
+	// Origin, for a Reader of Merge, is the capture the packet came from:
+	// 0 the first, 1 the second.
+	Origin   int
+	LinkType layers.LinkType
 	// Comment is the pcapng record's first comment, if any.
 	Comment string
 	// Vnet is the record's virtio_net_hdr in a vnet file (nil otherwise),
@@ -149,6 +152,8 @@ type Reader struct {
 	br  *bufio.Reader // the file, past what pcapgo has read
 	raw rawPcap       // how the pcap's records are written
 	win *window       // Window mode
+
+	merge *merged // two captures read as one (Merge)
 }
 
 // Open opens a capture file; "-" is standard input. It is
@@ -301,7 +306,12 @@ func (r *Reader) Count() int64 { return r.count }
 
 // Interfaces lists the interfaces seen so far (pcapng files may declare more
 // as they go).
-func (r *Reader) Interfaces() []Interface { return r.ifaces }
+func (r *Reader) Interfaces() []Interface {
+	if r.merge != nil {
+		return r.merge.interfaces()
+	}
+	return r.ifaces
+}
 
 // SectionComment is the pcapng section header's comment ("" for pcap).
 func (r *Reader) SectionComment() string {
@@ -330,6 +340,9 @@ func (r *Reader) Resolution() gopacket.TimestampResolution {
 
 // Close closes the file opened by Open.
 func (r *Reader) Close() error {
+	if m := r.merge; m != nil {
+		return errors.Join(m.src[0].Close(), m.src[1].Close())
+	}
 	if r.stop != nil {
 		r.stop()
 	}
@@ -359,6 +372,13 @@ func (r *Reader) Each(fn func(*Packet) error) error {
 // Next reads the next packet into p. It returns io.EOF at the end of the file
 // and otherwise an error that names the file and the packet.
 func (r *Reader) Next(p *Packet) error {
+	if r.merge != nil {
+		if err := r.merge.next(p); err != nil {
+			return err
+		}
+		r.count++
+		return nil
+	}
 	if r.vnet {
 		return r.nextVnet(p)
 	}

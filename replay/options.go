@@ -26,6 +26,12 @@ type Options struct {
 	// UniqueLoops passes (1 when 0; tcpreplay's --unique-ip-loops).
 	UniqueIP    bool
 	UniqueLoops float64
+	// FlowStats counts the flows sent as tcpreplay does (Report.Flows, see
+	// flows.go); FlowExpiry, in seconds of capture time, is how long a
+	// flow may pause before it counts again (0: never; tcpreplay's
+	// --flow-expiry).
+	FlowStats  bool
+	FlowExpiry int
 	// Limit stops after this many frames on the wire (a super-packet is not
 	// split, so the count may pass it by less than one super-packet).
 	Limit int64
@@ -208,6 +214,8 @@ type Report struct {
 	// merge spans.
 	FirstFrameAt time.Time `json:"first_frame_at"`
 	LastFrameAt  time.Time `json:"last_frame_at"`
+	// Flows, with Options.FlowStats, is tcpreplay's flow statistics.
+	Flows *FlowStats `json:"flows,omitempty"`
 }
 
 // SideReport is one interface's part of a two-interface replay.
@@ -272,6 +280,8 @@ func (o Options) Validate() error {
 		return optionError("Duration", o.Duration, "must not be negative")
 	case o.LoopDelay < 0:
 		return optionError("LoopDelay", o.LoopDelay, "must not be negative")
+	case o.FlowExpiry < 0:
+		return optionError("FlowExpiry", o.FlowExpiry, "must not be negative")
 	case o.UniqueLoops != 0 && (o.UniqueLoops < 1 || o.UniqueLoops > 1e9):
 		return optionError("UniqueLoops", o.UniqueLoops, "want 1 or more")
 	case o.Threads < 0 || o.Threads > MaxThreads:

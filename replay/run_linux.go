@@ -106,6 +106,11 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 			}
 		}
 	}()
+	if o.FlowStats {
+		for _, p := range ps {
+			p.src.flows = newFlowTable(o.FlowExpiry)
+		}
+	}
 	var first time.Time
 	if o.Preload {
 		free, f, part, err := preload(ctx, open, ps, o.PreloadMax, o.Part)
@@ -138,6 +143,9 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 	for {
 		if o.UniqueIP {
 			st.unique, st.uniqueK = uniqueLoop(rep.Loops+1, max(o.UniqueLoops, 1))
+			for _, p := range ps {
+				p.src.flowShift, p.src.flowK = st.unique, st.uniqueK
+			}
 		}
 		var err error
 		if o.Preload {
@@ -245,6 +253,17 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 	if rep.Seconds > 0 {
 		rep.PPS = float64(rep.Packets) / rep.Seconds
 		rep.Mbps = float64(rep.Bytes) * 8 / rep.Seconds / 1e6
+	}
+	if o.FlowStats {
+		t := ps[0].src.flows
+		for _, p := range ps[1:] {
+			t.merge(p.src.flows)
+		}
+		var last uint64
+		if o.UniqueIP {
+			last = uniqueIteration(rep.Loops-1, max(o.UniqueLoops, 1))
+		}
+		rep.Flows = flowReport(t, o.Preload, rep.Loops, last, rep.Seconds)
 	}
 	return rep, nil
 }

@@ -95,6 +95,11 @@ type source struct {
 	shard  int
 	sent   Sent
 	joined []byte // a super-packet's frame and parts, for obs
+	// flows, if set, counts the flows of what is fed (Options.FlowStats),
+	// with the pass's address shift (Options.UniqueIP) when flowShift.
+	flows     *flowTable
+	flowShift bool
+	flowK     uint64
 }
 
 // newSource returns a Source for options o (a bad Rewrite is an error).
@@ -236,6 +241,9 @@ func (s *source) feed(p *pcaps.Packet, record int64, cl *coalesce.Classified) er
 			return nil
 		}
 		s.side = side
+	}
+	if s.flows != nil {
+		s.flows.add(p.Data, p.LinkType, p.Timestamp.Unix(), s.flowShift, s.flowK)
 	}
 	if s.Stats.Coalesced || strings.HasPrefix(p.Comment, coalesce.CommentPrefix) {
 		s.Stats.Coalesced = true

@@ -22,8 +22,9 @@ import (
 // own (staged), and its Source borrows the packets there: a super-packet
 // goes to the kernel as its rebuilt headers and the payloads in place, a
 // lone frame as it lies in the ring; nothing is copied in user space.
-// Only pcapng through a ring too small for its longest block is read and
-// sent in one stage, from the reader's buffer, copied.
+// Only pcapng through a ring too small for its longest block, and two
+// captures read as one (--dualfile), are read and sent in one stage, from
+// the reader's buffer, copied.
 // Memory stays bounded per pipeline: the ring and the coalescer's limits.
 func (st *runState) stream(open Opener, ps []*pipeline) error {
 	return st.parallel(ps, func(p *pipeline) error {
@@ -32,7 +33,7 @@ func (st *runState) stream(open Opener, ps []*pipeline) error {
 			return err
 		}
 		defer r.Close()
-		if r.Format() != pcaps.FormatPcapNG || st.window() >= pcaps.MinWindowNG {
+		if !r.Merged() && (r.Format() != pcaps.FormatPcapNG || st.window() >= pcaps.MinWindowNG) {
 			if p.ring == nil {
 				p.arena = hugemem.NewArena(st.window())
 				p.ring = p.arena.Alloc(st.window())

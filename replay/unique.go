@@ -21,17 +21,20 @@ import (
 // the addresses, and by how much (tcpreplay's increment_iteration: a new
 // shift every loops passes).
 func uniqueLoop(loop int, loops float64) (edit bool, k uint64) {
-	f := func(iteration int) uint64 {
-		if iteration == 0 {
-			return 0
-		}
-		return uint64(iteration)*1000/uint64(loops*1000) + 1
-	}
-	unique, last := f(loop-1), uint64(0)
+	unique, last := uniqueIteration(loop-1, loops), uint64(0)
 	if loop >= 3 {
-		last = f(loop - 2)
+		last = uniqueIteration(loop-2, loops)
 	}
 	return unique > 0 && unique > last, unique - 1
+}
+
+// uniqueIteration is tcpreplay's unique_iteration after i passes: 0 before
+// the first, then one more every loops passes.
+func uniqueIteration(i int, loops float64) uint64 {
+	if i <= 0 {
+		return 0
+	}
+	return uint64(i)*1000/uint64(loops*1000) + 1
 }
 
 // uniqueIPs edits the Ethernet frame's first IP header for a loop that
@@ -54,7 +57,13 @@ func uniqueIPs(frame []byte, k uint64, cached bool) {
 	default:
 		return
 	}
-	s, d := binary.BigEndian.Uint32(src), binary.BigEndian.Uint32(dst)
+	s, d := uniqueShift(binary.BigEndian.Uint32(src), binary.BigEndian.Uint32(dst), k, cached)
+	binary.BigEndian.PutUint32(src, s)
+	binary.BigEndian.PutUint32(dst, d)
+}
+
+// uniqueShift moves addresses s and d apart for a loop with shift k.
+func uniqueShift(s, d uint32, k uint64, cached bool) (uint32, uint32) {
 	so, do := s, d
 	if (!cached && d > s) || (cached && uint64(d)-k > uint64(s)-1-k) {
 		if cached {
@@ -79,6 +88,5 @@ func uniqueIPs(frame []byte, k uint64, cached bool) {
 			s++
 		}
 	}
-	binary.BigEndian.PutUint32(src, s)
-	binary.BigEndian.PutUint32(dst, d)
+	return s, d
 }

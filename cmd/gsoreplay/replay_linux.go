@@ -26,6 +26,7 @@ import (
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
 	"github.com/gsoreplay/gsoreplay/replay/probe"
+	"github.com/gsoreplay/gsoreplay/replay/split"
 	"github.com/gsoreplay/gsoreplay/replay/verify"
 )
 
@@ -125,6 +126,30 @@ func opener(c *cli.Context, path string) (replay.Opener, error) {
 	return func() (*pcaps.Reader, error) { return openCapture(path, pcaps.OpenOptions{}) }, nil
 }
 
+// dualOpener opens two captures as one, in timestamp order (--dualfile).
+func dualOpener(c *cli.Context, a, b string) (replay.Opener, error) {
+	oa, err := opener(c, a)
+	if err != nil {
+		return nil, err
+	}
+	ob, err := opener(c, b)
+	if err != nil {
+		return nil, err
+	}
+	return func() (*pcaps.Reader, error) {
+		ra, err := oa()
+		if err != nil {
+			return nil, err
+		}
+		rb, err := ob()
+		if err != nil {
+			ra.Close()
+			return nil, err
+		}
+		return pcaps.Merge(ra, rb), nil
+	}, nil
+}
+
 // signalContext is cancelled by Ctrl-C or SIGTERM, so that labs and sockets
 // are torn down and the report still printed.
 func signalContext(c *cli.Context) (context.Context, context.CancelFunc) {
@@ -196,6 +221,25 @@ func tcpreplayStats(w io.Writer, frames, bytes int64, d time.Duration) {
 	}
 }
 
+// tcpreplayFlows writes tcpreplay 4.6's "Flows:" line, its integer
+// arithmetic for the flows per second included.
+func tcpreplayFlows(w io.Writer, f *replay.FlowStats, d time.Duration) {
+	var fps100 int64
+	if us := d.Microseconds(); us > 0 {
+		fps100 = f.Flows * 100 * 1000 * 1000 / us
+	}
+	if f.ExpirySeconds > 0 {
+		fmt.Fprintf(w, "Flows: %d flows, %d unique, %d expired, %d.%02d fps, %d unique flow packets, %d unique non-flow packets\n",
+			f.Flows, f.Unique, f.Expired, fps100/100, fps100%100, f.FlowPackets, f.NonFlowPackets)
+	} else {
+		fmt.Fprintf(w, "Flows: %d flows, %d.%02d fps, %d unique flow packets, %d unique non-flow packets\n",
+			f.Flows, fps100/100, fps100%100, f.FlowPackets, f.NonFlowPackets)
+	}
+	if f.Incomplete {
+		fmt.Fprintf(w, "Flows: the table stopped at %d flows; later new flows are not counted\n", replay.MaxFlows)
+	}
+}
+
 func replayCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "replay",
@@ -236,6 +280,11 @@ rate of all shards together. "gsoreplay report merge" adds their --json
 reports up and checks that every record was sent by exactly one shard.
 examples/ has a Kubernetes Indexed Job and an ssh script that launch them.
 
+The report ends as tcpreplay's does, its "Flows:" line included (flows are
+directional address, port and protocol tuples, counted as tcpreplay 4.6 does;
+--flow-expiry, --no-flow-stats). --dualfile (-2) replays two captures at once,
+the first by -i and the second by -I, merged by timestamp.
+
 --threads 1 keeps the capture's global order. Pacing runs on one clock for all
 (--pps and --mbps count the frames of all pipelines together). Streaming, each
 new connection goes to the pipeline with the least work so far; -K spreads the
@@ -267,6 +316,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.Float64Flag{Name: "unique-ip-loops", Usage: "with --unique-ip, a new shift every `N` loops (1)"},
 			&cli.BoolFlag{Name: "oneatatime", Aliases: []string{"o"}, Usage: "step through the capture: before a packet, ask on standard input how many to send (Enter: one; end of input stops), as tcpreplay does; packets go alone, uncoalesced, in the capture's order (a coalesced file's super-packets and frames captured whole on a TSO host are one step each)"},
 			&cli.BoolFlag{Name: "listnics", Usage: "list the interfaces one could send on (not loopback), one a line, as tcpreplay does, and exit"},
+			&cli.BoolFlag{Name: "dualfile", Aliases: []string{"2"}, Usage: "replay two captures at once, the first by -i and the second by -I, in the order of their timestamps (tcpreplay's; the first's packet first on a tie)"},
+			&cli.BoolFlag{Name: "no-flow-stats", Usage: "do not count flows (the report's Flows line, --json's flows): saves a table lookup per packet when streaming"},
+			&cli.IntFlag{Name: "flow-expiry", Usage: "a flow idle for more than `SECONDS` of capture time counts as a new one when it resumes (tcpreplay's; 0: never)"},
 			&cli.IntFlag{Name: "stats", Usage: "print tcpreplay's statistics (Actual, Rated) on standard error every `N` seconds while sending"},
 			&cli.BoolFlag{Name: "pps-total", Usage: "with --shard, --pps and --mbps are the rate of all N shards together: this one sends 1/N of it"},
 		}, pacingFlags()...), append(append(threadFlags(), sourceFlags()...), splitFlags()...)...),
@@ -274,8 +326,15 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			if c.Bool("listnics") {
 				return listNICs(c.App.Writer)
 			}
-			in, err := oneInput(c)
-			if err != nil {
+			dual := c.Bool("dualfile")
+			var in string
+			var err error
+			if dual {
+				if c.NArg() != 2 || c.String("intf2") == "" || c.IsSet("cachefile") || c.IsSet("split") {
+					return usagef("replay --dualfile: two captures, one for -i and one for -I IFACE2 (and no --cachefile or --split)")
+				}
+				in = c.Args().Get(0) + "+" + c.Args().Get(1)
+			} else if in, err = oneInput(c); err != nil {
 				return err
 			}
 			if c.String("intf1") == "" {
@@ -299,6 +358,10 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			}
 			if err := partFrom(c, &o); err != nil {
 				return err
+			}
+			o.FlowStats, o.FlowExpiry = !c.Bool("no-flow-stats"), c.Int("flow-expiry")
+			if c.IsSet("flow-expiry") && !o.FlowStats {
+				return usagef("--flow-expiry counts flows: not with --no-flow-stats")
 			}
 			if c.Int("stats") < 0 {
 				return usagef("--stats %d: want seconds, 1 or more", c.Int("stats"))
@@ -326,14 +389,20 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			if err := flagError(c, o.Validate()); err != nil {
 				return err
 			}
-			if o.Source.Split, err = splitFrom(c, in, false); err != nil {
-				return inputError(err)
+			var open replay.Opener
+			if dual {
+				o.Source.Split = split.Dual{}
+				open, err = dualOpener(c, c.Args().Get(0), c.Args().Get(1))
+			} else {
+				if o.Source.Split, err = splitFrom(c, in, false); err != nil {
+					return inputError(err)
+				}
+				open, err = opener(c, in)
 			}
-			o.Iface2 = c.String("intf2")
-			open, err := opener(c, in)
 			if err != nil {
 				return err
 			}
+			o.Iface2 = c.String("intf2")
 			if r, err := open(); err != nil { // fail on a bad input before touching the interface
 				return inputError(err)
 			} else {
@@ -487,6 +556,9 @@ func printReplay(w io.Writer, r *replay.Report) {
 		fmt.Fprintf(w, " (%d loops)", r.Loops)
 	}
 	fmt.Fprintf(w, "\nRated: %.1f Bps, %.2f Mbps, %.2f pps\n", r.Mbps*1e6/8, r.Mbps, r.PPS)
+	if f := r.Flows; f != nil && f.Flows > 0 && r.Bytes > 0 {
+		tcpreplayFlows(w, f, time.Duration(r.Seconds*float64(time.Second)))
+	}
 	fmt.Fprintf(w, "GSO: %d sends carried them (%d super-packets", r.Sends, r.SuperPackets)
 	if r.Resegmented > 0 {
 		fmt.Fprintf(w, ", %d of them frames captured whole on a TSO/GRO host", r.Resegmented)

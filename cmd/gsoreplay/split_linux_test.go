@@ -261,17 +261,22 @@ type sided struct {
 func originalFrames(t *testing.T, in string) []sided {
 	var out []sided
 	for _, d := range testcap.Frames(t, in) {
-		p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.NoCopy)
-		side := 1
-		if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.SrcIP.String() == "10.99.0.1" {
-			side = 0
-		}
-		if ip, ok := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok && ip.SrcIP.String() == "fd00:99::1" {
-			side = 0
-		}
-		out = append(out, sided{d, side})
+		out = append(out, sided{d, clientSide(d)})
 	}
 	return out
+}
+
+// clientSide is 0 for a frame from the client (10.99.0.1, fd00:99::1), 1
+// for any other, by gopacket's reading.
+func clientSide(d []byte) int {
+	p := gopacket.NewPacket(d, layers.LayerTypeEthernet, gopacket.NoCopy)
+	if ip, ok := p.Layer(layers.LayerTypeIPv4).(*layers.IPv4); ok && ip.SrcIP.String() == "10.99.0.1" {
+		return 0
+	}
+	if ip, ok := p.Layer(layers.LayerTypeIPv6).(*layers.IPv6); ok && ip.SrcIP.String() == "fd00:99::1" {
+		return 0
+	}
+	return 1
 }
 
 // connKey names a frame's connection, both directions alike (gopacket's

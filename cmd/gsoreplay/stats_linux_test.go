@@ -231,7 +231,6 @@ func TestUniqueIP(t *testing.T) {
 		if c.k {
 			args = append(args, "-K")
 		}
-		theirs := l.capture(t, append(append([]string{t46, "-i", "va1"}, args...), in)...)[0]
 		repOut := filepath.Join(dir, "rep.json")
 		ours := l.capture(t, "sh", "-c", fmt.Sprintf("%s replay --threads 1 -i va1 --json %s %s > %s", bin, strings.Join(args, " "), in, repOut))[0]
 		// tcpreplay drops what is not IP in the loops it edits: so do we,
@@ -247,20 +246,30 @@ func TestUniqueIP(t *testing.T) {
 			}
 			kept = append(kept, f)
 		}
-		// A capture may miss a frame under load: every frame caught of
-		// tcpreplay's must be ours, in order, and few may be missing.
-		j, missed := 0, 0
-		for i := range theirs {
-			for j < len(kept) && !bytes.Equal(theirs[i].data, kept[j].data) {
-				j, missed = j+1, missed+1
+		// A capture may miss a frame under load (tcpdump at the sender,
+		// other tests running): every frame caught of tcpreplay's must be
+		// ours, in order, and few may be missing; tcpreplay's run is
+		// captured again (3 attempts) when more are.
+		for attempt := 1; ; attempt++ {
+			theirs := l.capture(t, append(append([]string{t46, "-i", "va1"}, args...), in)...)[0]
+			j, missed := 0, 0
+			for i := range theirs {
+				for j < len(kept) && !bytes.Equal(theirs[i].data, kept[j].data) {
+					j, missed = j+1, missed+1
+				}
+				if j == len(kept) {
+					t.Fatalf("%v: tcpreplay 4.6's frame %d is none of ours, in order", args, i+1)
+				}
+				j++
 			}
-			if j == len(kept) {
-				t.Fatalf("%v: tcpreplay 4.6's frame %d is none of ours, in order", args, i+1)
+			missed += len(kept) - j
+			if len(theirs) > 0 && missed <= len(kept)/100 {
+				break
 			}
-			j++
-		}
-		if missed += len(kept) - j; len(theirs) == 0 || missed > len(kept)/100 {
-			t.Fatalf("%v: of our %d frames, %d are not among tcpreplay 4.6's %d", args, len(kept), missed, len(theirs))
+			if attempt == 3 {
+				t.Fatalf("%v: of our %d frames, %d are not among tcpreplay 4.6's %d", args, len(kept), missed, len(theirs))
+			}
+			t.Logf("%v: attempt %d: %d of our %d frames not among tcpreplay 4.6's %d as captured; again", args, attempt, missed, len(kept), len(theirs))
 		}
 		for i := range kept {
 			if err := checksumsRight(kept[i].data); err != nil {

@@ -19,6 +19,9 @@ type IPv6 []byte
 // IsValid reports whether b holds a version-6 fixed header.
 func (b IPv6) IsValid() bool { return len(b) >= IPv6MinimumSize && b[0]>>4 == 6 }
 
+// Version is the IP version nibble (6 for IPv6).
+func (b IPv6) Version() uint8 { return b[0] >> 4 }
+
 // TrafficClass is the traffic class (DSCP and ECN).
 func (b IPv6) TrafficClass() uint8 { return uint8(binary.BigEndian.Uint16(b[0:2]) >> 4) }
 

@@ -16,6 +16,9 @@ const (
 	EtherType8021Q  EtherType = 0x8100
 	EtherType8021AD EtherType = 0x88A8
 	EtherTypeQinQ   EtherType = 0x9100 // the pre-standard QinQ TPID
+	EtherTypeMPLS   EtherType = 0x8847
+	// EtherTypeMPLSMulticast is MPLS with a multicast label.
+	EtherTypeMPLSMulticast EtherType = 0x8848
 )
 
 // IsVLAN reports whether t is the TPID of a VLAN tag.

@@ -121,3 +121,45 @@ func BenchmarkFlowTable(b *testing.B) {
 		ft.add(pkts[i%len(pkts)], layers.LinkTypeEthernet, 0, false, 0)
 	}
 }
+
+// TestFlowReport: tcpreplay 4.6's flow_stats arithmetic, worked out by
+// hand, over a table of 10 flows, 2 expired, 100 flow packets and 4 not
+// IP; and two pipelines' tables counting a flow both saw once.
+func TestFlowReport(t *testing.T) {
+	table := func() *flowTable {
+		return &flowTable{FlowStats: FlowStats{Flows: 12, Unique: 10, Expired: 2, FlowPackets: 100, NonFlowPackets: 4}, expiry: 5}
+	}
+	for _, c := range []struct {
+		name       string
+		preload    bool
+		loops      int
+		lastUnique uint64
+		want       FlowStats
+	}{
+		// Streamed passes were all counted: nothing changes.
+		{"streaming", false, 3, 0, FlowStats{Flows: 12, Unique: 10, Expired: 2, FlowPackets: 100, NonFlowPackets: 4}},
+		// -K counted one pass; loops without new addresses add none.
+		{"preload", true, 3, 0, FlowStats{Flows: 12, Unique: 10, Expired: 2, FlowPackets: 100, NonFlowPackets: 4}},
+		// -K --unique-ip, 3 loops: unique_iteration 3 after them.
+		{"preload unique", true, 3, 3, FlowStats{Flows: 36, Unique: 30, Expired: 6, FlowPackets: 300, NonFlowPackets: 12}},
+		// Streaming --unique-ip-loops 2 over 5 loops: 100 * 3 / 5.
+		{"streaming unique", false, 5, 3, FlowStats{Flows: 12, Unique: 10, Expired: 2, FlowPackets: 60, NonFlowPackets: 4}},
+	} {
+		got := *flowReport(table(), c.preload, c.loops, c.lastUnique, 2)
+		c.want.ExpirySeconds, c.want.FPS = 5, float64(c.want.Flows)/2
+		if got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+
+	a, b := newFlowTable(0), newFlowTable(0)
+	a.put(flowKey{proto: 6, sport: 1}, 0)
+	a.put(flowKey{proto: 6, sport: 2}, 0)
+	b.put(flowKey{proto: 6, sport: 2}, 0)
+	b.put(flowKey{proto: 17}, 0)
+	b.NonFlowPackets = 3
+	a.merge(b)
+	if want := (FlowStats{Flows: 3, Unique: 3, FlowPackets: 4, NonFlowPackets: 3}); a.FlowStats != want {
+		t.Errorf("merged: %+v, want %+v", a.FlowStats, want)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
@@ -14,10 +15,11 @@ import (
 )
 
 // TestDualFile: the kernel traffic split by gopacket into the client's
-// frames (a pcap) and the server's (a pcapng): replay --dualfile puts on
-// each interface exactly the frames tcpreplay 4.6 --dualfile puts there,
-// in the same order, streaming and with -K, and each peer gets its file's
-// frames whole.
+// frames (a pcap) and the server's (a pcapng): replay --dualfile puts each
+// file's frames whole and in order on its interface, streaming and with
+// -K, each connection in the capture's order across the two, and the
+// frames tcpreplay 4.6 --dualfile puts there are these, in
+// the same order.
 func TestDualFile(t *testing.T) {
 	testenv.RequireRoot(t, "ip", "ethtool", "tcpdump")
 	t46 := "../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay"
@@ -76,24 +78,61 @@ func TestDualFile(t *testing.T) {
 	}
 
 	l := newTwoLab(t)
+	l.outgoing = true // as they leave: a busy peer's backlog may drop some
 	bin := buildBinary(t, t.TempDir())
 	// One pipeline keeps the global order, as tcpreplay does (-K would
-	// take one per CPU).
+	// take one per CPU). Ours must put each file whole on its interface,
+	// in order (a capture that missed a frame while other tests load the
+	// machine is taken again, 3 attempts). tcpreplay 4.6's TX ring loses
+	// a few frames here (1 to 4 of 704, its report counting them sent):
+	// every frame of its that was caught must be ours, in order, and at
+	// most 1% missing.
 	for _, k := range [][]string{nil, {"-K"}} {
+		var ours [2][]stamped
+		for attempt := 1; ; attempt++ {
+			ours = l.capture(t, append(append([]string{bin, "replay", "-q", "--threads", "1", "-i", "va1", "-I", "va2", "--dualfile"}, k...), files[0], files[1])...)
+			if len(ours[0]) == len(want[0]) && len(ours[1]) == len(want[1]) {
+				break
+			}
+			if attempt == 3 {
+				t.Fatalf("%v: %d and %d frames, the files hold %d and %d", k, len(ours[0]), len(ours[1]), len(want[0]), len(want[1]))
+			}
+		}
+		// Across the interfaces: within every connection, the capture
+		// times give back the original order (the merge by timestamp).
+		all := append(append([]stamped(nil), ours[0]...), ours[1]...)
+		sort.SliceStable(all, func(a, b int) bool { return all[a].ts.Before(all[b].ts) })
+		byConn := map[string][][]byte{}
+		for _, f := range all {
+			byConn[connKey(f.data)] = append(byConn[connKey(f.data)], f.data)
+		}
+		for _, f := range originalFrames(t, in) {
+			c := connKey(f.data)
+			if len(byConn[c]) == 0 || !bytes.Equal(byConn[c][0], f.data) {
+				t.Fatalf("%v: connection %s out of the capture's order across the two interfaces", k, c)
+			}
+			byConn[c] = byConn[c][1:]
+		}
 		theirs := l.capture(t, append(append([]string{t46, "-i", "va1", "-I", "va2", "--dualfile"}, k...), files[0], files[1])...)
-		ours := l.capture(t, append(append([]string{bin, "replay", "-q", "--threads", "1", "-i", "va1", "-I", "va2", "--dualfile"}, k...), files[0], files[1])...)
 		for i := range 2 {
-			w, g := frameBytes(theirs[i]), frameBytes(ours[i])
-			if len(w) != len(want[i]) {
-				t.Fatalf("%v side %d: tcpreplay 4.6 put %d frames, the file holds %d", k, i+1, len(w), len(want[i]))
-			}
-			if len(g) != len(w) {
-				t.Fatalf("%v side %d: %d frames, tcpreplay 4.6 put %d", k, i+1, len(g), len(w))
-			}
-			for n := range w {
-				if !bytes.Equal(w[n], g[n]) || !bytes.Equal(g[n], want[i][n]) {
-					t.Fatalf("%v side %d: frame %d differs from tcpreplay's or the file's", k, i+1, n+1)
+			g := frameBytes(ours[i])
+			for n := range g {
+				if !bytes.Equal(g[n], want[i][n]) {
+					t.Fatalf("%v side %d: frame %d is not the file's", k, i+1, n+1)
 				}
+			}
+			j := 0
+			for n, w := range frameBytes(theirs[i]) {
+				for j < len(g) && !bytes.Equal(w, g[j]) {
+					j++
+				}
+				if j == len(g) {
+					t.Fatalf("%v side %d: tcpreplay 4.6's frame %d is none of ours, in order", k, i+1, n+1)
+				}
+				j++
+			}
+			if missed := len(g) - len(theirs[i]); missed > len(g)/100 {
+				t.Errorf("%v side %d: tcpreplay 4.6 put %d frames, ours %d", k, i+1, len(theirs[i]), len(g))
 			}
 		}
 	}

@@ -84,12 +84,13 @@ Files may be pcap (µs or ns, either byte order), pcapng, or vnet records
 with gzip or zstd (found by their magic); "-" is
 standard input or output; "@sample" is a built-in capture of real kernel
 traffic to try things on. Exit status: 0 success, 1 failure, 2 bad usage.`,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
-		Commands:        withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand(), replayCommand(), verifyCommand(), probeCommand(), reportCommand()),
-		OnUsageError:    onUsageError,
-		ExitErrHandler:  func(*cli.Context, error) {}, // run decides the exit code
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		HideHelpCommand:      true,
+		EnableBashCompletion: true,
+		Commands:             withUsageErrors(coalesceCommand(), segmentCommand(), inspectCommand(), replayCommand(), verifyCommand(), probeCommand(), reportCommand(), manCommand(), completionCommand()),
+		OnUsageError:         onUsageError,
+		ExitErrHandler:       func(*cli.Context, error) {}, // run decides the exit code
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -417,4 +418,14 @@ func TestCompressedRoundTrip(t *testing.T) {
 	if code, _, stderr := gsoreplay(t, nil, "coalesce", "--compress", "lz4", "-o", filepath.Join(dir, "x"), fixture); code != 2 || !strings.Contains(stderr, "--compress") {
 		t.Errorf("--compress lz4: exit %d, %q", code, stderr)
 	}
+}
+
+// buildBinary builds the command into dir.
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "gsoreplay")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v %s", err, out)
+	}
+	return bin
 }

@@ -10,19 +10,33 @@ import (
 	"testing"
 )
 
-// readmeExample is one "$ gsoreplay ..." line of README.md and the output
-// the README shows after it.
+// readmeExample is one "$ gsoreplay ..." line of README.md or a file of
+// docs/ and the output shown after it.
 type readmeExample struct {
+	file string
 	line int
 	args []string
 	want string
 }
 
-// readmeExamples reads every "$ gsoreplay" command of README.md's code
-// blocks, in order, with the lines the README shows after it.
-func readmeExamples(t *testing.T) []readmeExample {
+// docFiles are README.md and docs/*.md, from the repository's root.
+func docFiles(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile("../../README.md")
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no docs: %v", err)
+	}
+	for i := range files {
+		files[i] = strings.TrimPrefix(files[i], "../../")
+	}
+	return append([]string{"README.md"}, files...)
+}
+
+// readmeExamples reads every "$ gsoreplay" command of a documentation
+// file's code blocks, in order, with the lines shown after it.
+func readmeExamples(t *testing.T, file string) []readmeExample {
+	t.Helper()
+	data, err := os.ReadFile("../../" + file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +55,7 @@ func readmeExamples(t *testing.T) []readmeExample {
 		if cmd, ok := strings.CutPrefix(line, "$ "); ok {
 			cur = nil
 			if rest, ok := strings.CutPrefix(cmd, "gsoreplay "); ok && !strings.ContainsAny(rest, "|>") {
-				out = append(out, readmeExample{line: i + 1, args: strings.Fields(rest)})
+				out = append(out, readmeExample{file: file, line: i + 1, args: strings.Fields(rest)})
 				cur = &out[len(out)-1]
 			}
 			continue
@@ -69,15 +83,22 @@ func mask(s string) string {
 	return s
 }
 
-// runReadme runs the README's examples of the commands that pass keep, in
-// one scratch directory (so that one example's output file is the next
-// one's input), and compares what they print with what the README shows.
+// runReadme runs the examples of README.md and docs/ of the commands that
+// pass keep, each file's in one scratch directory of its own (so that one
+// example's output file is the next one's input), and compares what they
+// print with what the file shows.
 func runReadme(t *testing.T, keep func(cmd string) bool) int {
-	dir := t.TempDir()
-	examples := readmeExamples(t)
-	t.Chdir("../..") // paths in the README are the repository's
+	var examples []readmeExample
+	for _, f := range docFiles(t) {
+		examples = append(examples, readmeExamples(t, f)...)
+	}
+	t.Chdir("../..") // paths in the docs are the repository's
 	ran := 0
+	var dir, file string
 	for _, ex := range examples {
+		if ex.file != file {
+			dir, file = t.TempDir(), ex.file
+		}
 		if !keep(ex.args[0]) {
 			continue
 		}
@@ -103,21 +124,21 @@ func runReadme(t *testing.T, keep func(cmd string) bool) int {
 				want = 1
 			}
 			if first(got) != first(ex.want) || code != want {
-				t.Errorf("README.md:%d: gsoreplay %s (exit %d) prints\n%s\nthe README shows\n%s", ex.line, strings.Join(ex.args, " "), code, got, ex.want)
+				t.Errorf("%s:%d: gsoreplay %s (exit %d) prints\n%s\nthe file shows\n%s", ex.file, ex.line, strings.Join(ex.args, " "), code, got, ex.want)
 			}
 			ran++
 			continue
 		}
 		if mask(got) != mask(ex.want) {
-			t.Errorf("README.md:%d: gsoreplay %s (exit %d) prints\n%s\nthe README shows\n%s", ex.line, strings.Join(ex.args, " "), code, got, ex.want)
+			t.Errorf("%s:%d: gsoreplay %s (exit %d) prints\n%s\nthe file shows\n%s", ex.file, ex.line, strings.Join(ex.args, " "), code, got, ex.want)
 		}
 		ran++
 	}
 	return ran
 }
 
-// TestReadmeOutputs: the outputs README.md shows for inspect, coalesce and
-// segment are what the commands print, to the byte.
+// TestReadmeOutputs: the outputs README.md and docs/ show for inspect,
+// coalesce and segment are what the commands print, to the byte.
 func TestReadmeOutputs(t *testing.T) {
 	n := runReadme(t, func(cmd string) bool { return cmd == "inspect" || cmd == "coalesce" || cmd == "segment" })
 	if n < 4 {

@@ -15,16 +15,6 @@ import (
 	"github.com/gsoreplay/gsoreplay/pcaps/craft"
 )
 
-// buildBinary builds the command into dir.
-func buildBinary(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "gsoreplay")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v %s", err, out)
-	}
-	return bin
-}
-
 // labLinks lists the links of this namespace that a lab could leave here
 // (its veth ends are made in namespaces of its own): none, after any run.
 func labLinks(t *testing.T) []string {

@@ -22,14 +22,7 @@ import (
 // the same order.
 func TestDualFile(t *testing.T) {
 	testenv.RequireRoot(t, "ip", "ethtool", "tcpdump")
-	t46 := "../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay"
-	if _, err := os.Stat(t46); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tcpreplay 4.6 missing in CI: %v", err)
-		}
-		t.Skip("no tcpreplay 4.6")
-	}
-	t46, _ = filepath.Abs(t46)
+	t46 := tcpreplay46(t)
 	in, _ := filepath.Abs(fixture)
 	dir := t.TempDir()
 	files := [2]string{filepath.Join(dir, "client.pcap"), filepath.Join(dir, "server.pcapng")}
@@ -84,9 +77,8 @@ func TestDualFile(t *testing.T) {
 	// take one per CPU). Ours must put each file whole on its interface,
 	// in order (a capture that missed a frame while other tests load the
 	// machine is taken again, 3 attempts). tcpreplay 4.6's TX ring loses
-	// a few frames here (1 to 4 of 704, its report counting them sent):
-	// every frame of its that was caught must be ours, in order, and at
-	// most 1% missing.
+	// a few frames here (1 to 4 of 704 idle, its report counting them
+	// sent): every frame of its that was caught must be ours, in order.
 	for _, k := range [][]string{nil, {"-K"}} {
 		var ours [2][]stamped
 		for attempt := 1; ; attempt++ {
@@ -113,27 +105,42 @@ func TestDualFile(t *testing.T) {
 			}
 			byConn[c] = byConn[c][1:]
 		}
-		theirs := l.capture(t, append(append([]string{t46, "-i", "va1", "-I", "va2", "--dualfile"}, k...), files[0], files[1])...)
 		for i := range 2 {
-			g := frameBytes(ours[i])
-			for n := range g {
-				if !bytes.Equal(g[n], want[i][n]) {
+			for n, g := range frameBytes(ours[i]) {
+				if !bytes.Equal(g, want[i][n]) {
 					t.Fatalf("%v side %d: frame %d is not the file's", k, i+1, n+1)
 				}
 			}
-			j := 0
-			for n, w := range frameBytes(theirs[i]) {
-				for j < len(g) && !bytes.Equal(w, g[j]) {
+		}
+		for attempt := 1; ; attempt++ {
+			theirs := l.capture(t, append(append([]string{t46, "-i", "va1", "-I", "va2", "--dualfile"}, k...), files[0], files[1])...)
+			missed := 0
+			for i := range 2 {
+				g, j := frameBytes(ours[i]), 0
+				for n, w := range frameBytes(theirs[i]) {
+					for j < len(g) && !bytes.Equal(w, g[j]) {
+						j++
+					}
+					if j == len(g) {
+						t.Fatalf("%v side %d: tcpreplay 4.6's frame %d is none of ours, in order", k, i+1, n+1)
+					}
 					j++
 				}
-				if j == len(g) {
-					t.Fatalf("%v side %d: tcpreplay 4.6's frame %d is none of ours, in order", k, i+1, n+1)
+				missed += len(g) - len(theirs[i])
+			}
+			total := len(want[0]) + len(want[1])
+			if missed <= total/100 {
+				break
+			}
+			// Under load its TX ring loses more (2% seen in CI): its run is
+			// taken again, and 5% is the most the last attempt may lose.
+			if attempt == 3 {
+				if missed > total/20 {
+					t.Errorf("%v: tcpreplay 4.6 put %d of the %d frames", k, total-missed, total)
 				}
-				j++
+				break
 			}
-			if missed := len(g) - len(theirs[i]); missed > len(g)/100 {
-				t.Errorf("%v side %d: tcpreplay 4.6 put %d frames, ours %d", k, i+1, len(theirs[i]), len(g))
-			}
+			t.Logf("%v: attempt %d: tcpreplay 4.6 put %d of the %d frames; again", k, attempt, total-missed, total)
 		}
 	}
 	out, err := exec.Command(bin, "replay", "-i", "lo", "--dualfile", files[0]).CombinedOutput()

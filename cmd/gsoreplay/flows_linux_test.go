@@ -36,14 +36,7 @@ func flowsOf(out []byte) string {
 // count what one does.
 func TestFlowsLine(t *testing.T) {
 	testenv.RequireRoot(t, "ip", "ethtool")
-	t46 := "../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay"
-	if _, err := os.Stat(t46); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tcpreplay 4.6 missing in CI: %v", err)
-		}
-		t.Skip("no tcpreplay 4.6")
-	}
-	t46, _ = filepath.Abs(t46)
+	t46 := tcpreplay46(t)
 	corpus, _ := filepath.Glob("../../../shared/corpus/*.pcap*")
 	if len(corpus) == 0 {
 		if os.Getenv("CI") == "true" {

@@ -27,14 +27,7 @@ import (
 // a second, the counts growing.
 func TestStatsLines(t *testing.T) {
 	testenv.RequireRoot(t, "ip", "ethtool")
-	t46 := "../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay"
-	if _, err := os.Stat(t46); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tcpreplay 4.6 missing in CI: %v", err)
-		}
-		t.Skip("no tcpreplay 4.6")
-	}
-	t46, _ = filepath.Abs(t46)
+	t46 := tcpreplay46(t)
 	l := newTwoLab(t)
 	in, _ := filepath.Abs(fixture)
 	actual := regexp.MustCompile(`(?m)^Actual: (\d+) packets \((\d+) bytes\) sent in (\d+)\.(\d{6}) seconds\n(Rated: .*)$`)
@@ -124,13 +117,9 @@ func TestLoopDelay(t *testing.T) {
 // and every one iproute2 shows.
 func TestListNICs(t *testing.T) {
 	testenv.RequireRoot(t, "ip")
-	t46 := "../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay"
-	theirs, err := exec.Command(t46, "--listnics").CombinedOutput()
+	theirs, err := exec.Command(tcpreplay46(t), "--listnics").CombinedOutput()
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tcpreplay 4.6 --listnics: %v %s", err, theirs)
-		}
-		t.Skip("no tcpreplay 4.6")
+		t.Fatalf("tcpreplay 4.6 --listnics: %v %s", err, theirs)
 	}
 	code, out, stderr := gsoreplay(t, nil, "replay", "--listnics")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -209,13 +198,7 @@ func TestOneAtATime(t *testing.T) {
 // and the merges are those of the first loop.
 func TestUniqueIP(t *testing.T) {
 	testenv.RequireRoot(t, "ip", "ethtool", "tcpdump")
-	t46, _ := filepath.Abs("../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay")
-	if _, err := os.Stat(t46); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("tcpreplay 4.6 missing in CI: %v", err)
-		}
-		t.Skip("no tcpreplay 4.6")
-	}
+	t46 := tcpreplay46(t)
 	l := newTwoLab(t)
 	l.outgoing = true
 	dir := t.TempDir()
@@ -325,4 +308,18 @@ func checksumsRight(d []byte) error {
 		}
 	}
 	return nil
+}
+
+// tcpreplay46 is the absolute path of the tcpreplay 4.6 anchor
+// (../shared/anchors): the test skips without it, and fails under CI.
+func tcpreplay46(t *testing.T) string {
+	t.Helper()
+	p, _ := filepath.Abs("../../../shared/anchors/tcpreplay-4.6/bin/tcpreplay")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("tcpreplay 4.6 missing in CI: %v", err)
+		}
+		t.Skip("no tcpreplay 4.6")
+	}
+	return p
 }

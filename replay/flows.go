@@ -214,14 +214,11 @@ func flowLink(data []byte, lt layers.LinkType) (l2 int, t header.EtherType, ok b
 	switch lt {
 	case layers.LinkTypeEthernet:
 		return flowEthernet(data)
-	case layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2:
-		l2, t, st := header.Link(data, lt)
-		return l2, t, st == header.LinkOK
 	case layers.LinkTypeNull, layers.LinkTypeLoop:
 		// tcpreplay reads DLT_NULL as raw IP at byte 0 (the address
 		// family), so its packets are never IP.
 		return 0, header.EtherTypeOfIP(data[0]), true
-	default:
+	default: // SLL, SLL2, raw IP
 		l2, t, st := header.Link(data, lt)
 		return l2, t, st == header.LinkOK
 	}

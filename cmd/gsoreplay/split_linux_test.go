@@ -14,7 +14,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/gsoreplay/gsoreplay/internal/testcap"
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
@@ -83,27 +82,15 @@ type stamped struct {
 	data []byte
 }
 
-// readStamped reads the frames of a pcap file and their timestamps with
+// readStamped reads the frames of a capture and their timestamps with
 // gopacket.
 func readStamped(t *testing.T, path string) []stamped {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
 	var out []stamped
-	for {
-		d, ci, err := r.ReadPacketData()
-		if err != nil {
-			return out
-		}
-		out = append(out, stamped{ci.Timestamp, d})
+	for _, f := range testcap.Stamped(t, path) {
+		out = append(out, stamped{f.Timestamp, f.Data})
 	}
+	return out
 }
 
 // startTcpdump starts tcpdump on iface in namespace ns, writing every

@@ -8,38 +8,57 @@ import (
 	"encoding/binary"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Frames reads every frame of a pcap or pcapng file with pcapgo.
 func Frames(t testing.TB, path string) [][]byte {
 	t.Helper()
+	var out [][]byte
+	for _, f := range Stamped(t, path) {
+		out = append(out, f.Data)
+	}
+	return out
+}
+
+// Frame is a frame and its capture time.
+type Frame struct {
+	Timestamp time.Time
+	Data      []byte
+}
+
+// Stamped reads every frame of a pcap or pcapng file and its timestamp
+// with pcapgo.
+func Stamped(t testing.TB, path string) []Frame {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var read func() ([]byte, error)
+	var read func() ([]byte, gopacket.CaptureInfo, error)
 	if len(data) >= 4 && binary.LittleEndian.Uint32(data) == 0x0A0D0D0A {
 		r, err := pcapgo.NewNgReader(bytes.NewReader(data), pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		read = func() ([]byte, error) { d, _, err := r.ReadPacketData(); return d, err }
+		read = r.ReadPacketData
 	} else {
 		r, err := pcapgo.NewReader(bytes.NewReader(data))
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		read = func() ([]byte, error) { d, _, err := r.ReadPacketData(); return d, err }
+		read = r.ReadPacketData
 	}
-	var out [][]byte
+	var out []Frame
 	for {
-		d, err := read()
+		d, ci, err := read()
 		if err != nil {
 			return out
 		}
-		out = append(out, d)
+		out = append(out, Frame{ci.Timestamp, d})
 	}
 }
 

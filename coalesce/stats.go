@@ -113,13 +113,45 @@ func (st *Stats) Summary(o Options, d time.Duration) Summary {
 
 // SegmentBuckets are the keys of Segments, fewest segments first: the order
 // to show the histogram in.
-func (s *Summary) SegmentBuckets() []string { return slices.Clone(segBuckets[:]) }
+func (s *Summary) SegmentBuckets() []string { return SegmentBucketNames() }
 
-func (st *Stats) countSegs(n int) {
-	for i := range st.Segs {
-		if n <= 2<<i || i == len(st.Segs)-1 {
-			st.Segs[i]++
-			return
+func (st *Stats) countSegs(n int) { st.Segs[SegmentBucket(n)]++ }
+
+// SegmentBucket is the bucket of Stats.Segs a super-packet of n segments
+// counts in; SegmentBucketNames names them.
+func SegmentBucket(n int) int {
+	for i := range len(segBuckets) - 1 {
+		if n <= 2<<i {
+			return i
 		}
+	}
+	return len(segBuckets) - 1
+}
+
+// SegmentBucketNames names the buckets of Stats.Segs, fewest segments
+// first.
+func SegmentBucketNames() []string { return slices.Clone(segBuckets[:]) }
+
+// Add adds o's counts to st: the coalescers of several pipelines as one.
+func (st *Stats) Add(o *Stats) {
+	st.Packets += o.Packets
+	st.Blocks += o.Blocks
+	st.NoCopyDropped += o.NoCopyDropped
+	st.Bytes += o.Bytes
+	st.Records += o.Records
+	st.SuperPackets += o.SuperPackets
+	st.Merged += o.Merged
+	st.TunnelMerged += o.TunnelMerged
+	for i := range st.Refused {
+		st.Refused[i] += o.Refused[i]
+		st.Flushes[i] += o.Flushes[i]
+	}
+	for i := range st.Segs {
+		st.Segs[i] += o.Segs[i]
+	}
+	for i := range st.GSO {
+		st.GSO[i] += o.GSO[i]
+		st.Tunnel[0][i] += o.Tunnel[0][i]
+		st.Tunnel[1][i] += o.Tunnel[1][i]
 	}
 }

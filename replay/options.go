@@ -166,23 +166,25 @@ const (
 
 // Report is what a replay did, as the kernel and the interface saw it.
 type Report struct {
-	File         string           `json:"file"`
-	Interface    string           `json:"interface"`
-	Packets      int64            `json:"packets"`
-	Bytes        int64            `json:"bytes"`
-	SuperPackets int64            `json:"super_packets"`
-	Sends        int64            `json:"sends"`
-	Syscalls     int64            `json:"syscalls"`
-	Seconds      float64          `json:"seconds"`
-	PPS          float64          `json:"pps"`
-	Mbps         float64          `json:"mbps"`
-	Failed       int64            `json:"failed"`
-	Retried      int64            `json:"retried_enobufs"`
-	Skipped      int64            `json:"skipped_link_type"`
-	Errors       map[string]int64 `json:"errors"`
-	Loops        int              `json:"loops"`
-	Threads      int              `json:"threads"`
-	Resegmented  int64            `json:"tso_frames_resegmented"`
+	File         string `json:"file"`
+	Interface    string `json:"interface"`
+	Packets      int64  `json:"packets"`
+	Bytes        int64  `json:"bytes"`
+	SuperPackets int64  `json:"super_packets"`
+	Sends        int64  `json:"sends"`
+	Syscalls     int64  `json:"syscalls"`
+	// Seconds runs from the first item handed to the kernel to the end
+	// (tcpreplay's elapsed time); PPS and Mbps are over it.
+	Seconds     float64          `json:"seconds"`
+	PPS         float64          `json:"pps"`
+	Mbps        float64          `json:"mbps"`
+	Failed      int64            `json:"failed"`
+	Retried     int64            `json:"retried_enobufs"`
+	Skipped     int64            `json:"skipped_link_type"`
+	Errors      map[string]int64 `json:"errors"`
+	Loops       int              `json:"loops"`
+	Threads     int              `json:"threads"`
+	Resegmented int64            `json:"tso_frames_resegmented"`
 	// InputPackets is what one pass read from the capture (a coalesced
 	// capture's records counted as the packets they stand for), and
 	// CoalescedPackets how many of them went inside super-packets.
@@ -216,6 +218,13 @@ type Report struct {
 	LastFrameAt  time.Time `json:"last_frame_at"`
 	// Flows, with Options.FlowStats, is tcpreplay's flow statistics.
 	Flows *FlowStats `json:"flows,omitempty"`
+	// Coalescing is what the coalescers made of one pass (nil when
+	// nothing was coalesced as it was sent: a coalesced capture, or
+	// NoCoalesce).
+	Coalescing *coalesce.Summary `json:"coalescing,omitempty"`
+	// Series is what a report draws: rates over time, send-time error,
+	// super-packet sizes, each pipeline's share (bounded; see Series).
+	Series *Series `json:"series,omitempty"`
 }
 
 // SideReport is one interface's part of a two-interface replay.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/vishvananda/netlink"
@@ -187,7 +188,23 @@ func Replay(ctx context.Context, name string, open Opener, iface string, o Optio
 	if err != nil {
 		return nil, err
 	}
-	rep, err := run(ctx, open, senders, srcs, o)
+	smp := newSampler(len(ifaces), func(frames, bytes []uint64) error {
+		for i, name := range ifaces {
+			c, err := lab.LinkCounters(h, name)
+			if err != nil {
+				return err
+			}
+			frames[i], bytes[i] = c.TxPackets-before[i].TxPackets, c.TxBytes-before[i].TxBytes
+		}
+		return nil
+	})
+	rep, err := run(ctx, open, senders, srcs, smp, o)
+	if serr := smp.end(); err == nil && serr != nil {
+		err = fmt.Errorf("sampling the counters of %s: %w", strings.Join(ifaces, ", "), serr)
+	}
+	if rep.Series != nil {
+		rep.Series.Wire = smp.samples.wire(ifaces)
+	}
 	rep.File, rep.Interface, rep.Interrupted = name, iface, ctx.Err() != nil
 	for _, src := range srcs {
 		rep.CoalescedPackets += src.Stats.InSupers

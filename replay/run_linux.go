@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gsoreplay/gsoreplay/coalesce"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/replay/hugemem"
 )
@@ -70,6 +71,8 @@ type runState struct {
 	// The pass's address shift (Options.UniqueIP), set before it starts.
 	unique  bool
 	uniqueK uint64
+	// start is when the replay began sending (the schedule's origin).
+	start time.Time
 }
 
 // edit applies the pass's edits that depend on the loop to an item.
@@ -87,7 +90,7 @@ func (st *runState) edit(it *item) {
 // o.CPUs when given) — keeps the order within its connections, paced on
 // one shared clock: original timing anchored to the capture's first
 // packet, rates counted over all pipelines together.
-func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o Options) (Report, error) {
+func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, smp *sampler, o Options) (Report, error) {
 	var rep Report
 	if len(senders) == 0 || len(senders) != len(srcs) {
 		return rep, fmt.Errorf("replay: %d senders for %d sources", len(senders), len(srcs))
@@ -130,10 +133,16 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 		start = o.StartAt
 	}
 	var count sharedCount // rate pacing holds for all shards together
+	st.start = start
+	smp.begin(start)
 	for _, p := range ps {
+		p.s.lag, p.s.origin = newLagRecorder(), start
 		p.sched = newSchedule(o.Pacing, start)
 		p.sched.Share(&count)
 		p.sched.hold = !o.StartAt.IsZero()
+		if !p.sched.hold {
+			p.sched.Lazy()
+		}
 	}
 	if o.Duration > 0 {
 		st.deadline = start.Add(o.Duration)
@@ -244,12 +253,22 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 		}
 		rep.EndDriftMS = float64(left.Sub(lastDue).Microseconds()) / 1000
 	}
+	passes := int64(1) // how many times the sources' counts were sent
 	if o.Preload && rep.Loops > 1 {
 		// The sources counted one pass; every loop sent them all again.
-		rep.SuperPackets *= int64(rep.Loops)
-		rep.Resegmented *= int64(rep.Loops)
+		passes = int64(rep.Loops)
+		rep.SuperPackets *= passes
+		rep.Resegmented *= passes
 	}
-	rep.Seconds = end.Sub(start).Seconds()
+	rep.Series, rep.Coalescing = series(ps, passes, o.Source.Coalesce)
+	// From the first frame, as tcpreplay counts: the schedule starts when
+	// the first item is ready (schedule.Lazy), not while the capture is
+	// opened and its first batch read.
+	from := start
+	if rep.FirstFrameAt.After(start) {
+		from = rep.FirstFrameAt
+	}
+	rep.Seconds = end.Sub(from).Seconds()
 	if rep.Seconds > 0 {
 		rep.PPS = float64(rep.Packets) / rep.Seconds
 		rep.Mbps = float64(rep.Bytes) * 8 / rep.Seconds / 1e6
@@ -266,6 +285,51 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, o 
 		rep.Flows = flowReport(t, o.Preload, rep.Loops, last, rep.Seconds)
 	}
 	return rep, nil
+}
+
+// seriesHow says how Series stays bounded.
+const seriesHow = "interface counters sampled every 10 ms, every other sample dropped and the period doubled whenever 1024 are held; send error in at most 512 bins from 1 ms wide, doubling, each with count, min, mean and max"
+
+// segmentCounts is a super-packet histogram as counts of every bucket.
+func segmentCounts(h *[8]int64) []Count {
+	names := coalesce.SegmentBucketNames()
+	out := make([]Count, len(names))
+	for i, n := range names {
+		out[i] = Count{Label: n, Count: h[i]}
+	}
+	return out
+}
+
+// series is what the pipelines' counters add up to, for the report: the
+// wire's rates are Replay's to add. passes multiplies the sources' counts.
+func series(ps []*pipeline, passes int64, co coalesce.Options) (*Series, *coalesce.Summary) {
+	s := &Series{How: seriesHow, Wire: []WireSeries{}}
+	var segs [8]int64
+	var cst *coalesce.Stats
+	lag := newLagRecorder()
+	for _, p := range ps {
+		st := p.s.Stats
+		s.Threads = append(s.Threads, ThreadSeries{Thread: p.index, Frames: st.Frames, Bytes: st.Bytes, Sends: st.Items,
+			SuperPackets: p.src.Stats.Supers * passes, Failed: st.Failed})
+		for i, n := range p.src.Stats.Segs {
+			segs[i] += n * passes
+		}
+		if p.s.lag != nil {
+			lag.merge(p.s.lag)
+		}
+		if c := p.src.Stats.Coalescing; c != nil {
+			if cst == nil {
+				cst = &coalesce.Stats{}
+			}
+			cst.Add(c)
+		}
+	}
+	s.Segments, s.SendError = segmentCounts(&segs), lag.series()
+	if cst == nil {
+		return s, nil
+	}
+	sum := cst.Summary(co, 0)
+	return s, &sum
 }
 
 // accounted checks, after passes that nothing stopped, that every frame
@@ -309,11 +373,13 @@ func (st *runState) send(p *pipeline, it *item, stable bool) error {
 	}
 	st.edit(it)
 	start := p.firstAt.IsZero() && !st.o.StartAt.IsZero() // the instant the shards share
+	it.paced = false
 	if st.o.Step != nil {
 		if err := st.ask(); err != nil {
 			return err
 		}
 	} else if due := p.sched.Due(it.Timestamp, it.Segs, it.Wire); !due.IsZero() {
+		it.paced, it.due = !st.o.Pacing.Topspeed, due.Sub(st.start) // top speed waits for StartAt only
 		if time.Until(due) > 0 {
 			if err := p.s.Flush(); err != nil {
 				return err

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -79,6 +80,10 @@ type schedule struct {
 	// hold: even at top speed nothing is due before start (a start time
 	// set in advance).
 	hold bool
+	// lazy: start is when the first item of any schedule sharing the
+	// count is due (Lazy), not when the schedule was made.
+	lazy, anchored bool
+	shifted        time.Duration // Shift's, before the anchor
 }
 
 // sharedCount is what rate pacing has let through so far: frames and bytes on
@@ -86,6 +91,8 @@ type schedule struct {
 // --pps and --mbps hold for the sum of them, whatever each one sends.
 type sharedCount struct {
 	frames, bytes atomic.Int64
+	origin        time.Time // the first item's wall time (Lazy)
+	once          sync.Once
 }
 
 // newSchedule starts a schedule at wall time start.
@@ -99,10 +106,25 @@ func newSchedule(p Pacing, start time.Time) *schedule {
 // Share makes s count its rate with c, which other schedules share.
 func (s *schedule) Share(c *sharedCount) { s.count = c }
 
+// Lazy anchors the schedule when the first item of any schedule sharing
+// its count asks when it is due, rather than at its start: a pipeline
+// that needs a while to read its first batch does not start late and
+// then rush the items it owes.
+func (s *schedule) Lazy() { s.lazy = true }
+
+func (s *schedule) anchor() {
+	s.anchored = true
+	s.count.once.Do(func() { s.count.origin = time.Now() })
+	s.start = s.count.origin.Add(s.shifted)
+}
+
 // Due returns the wall time at which an item captured at ts, that puts
 // frames frames and bytes bytes on the wire, must be sent. Items come in
 // capture order.
 func (s *schedule) Due(ts time.Time, frames int, bytes int) time.Time {
+	if s.lazy && !s.anchored {
+		s.anchor()
+	}
 	switch {
 	case s.p.Topspeed:
 		if s.hold {
@@ -147,7 +169,7 @@ func (s *schedule) Begin(first time.Time) {
 }
 
 // Shift moves everything not yet due d later (a pause between loops).
-func (s *schedule) Shift(d time.Duration) { s.start = s.start.Add(d) }
+func (s *schedule) Shift(d time.Duration) { s.start, s.shifted = s.start.Add(d), s.shifted+d }
 
 // Last is the offset from the start at which the latest item so far is due.
 func (s *schedule) Last() time.Duration { return s.last }

@@ -69,3 +69,29 @@ func TestPacingValidate(t *testing.T) {
 		t.Error("multiplier refused")
 	}
 }
+
+// TestScheduleLazy: lazy schedules sharing a count start when the first
+// item of any of them asks, not when they were made, and a pause between
+// passes taken before a schedule's first item still counts for it.
+func TestScheduleLazy(t *testing.T) {
+	made := time.Now().Add(-time.Hour) // long before the first item
+	var count sharedCount
+	a, b := newSchedule(Pacing{PPS: 1000}, made), newSchedule(Pacing{PPS: 1000}, made)
+	for _, s := range []*schedule{a, b} {
+		s.Share(&count)
+		s.Lazy()
+	}
+	b.Shift(time.Second) // b's shard had no item in the first pass
+	before := time.Now()
+	first := a.Due(time.Time{}, 10, 0)
+	after := time.Now()
+	if first.Before(before) || first.After(after) {
+		t.Fatalf("first item due at %v, want between %v and %v", first, before, after)
+	}
+	if got := b.Due(time.Time{}, 10, 0).Sub(first); got != time.Second+10*time.Millisecond {
+		t.Errorf("b's first item due %v after a's, want 1.01 s (its pause, then 10 frames at 1000 pps)", got)
+	}
+	if got := a.Due(time.Time{}, 10, 0).Sub(first); got != 20*time.Millisecond {
+		t.Errorf("a's second item due %v after its first, want 20 ms", got)
+	}
+}

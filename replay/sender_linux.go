@@ -58,6 +58,10 @@ type sender struct {
 	// (8 when 0): a receiver that polls late (GRO with a flush timeout)
 	// needs more.
 	Retries int
+	// lag, if set, is shown when each paced item left, on the clock that
+	// starts at origin (the send-time error).
+	lag    *lagRecorder
+	origin time.Time
 }
 
 func (s *sender) maxRetries() int {
@@ -158,7 +162,7 @@ func (s *sender) Queue(it *item, stable bool) error {
 		s.bufs[s.n] = append(s.bufs[s.n][:0], frame...)
 		frame = s.bufs[s.n]
 	}
-	s.meta[s.n] = item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release, Side: it.Side}
+	s.meta[s.n] = item{Frame: frame, Segs: it.Segs, Wire: it.Wire, Release: release, Side: it.Side, paced: it.paced, due: it.due}
 	s.iov = append(s.iov, iovec(hdr), iovec(frame))
 	for _, p := range it.Parts {
 		s.iov = append(s.iov, iovec(p))
@@ -221,6 +225,7 @@ func (s *sender) Flush() error {
 			continue
 		}
 		retries = 0
+		s.left(off, off+int(r))
 		for i := off; i < off+int(r); i++ {
 			m := &s.meta[i]
 			s.Stats.Items++
@@ -243,6 +248,7 @@ func (s *sender) flushTap() error {
 		s.Stats.Syscalls++
 		switch e {
 		case 0:
+			s.left(i, i+1)
 			m := &s.meta[i]
 			s.Stats.Items++
 			s.Stats.Frames += int64(m.Segs)
@@ -262,6 +268,19 @@ func (s *sender) flushTap() error {
 	}
 	s.done()
 	return nil
+}
+
+// left shows the lag recorder that the queued items from..to-1 left now.
+func (s *sender) left(from, to int) {
+	if s.lag == nil {
+		return
+	}
+	now := time.Since(s.origin)
+	for i := from; i < to; i++ {
+		if m := &s.meta[i]; m.paced {
+			s.lag.add(m.due, now-m.due)
+		}
+	}
 }
 
 // done empties the batch: kept frames go back to their owners, and no

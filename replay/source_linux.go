@@ -51,6 +51,10 @@ type item struct {
 	// coalesced file, a TSO/GRO host's frame; 0 for what the coalescer
 	// emits.
 	Record int64
+	// paced says the item was due at due after the replay's start (set as
+	// it is queued; the send-time error is measured against it).
+	paced bool
+	due   time.Duration
 }
 
 // feedStats counts what a Source did.
@@ -65,6 +69,8 @@ type feedStats struct {
 	Coalesced  bool  // the input was a coalesced file
 	Unsent     int64 // packets the split leaves out (a tcpprep cache's "no send")
 	Coalescing *coalesce.Stats
+	// Segs counts the super-packets by segments (coalesce.SegmentBucket).
+	Segs [8]int64
 }
 
 // source turns a capture into items.
@@ -371,6 +377,7 @@ func (s *source) emit(frame []byte, parts [][]byte, stable bool, h gso.VnetHeade
 	s.Stats.Frames += int64(segs)
 	if segs > 1 || h.GSOType != gso.None {
 		s.Stats.Supers++
+		s.Stats.Segs[coalesce.SegmentBucket(segs)]++
 		if !built {
 			s.Stats.InSupers += int64(segs)
 		}

@@ -70,7 +70,7 @@ func verifyForward(c *cli.Context, ins []string, opens []replay.Opener, pacing r
 			return rep, rep != nil && rep.Interrupted, fmt.Errorf("verify --forward %s: %w", in, err)
 		}
 		return rep, false, nil
-	}, printForward, func(r *verify.ForwardReport) bool { return r.Verdict.Passed() }, ": frames came out of the router changed or were lost")
+	}, printForward, forwardSection, func(r *verify.ForwardReport) bool { return r.Verdict.Passed() }, ": frames came out of the router changed or were lost")
 }
 
 // printForward writes one input's verdict on the path through a router.

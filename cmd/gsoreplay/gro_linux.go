@@ -43,7 +43,7 @@ func verifyGRO(c *cli.Context, ins []string, opens []replay.Opener, pacing repla
 			return rep, rep != nil && rep.Interrupted, fmt.Errorf("verify --gro %s: %w", in, err)
 		}
 		return rep, false, nil
-	}, printGRO, func(r *verify.GROReport) bool { return r.Verdict.Passed() }, ": GRO was not lossless or frames were lost")
+	}, printGRO, groSection, func(r *verify.GROReport) bool { return r.Verdict.Passed() }, ": GRO was not lossless or frames were lost")
 }
 
 // printGRO writes one input's receive-side verdict for a person.

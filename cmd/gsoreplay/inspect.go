@@ -25,9 +25,11 @@ why runs ended. The coalescing flags are those of "gsoreplay coalesce". For a
 file written by coalesce it reports its super-packets instead.
 
   gsoreplay inspect capture.pcap
-  gsoreplay inspect --json capture.pcap | jq .coalescing.merged_percent`,
+  gsoreplay inspect --json capture.pcap | jq .coalescing.merged_percent
+  gsoreplay inspect --report capture.html capture.pcap   # the same, with charts`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object instead of the table"},
+			reportFlag,
 		}, limitFlags()...),
 		Action: func(c *cli.Context) error {
 			in, opts, err := inputAndOptions(c)
@@ -44,6 +46,9 @@ file written by coalesce it reports its super-packets instead.
 				return err
 			}
 			done()
+			if err := writePage(c, inspectPage(rep)); err != nil {
+				return err
+			}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, rep)
 			}
@@ -184,12 +189,17 @@ func counts(m map[string]int64) string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	sortByCount(keys, m)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// sortByCount sorts keys by their counts in m, most first, then by name.
+func sortByCount(keys []string, m map[string]int64) {
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
 }
 
 func humanBytes(n int64) string {

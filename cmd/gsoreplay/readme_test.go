@@ -80,7 +80,31 @@ func mask(s string) string {
 	for _, v := range variable {
 		s = v.re.ReplaceAllString(s, v.with)
 	}
-	return s
+	return elide(s, `"series":`)
+}
+
+// elide shortens every JSON object after key to {…}: the docs show a
+// replay's series (rates, timings) that way, as no two runs share them.
+func elide(s, key string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, key+"{")
+		if i < 0 {
+			return b.String() + s
+		}
+		b.WriteString(s[:i+len(key)] + "{…}")
+		depth, j := 0, i+len(key)
+		for ; j < len(s); j++ {
+			if s[j] == '{' {
+				depth++
+			} else if s[j] == '}' {
+				if depth--; depth == 0 {
+					break
+				}
+			}
+		}
+		s = s[min(j+1, len(s)):]
+	}
 }
 
 // runReadme runs the examples of README.md and docs/ of the commands that

@@ -22,6 +22,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"github.com/gsoreplay/gsoreplay/coalesce"
+	"github.com/gsoreplay/gsoreplay/internal/htmlreport"
 	"github.com/gsoreplay/gsoreplay/pcaps"
 	"github.com/gsoreplay/gsoreplay/replay"
 	"github.com/gsoreplay/gsoreplay/replay/capture"
@@ -307,6 +308,7 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			&cli.BoolFlag{Name: "preload-pcap", Aliases: []string{"K"}, Usage: "read (and coalesce) the whole capture into huge-page memory before sending, so that sends cost nothing but the kernel's work (up to 2 GiB)"},
 			&cli.IntFlag{Name: "batch", Value: 32, Usage: "most messages per sendmmsg"},
 			&cli.BoolFlag{Name: "json", Usage: "print the report as one JSON object on standard output"},
+			reportFlag,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no report unless something failed"},
 			&cli.StringFlag{Name: "shard", Usage: "send only share `K/N` of the capture's connections (both directions), one of N processes that send it together; frames of no connection go with 0/N"},
 			&cli.StringFlag{Name: "start-at", Usage: "start at wall-clock `TIME` (RFC 3339, e.g. 2026-12-05T10:00:00.000000Z, or +DURATION from now) and anchor the capture's timing to it: shards on hosts with synchronized clocks start together"},
@@ -416,6 +418,9 @@ Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
 			finish()
 			if err != nil && (rep == nil || !rep.Interrupted) {
 				return inputError(err)
+			}
+			if err := writePage(c, replayPage(rep)); err != nil {
+				return err
 			}
 			if c.Bool("json") {
 				if err := writeJSONLine(c.App.Writer, rep); err != nil {
@@ -701,6 +706,7 @@ Exit status: 0 when every packet of every input is exact or normalized and
 nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 		Flags: append(append([]cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per input on standard output"},
+			reportFlag,
 			&cli.StringFlag{Name: "keep", Usage: "write the captured frames and the mismatching pairs as pcapng into `DIR`"},
 			&cli.StringFlag{Name: "iface", Usage: "send on the existing interface `A` instead of a lab (needs --capture-iface)"},
 			&cli.StringFlag{Name: "capture-iface", Usage: "capture on the existing interface `B`, which receives what A sends"},
@@ -797,7 +803,7 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 					return rep, rep != nil && rep.Interrupted, fmt.Errorf("verify %s: %w", in, err)
 				}
 				return rep, false, nil
-			}, printVerify, func(r *verify.Report) bool { return r.Verdict.Passed() }, " did not verify")
+			}, printVerify, verifySection, func(r *verify.Report) bool { return r.Verdict.Passed() }, " did not verify")
 		},
 	}
 }
@@ -807,16 +813,27 @@ nothing was lost; 1 otherwise; 2 on bad usage or an input that cannot be read.`,
 // its report still stands (the run was interrupted: what was checked is
 // shown, then the error); an error without one is the input's (exit
 // status 2 where it cannot be read). It fails, the count and failure said,
-// when any report did not pass.
+// when any report did not pass. With --report, section draws each report
+// that stands into one HTML page (ids prefixed "inN-").
 func verifyEach[R any](c *cli.Context, ins []string, check func(ctx context.Context, i int, in string) (rep R, stands bool, err error),
-	show func(io.Writer, R), passed func(R) bool, failure string) error {
+	show func(io.Writer, R), section func(p *htmlreport.Page, id string, r R), passed func(R) bool, failure string) error {
 	ctx, cancel := signalContext(c)
 	defer cancel()
+	page := &htmlreport.Page{Title: "gsoreplay verify"}
+	for _, f := range []string{"gro", "forward"} {
+		if c.Bool(f) {
+			page.Title += " --" + f
+		}
+	}
 	failed := 0
 	for i, in := range ins {
 		rep, stands, err := check(ctx, i, in)
 		if err != nil && !stands {
 			return inputError(err)
+		}
+		section(page, fmt.Sprintf("in%d-", i+1), rep)
+		if werr := writePage(c, page); werr != nil { // after each input: what an error leaves stays
+			return werr
 		}
 		if c.Bool("json") {
 			if err := writeJSONLine(c.App.Writer, rep); err != nil {

@@ -92,11 +92,15 @@ func (c Bars) svg() string {
 	axes(&b, scale{}, ys, c.XLabel, c.YLabel)
 	slot := float64(width-left-right) / float64(len(c.Bars))
 	for i, r := range c.Bars {
-		x, y := float64(left)+slot*float64(i)+slot*0.1, ys.at(r.Value)
+		w := min(slot*0.8, 90) // a few bars stay bars, not walls
+		x, y := float64(left)+slot*float64(i)+(slot-w)/2, ys.at(r.Value)
 		fmt.Fprintf(&b, `<rect class="bar" data-label="%s" data-value="%s" x="%.1f" y="%.1f" width="%.1f" height="%.1f"><title>%s: %s</title></rect>`,
-			esc(r.Label), num(r.Value), x, y, slot*0.8, ys.at(0)-y, esc(r.Label), num(r.Value))
+			esc(r.Label), num(r.Value), x, y, w, ys.at(0)-y, esc(r.Label), num(r.Value))
+		if len(c.Bars) <= 40 {
+			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+w/2, y-3, short(r.Value))
+		}
 		if len(c.Bars) <= 40 || i%(len(c.Bars)/20+1) == 0 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`, x+slot*0.4, height-below+14, esc(r.Label))
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`, x+w/2, height-below+14, esc(r.Label))
 		}
 	}
 	return finish(&b)

@@ -2,7 +2,6 @@ package htmlreport
 
 import (
 	"bytes"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -57,63 +56,4 @@ func TestPage(t *testing.T) {
 	if !strings.Contains(out, "no data") {
 		t.Error("an empty chart says nothing")
 	}
-}
-
-// TestDownsample: a long series keeps at most the limit, in order, with
-// its first and last points and every bucket's extremes: a single dip and
-// a single peak survive.
-func TestDownsample(t *testing.T) {
-	n := 10000
-	x, y := make([]float64, n), make([]float64, n)
-	for i := range x {
-		x[i], y[i] = float64(i), 100+math.Sin(float64(i)/50)
-	}
-	y[4321], y[7777] = -50, 900
-	ox, oy := Downsample(x, y, 200)
-	if len(ox) > 200 || len(ox) != len(oy) || len(ox) < 100 {
-		t.Fatalf("%d points", len(ox))
-	}
-	if ox[0] != 0 || ox[len(ox)-1] != float64(n-1) {
-		t.Errorf("ends %v %v", ox[0], ox[len(ox)-1])
-	}
-	has := func(v float64) bool {
-		for _, w := range oy {
-			if w == v {
-				return true
-			}
-		}
-		return false
-	}
-	if !has(-50) || !has(900) {
-		t.Error("the dip or the peak was lost")
-	}
-	for i := 1; i < len(ox); i++ {
-		if ox[i] <= ox[i-1] {
-			t.Fatalf("out of order at %d", i)
-		}
-	}
-	if sx, _ := Downsample(x[:50], y[:50], 200); len(sx) != 50 {
-		t.Errorf("a short series changed: %d", len(sx))
-	}
-}
-
-// FuzzDownsample: any series and limit give at most max(limit, 4) points,
-// in order, all of them the series' own.
-func FuzzDownsample(f *testing.F) {
-	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9}, 4)
-	f.Fuzz(func(t *testing.T, data []byte, limit int) {
-		x, y := make([]float64, len(data)), make([]float64, len(data))
-		for i, v := range data {
-			x[i], y[i] = float64(i), float64(v)
-		}
-		ox, oy := Downsample(x, y, limit)
-		if len(ox) != len(oy) || len(ox) > max(limit, 4) && len(ox) > len(data) {
-			t.Fatalf("%d points for limit %d of %d", len(ox), limit, len(data))
-		}
-		for i := range ox {
-			if i > 0 && ox[i] <= ox[i-1] || oy[i] != y[int(ox[i])] {
-				t.Fatalf("point %d: %v,%v", i, ox[i], oy[i])
-			}
-		}
-	})
 }

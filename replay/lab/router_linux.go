@@ -34,6 +34,15 @@ func (e Egress) String() string {
 // MarshalText writes the word.
 func (e Egress) MarshalText() ([]byte, error) { return []byte(e.String()), nil }
 
+// UnmarshalText reads what MarshalText wrote (a report read back).
+func (e *Egress) UnmarshalText(b []byte) error {
+	v, err := ParseEgress(string(b))
+	if err == nil {
+		*e = v
+	}
+	return err
+}
+
 // ParseEgress reads "gso" or "tso".
 func ParseEgress(s string) (Egress, error) {
 	for i, w := range egressWords {

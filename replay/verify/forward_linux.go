@@ -109,6 +109,8 @@ type ForwardReport struct {
 	Details        []string          `json:"details,omitempty"`
 	Seconds        float64           `json:"seconds"`
 	Interrupted    bool              `json:"interrupted,omitempty"`
+	// Series is the replay's (rates, send-time error; see replay.Series).
+	Series *replay.Series `json:"series,omitempty"`
 }
 
 // RouterGRO is what the router's GRO handed up, checked as verify --gro
@@ -170,7 +172,7 @@ func VerifyForward(ctx context.Context, name string, open replay.Opener, o Forwa
 	toRouter := &rewrite.Options{DstMAC: [2]rewrite.MAC{dst, dst}}
 	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Threads: 1,
 		Source: replay.SourceOptions{NoCoalesce: !o.Coalesced, Coalesce: o.Coalesce, MTU: o.MTU, Rewrite: toRouter}}
-	sent, out, err := sendNoted(ctx, tb, name, open, ro, o.FlushTimeout, o.Idle, &report.DropsBy, &report.Drops)
+	sent, out, err := sendNoted(ctx, tb, name, open, ro, o.FlushTimeout, o.Idle, &report.DropsBy, &report.Drops, &report.Series)
 	if err != nil {
 		return nil, err
 	}

@@ -82,6 +82,8 @@ type GROReport struct {
 	DropsBy   map[string]uint64 `json:"drops_by,omitempty"`
 	Verdict   GROVerdict        `json:"verdict"`
 	Details   []string          `json:"details,omitempty"`
+	// Series is the replay's (rates, send-time error; see replay.Series).
+	Series *replay.Series `json:"series,omitempty"`
 	// Against coalesce: what GRO merged that coalesce would not (by
 	// coalesce's reason), and coalesce's merges GRO left apart.
 	CoalesceSuperPackets int64          `json:"coalesce_super_packets"`
@@ -163,9 +165,9 @@ func (f *sentFrames) Sent(int, *replay.Sent) error { return nil }
 // advance). A receiver's NAPI waits up to flushTimeout before it drains its
 // ring, so sends are retried for twice that: a full ring is waited out,
 // not counted lost. What the kernel dropped, or refused to send, goes to
-// dropsBy and drops.
+// dropsBy and drops, the replay's series to series.
 func sendNoted(ctx context.Context, tb *lab.Testbed, name string, open replay.Opener, ro replay.Options, flushTimeout, idle time.Duration,
-	dropsBy *map[string]uint64, drops *uint64) (sentFrames, []lab.Output, error) {
+	dropsBy *map[string]uint64, drops *uint64, series **replay.Series) (sentFrames, []lab.Output, error) {
 	before, err := tb.Counters()
 	if err != nil {
 		return nil, nil, err
@@ -176,6 +178,7 @@ func sendNoted(ctx context.Context, tb *lab.Testbed, name string, open replay.Op
 	if err != nil && (rep == nil || ctx.Err() == nil) {
 		return nil, nil, err
 	}
+	*series = rep.Series
 	wctx, idle := waitCtx(ctx, idle)
 	out, after, err := tb.Finish(wctx, -1, idle)
 	if err != nil {
@@ -207,7 +210,7 @@ func VerifyGRO(ctx context.Context, name string, open replay.Opener, o GROOption
 	// Send every frame as it was captured; note each.
 	ro := replay.Options{Pacing: o.Pacing, Loops: 1, Batch: o.Batch, Threads: 1,
 		Source: replay.SourceOptions{NoCoalesce: true, MTU: max(o.MTU, 1500)}}
-	sent, out, err := sendNoted(ctx, tb, name, open, ro, o.FlushTimeout, o.Idle, &report.DropsBy, &report.Drops)
+	sent, out, err := sendNoted(ctx, tb, name, open, ro, o.FlushTimeout, o.Idle, &report.DropsBy, &report.Drops, &report.Series)
 	if err != nil {
 		return nil, err
 	}

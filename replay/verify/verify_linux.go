@@ -98,6 +98,11 @@ type Report struct {
 	// sent or were still on their way.
 	Interrupted bool `json:"interrupted,omitempty"`
 	Unchecked   int  `json:"unchecked,omitempty"`
+	// Series is the replay's (rates, send-time error, super-packet sizes,
+	// each pipeline's share; see replay.Series), and Coalescing what its
+	// coalescers made of the capture.
+	Series     *replay.Series    `json:"series,omitempty"`
+	Coalescing *coalesce.Summary `json:"coalescing,omitempty"`
 }
 
 // Verdict is the outcome for one input.
@@ -284,6 +289,7 @@ func (vr *Report) classified(res compare.Result) {
 func (vr *Report) account(rep *replay.Report) {
 	vr.Packets, vr.CoalescedPackets = rep.InputPackets, rep.CoalescedPackets
 	vr.Skipped, vr.SuperPackets, vr.Resegmented = rep.Skipped, rep.SuperPackets, rep.Resegmented
+	vr.Series, vr.Coalescing = rep.Series, rep.Coalescing
 	if vr.Skipped > 0 {
 		vr.Details = append(vr.Details, fmt.Sprintf("%d frames of link types that cannot be sent on Ethernet were skipped", vr.Skipped))
 	}

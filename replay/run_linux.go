@@ -71,7 +71,8 @@ type runState struct {
 	// The pass's address shift (Options.UniqueIP), set before it starts.
 	unique  bool
 	uniqueK uint64
-	// start is when the replay began sending (the schedule's origin).
+	// start is when the run began (after a preload, or StartAt): the
+	// origin of the report's series.
 	start time.Time
 }
 

@@ -20,31 +20,30 @@ func newSampler(ifaces int, read func(frames, bytes []uint64) error) *sampler {
 	return &sampler{read: read, samples: newCounterSamples(ifaces), done: make(chan struct{})}
 }
 
-// begin samples from start (waiting for it when it is ahead) until end.
+// begin samples from start until end: the first sample now, as the
+// origin (nothing is sent before start), the next ones a period apart
+// from start — never at the instant a start time set in advance lets the
+// first frames go.
 func (s *sampler) begin(start time.Time) {
 	if s == nil {
 		return
 	}
 	s.start = start
+	frames, bytes := make([]uint64, len(s.samples.frames)), make([]uint64, len(s.samples.frames))
+	if !s.take(frames, bytes) {
+		return
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		frames, bytes := make([]uint64, len(s.samples.frames)), make([]uint64, len(s.samples.frames))
-		if wait := time.Until(start); wait > 0 {
-			select {
-			case <-s.done:
-				return
-			case <-time.After(wait):
-			}
-		}
 		for {
-			if !s.take(frames, bytes) {
-				return
-			}
 			select {
 			case <-s.done:
 				return
 			case <-time.After(time.Until(s.start.Add(s.samples.t[len(s.samples.t)-1] + s.samples.period))):
+			}
+			if !s.take(frames, bytes) {
+				return
 			}
 		}
 	}()

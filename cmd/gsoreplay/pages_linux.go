@@ -38,6 +38,15 @@ func drops(p *htmlreport.Page, by map[string]uint64) {
 
 func bar(label string, n int) htmlreport.Bar { return htmlreport.Bar{Label: label, Value: float64(n)} }
 
+// keyBars is m as bars, by key.
+func keyBars(m map[string]int) []htmlreport.Bar {
+	var bars []htmlreport.Bar
+	for _, k := range sortedKeys(m) {
+		bars = append(bars, bar(k, m[k]))
+	}
+	return bars
+}
+
 // verifySection is one input of verify.
 func verifySection(p *htmlreport.Page, id string, r *verify.Report) {
 	p.Heading(fmt.Sprintf("%s: %s", r.File, strings.ToUpper(string(r.Verdict))))
@@ -47,11 +56,7 @@ func verifySection(p *htmlreport.Page, id string, r *verify.Report) {
 		bar("exact", r.Exact), bar("normalized", r.Normalized), bar("mismatched", r.Mismatched),
 		bar("missing", r.Missing), bar("extra", r.Extra), bar("reordered", r.Reordered),
 	}, r.Details)
-	var bars []htmlreport.Bar
-	for _, k := range sortedKeys(r.NormalizedWhy) {
-		bars = append(bars, bar(k, r.NormalizedWhy[k]))
-	}
-	p.Chart(htmlreport.Bars{ID: id + "normalized", Title: "Why frames were normalized", YLabel: "frames", Bars: bars})
+	p.Chart(htmlreport.Bars{ID: id + "normalized", Title: "Why frames were normalized", YLabel: "frames", Bars: keyBars(r.NormalizedWhy)})
 	drops(p, r.DropsBy)
 	seriesSections(p, id, r.Series)
 	if r.Coalescing != nil {
@@ -68,11 +73,7 @@ func groSection(p *htmlreport.Page, id string, r *verify.GROReport) {
 		bar("lossless GRO packets", r.Lossless), bar("lossy GRO packets", r.Lossy), bar("mismatched frames", r.Mismatched),
 		bar("missing", r.Missing), bar("extra", r.Extra), bar("reordered", r.Reordered),
 	}, r.Details)
-	var bars []htmlreport.Bar
-	for _, k := range sortedKeys(r.RefusedBecause) {
-		bars = append(bars, bar(k, r.RefusedBecause[k]))
-	}
-	p.Chart(htmlreport.Bars{ID: id + "gro-not-coalesce", Title: "GRO merges coalesce refuses, by coalesce's reason", YLabel: "merges", Bars: bars})
+	p.Chart(htmlreport.Bars{ID: id + "gro-not-coalesce", Title: "GRO merges coalesce refuses, by coalesce's reason", YLabel: "merges", Bars: keyBars(r.RefusedBecause)})
 	drops(p, r.DropsBy)
 	seriesSections(p, id, r.Series)
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gsoreplay/gsoreplay/internal/testenv"
 	"github.com/gsoreplay/gsoreplay/replay"
-	"github.com/gsoreplay/gsoreplay/replay/lab"
 	"github.com/gsoreplay/gsoreplay/replay/verify"
 )
 
@@ -15,19 +14,7 @@ import (
 // the rates the counters gave, the send-time error, the super-packets,
 // the pipelines, the coalescing, all as the --json report says.
 func TestReplayReportPage(t *testing.T) {
-	testenv.RequireRoot(t)
-	l, err := lab.New()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	inLab := func(args ...string) (code int, out, stderr string) {
-		l.Do(l.A, func() error {
-			code, out, stderr = gsoreplay(t, nil, args...)
-			return nil
-		})
-		return
-	}
+	l, inLab := labCLI(t)
 	r, js := reportPage(t, "replay", 2900, inLab, "replay", "-i", l.IfA, "--threads", "2", "--pps", "20000", "--loop", "5", fixture)
 	var rep replay.Report
 	if err := json.Unmarshal(js, &rep); err != nil {
@@ -87,7 +74,7 @@ func TestVerifyReportPages(t *testing.T) {
 		if rep.Verdict != verify.VerdictExact || rep.Series == nil || rep.Series.SendError == nil || rep.Coalescing == nil {
 			t.Fatalf("report: %+v", rep)
 		}
-		checkCharts(t, r, append(append([]want{
+		checkCharts(t, r, append(append([]chartWant{
 			{"in1-classification", []point{bar("exact", rep.Exact), bar("normalized", rep.Normalized), bar("mismatched", rep.Mismatched),
 				bar("missing", rep.Missing), bar("extra", rep.Extra), bar("reordered", rep.Reordered)}},
 			{"in1-normalized", sorted(rep.NormalizedWhy)},
@@ -102,7 +89,7 @@ func TestVerifyReportPages(t *testing.T) {
 		if rep.Series == nil || rep.GROPackets == 0 {
 			t.Fatalf("report: %+v", rep)
 		}
-		checkCharts(t, r, append([]want{
+		checkCharts(t, r, append([]chartWant{
 			{"in1-classification", []point{bar("lossless GRO packets", rep.Lossless), bar("lossy GRO packets", rep.Lossy), bar("mismatched frames", rep.Mismatched),
 				bar("missing", rep.Missing), bar("extra", rep.Extra), bar("reordered", rep.Reordered)}},
 			{"in1-gro-not-coalesce", sorted(rep.RefusedBecause)},
@@ -118,7 +105,7 @@ func TestVerifyReportPages(t *testing.T) {
 			t.Fatalf("report: %+v", rep)
 		}
 		g := rep.Router
-		checkCharts(t, r, append([]want{
+		checkCharts(t, r, append([]chartWant{
 			{"in1-classification", []point{bar("exact", rep.Exact), bar("mismatched", rep.Mismatched), bar("missing", rep.Missing), bar("extra", rep.Extra),
 				bar("reordered", rep.Reordered), bar("broken at GRO", rep.BrokenAtGRO), bar("broken after GRO", rep.BrokenAfterGRO)}},
 			{"in1-router-gro", []point{bar("handed up", g.Received), bar("GRO packets", g.GROPackets), bar("lossless", g.Lossless), bar("lossy", g.Lossy), bar("missing", g.Missing)}},
@@ -135,7 +122,7 @@ func line(name string, x, y []float64) []point {
 }
 
 // seriesWants is what a replay's series' charts hold.
-func seriesWants(id string, s *replay.Series) []want {
+func seriesWants(id string, s *replay.Series) []chartWant {
 	var frames, gbit []point
 	for _, w := range s.Wire {
 		frames = append(frames, line(w.Interface, w.T, w.FramesPerS)...)
@@ -154,13 +141,13 @@ func seriesWants(id string, s *replay.Series) []want {
 	for _, th := range s.Threads {
 		tl, tv = append(tl, fmt.Sprintf("thread %d", th.Thread)), append(tv, th.Frames)
 	}
-	ws := []want{{id + "wire-frames", frames}, {id + "wire-gbit", gbit}, {id + "sent-segments", counts(s.Segments)}, {id + "threads", bars(tl, tv)}}
+	ws := []chartWant{{id + "wire-frames", frames}, {id + "wire-gbit", gbit}, {id + "sent-segments", counts(s.Segments)}, {id + "threads", bars(tl, tv)}}
 	if e := s.SendError; e != nil {
 		var pts []point
 		pts = append(pts, line("most", e.T, e.MaxUS)...)
 		pts = append(pts, line("mean", e.T, e.MeanUS)...)
 		pts = append(pts, line("least", e.T, e.MinUS)...)
-		ws = append(ws, want{id + "send-error", pts}, want{id + "send-error-histogram", counts(e.Histogram)})
+		ws = append(ws, chartWant{id + "send-error", pts}, chartWant{id + "send-error-histogram", counts(e.Histogram)})
 	}
 	return ws
 }

@@ -159,14 +159,14 @@ func checkScreenshot(t *testing.T, shot string, w, h int) {
 	}
 }
 
-// want is what one chart must hold.
-type want struct {
+// chartWant is what one chart must hold.
+type chartWant struct {
 	id     string
 	points []point
 }
 
 // checkCharts compares the rendered charts with what the report says.
-func checkCharts(t *testing.T, r rendered, wants []want) {
+func checkCharts(t *testing.T, r rendered, wants []chartWant) {
 	t.Helper()
 	for _, w := range wants {
 		c := r.charts[w.id]
@@ -211,7 +211,7 @@ func bars(labels []string, values []int64) []point {
 }
 
 // coalescingWants is what a coalescing summary's charts hold.
-func coalescingWants(id string, s *coalesce.Summary) []want {
+func coalescingWants(id string, s *coalesce.Summary) []chartWant {
 	reasons := func(m map[string]int64) []point {
 		var l []string
 		var v []int64
@@ -226,7 +226,7 @@ func coalescingWants(id string, s *coalesce.Summary) []want {
 	for _, b := range s.SegmentBuckets() {
 		segs = append(segs, s.Segments[b])
 	}
-	return []want{
+	return []chartWant{
 		{id + "merge", bars([]string{"inside super-packets", "passed through"}, []int64{s.Coalesced, s.PassedThrough})},
 		{id + "segments", bars(s.SegmentBuckets(), segs)},
 		{id + "not-mergeable", reasons(s.Refused)},

@@ -296,6 +296,7 @@ ordinary memory on virtual machines.
   gsoreplay replay -i eth1 capture.pcap
   gsoreplay replay -i eth1 --topspeed -K --loop 0 --duration 30s capture.pcap
   gsoreplay replay -i eth1 --mbps 900 --json super.pcapng | jq .pps
+  gsoreplay replay -i eth1 --pps 100000 --report run.html capture.pcap   # charts: rate, send-time error
   gsoreplay replay -i eth1 --shard 1/3 --start-at 2026-12-05T10:00:00Z --json cap.pcap
 
 Needs CAP_NET_RAW (root). Exit status: 0 when every frame was sent and counted,
@@ -660,6 +661,7 @@ within each flow, and globally with --order strict. Like replay, verify runs
   gsoreplay verify                              # the built-in sample
   gsoreplay verify --json capture.pcap super.pcapng
   gsoreplay verify --keep out/ capture.pcap     # out/capture.captured.pcapng, .mismatched.pcapng
+  gsoreplay verify --report verify.html a.pcap b.pcap   # one page with charts, a section per input
   gsoreplay verify --iface eth1 --capture-iface eth2 capture.pcap   # two cabled NIC ports
 
 --gro checks the receive side instead. Each IN is sent frame by frame, as

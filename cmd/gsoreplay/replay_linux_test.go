@@ -61,23 +61,29 @@ func TestVerifyCommand(t *testing.T) {
 	}
 }
 
-// TestReplayCommand sends through a lab interface: the report's frames agree
-// with the interface's counters, and a frame above the MTU that is not GSO
-// is counted under EMSGSIZE while the rest still goes.
-func TestReplayCommand(t *testing.T) {
+// labCLI builds a lab (closed when t ends) and returns a runner of the
+// CLI in its sender's namespace; it needs root.
+func labCLI(t *testing.T) (*lab.Lab, func(args ...string) (code int, out, stderr string)) {
 	testenv.RequireRoot(t)
 	l, err := lab.New()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	inLab := func(args ...string) (code int, out, stderr string) {
+	t.Cleanup(func() { l.Close() })
+	return l, func(args ...string) (code int, out, stderr string) {
 		l.Do(l.A, func() error {
 			code, out, stderr = gsoreplay(t, nil, args...)
 			return nil
 		})
 		return
 	}
+}
+
+// TestReplayCommand sends through a lab interface: the report's frames agree
+// with the interface's counters, and a frame above the MTU that is not GSO
+// is counted under EMSGSIZE while the rest still goes.
+func TestReplayCommand(t *testing.T) {
+	l, inLab := labCLI(t)
 	code, out, stderr := inLab("replay", "-i", l.IfA, "--topspeed", "--loop", "2", "--json", "@sample")
 	if code != 0 {
 		t.Fatalf("replay: exit %d: %s", code, stderr)

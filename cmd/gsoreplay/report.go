@@ -10,11 +10,12 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/gsoreplay/gsoreplay/internal/htmlreport"
 	"github.com/gsoreplay/gsoreplay/replay"
 )
 
 // maxReportBytes bounds what report merge reads of one file: a replay
-// report is a few KiB.
+// report is a few KiB, and its series at most a few hundred.
 const maxReportBytes = 16 << 20
 
 func reportCommand() *cli.Command {
@@ -40,6 +41,7 @@ Exit status: 0 when the shards are complete and nothing was refused, 1
 otherwise (the problems are listed), 2 on bad usage or an unreadable report.`,
 			Flags: []cli.Flag{
 				&cli.BoolFlag{Name: "json", Usage: `print {"file", "shards", "packets", ..., "capture_packets", "shard_packets", "complete", "problems", "per_shard": [...]}`},
+				reportFlag,
 			},
 			Action: mergeReports,
 		}),
@@ -62,6 +64,9 @@ func mergeReports(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := writePage(c, mergedPage(m)); err != nil {
+		return err
+	}
 	if c.Bool("json") {
 		if err := json.NewEncoder(c.App.Writer).Encode(m); err != nil {
 			return err
@@ -73,6 +78,40 @@ func mergeReports(c *cli.Context) error {
 		return fmt.Errorf("report merge: %d problems", len(m.Problems))
 	}
 	return nil
+}
+
+// mergedPage is report merge's page: the sums, and each shard's share.
+func mergedPage(m *replay.Merged) *htmlreport.Page {
+	p := &htmlreport.Page{Title: "gsoreplay report merge " + m.File}
+	complete := "every record of the capture sent exactly once"
+	if !m.Complete {
+		complete = fmt.Sprintf("NOT COMPLETE: %d problems", len(m.Problems))
+	}
+	p.Table([]string{"", ""}, [][]string{
+		{"shards", fmt.Sprintf("%d: %s", m.Shards, complete)},
+		{"sent", fmt.Sprintf("%d frames, %s, %d super-packets, %d refused", m.Packets, humanBytes(m.Bytes), m.SuperPackets, m.Failed)},
+		{"span", fmt.Sprintf("%.3f s from the first frame of any shard to the last: %.0f frames/s, %.2f Mbit/s", m.Seconds, m.PPS, m.Mbps)},
+	})
+	p.Heading("Shards")
+	var rows [][]string
+	var frames, rates []htmlreport.Bar
+	for _, s := range m.Parts {
+		rows = append(rows, []string{s.Shard, s.Interface, itoa(s.Records), itoa(s.Packets),
+			s.FirstFrameAt.Format(time.RFC3339Nano), s.LastFrameAt.Format(time.RFC3339Nano), fmt.Sprintf("%.0f", s.PPS)})
+		frames = append(frames, htmlreport.Bar{Label: s.Shard, Value: float64(s.Packets)})
+		rates = append(rates, htmlreport.Bar{Label: s.Shard, Value: s.PPS})
+	}
+	p.Table([]string{"shard", "interface", "records", "frames", "first frame", "last frame", "frames/s"}, rows)
+	p.Chart(htmlreport.Bars{ID: "shard-frames", Title: "Frames by shard", XLabel: "shard", YLabel: "frames", Bars: frames})
+	p.Chart(htmlreport.Bars{ID: "shard-rate", Title: "Frames per second by shard", XLabel: "shard", YLabel: "frames/s", Bars: rates})
+	if len(m.Problems) > 0 {
+		rows = rows[:0]
+		for _, pr := range m.Problems {
+			rows = append(rows, []string{pr})
+		}
+		p.Table([]string{"problem"}, rows)
+	}
+	return p
 }
 
 // readReports reads the JSON reports in path, one object after another.

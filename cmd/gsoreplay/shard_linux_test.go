@@ -200,7 +200,8 @@ func (l *shardLab) replayShards(t *testing.T, bin, in, dir string) (late []time.
 		late = append(late, first.ts.Sub(start.Add(at.Sub(orig[0].ts))))
 	}
 	// report merge agrees.
-	code, out, stderr := gsoreplay(t, nil, append([]string{"report", "merge", "--json"}, reports...)...)
+	page := filepath.Join(t.TempDir(), "merged.html")
+	code, out, stderr := gsoreplay(t, nil, append([]string{"report", "merge", "--json", "--report", page}, reports...)...)
 	var m replay.Merged
 	if err := json.Unmarshal([]byte(out), &m); code != 0 || err != nil {
 		t.Fatalf("report merge: exit %d, %v: %s%s", code, err, out, stderr)
@@ -208,10 +209,15 @@ func (l *shardLab) replayShards(t *testing.T, bin, in, dir string) (late []time.
 	if !m.Complete || m.Shards != n || m.Packets != int64(len(got)) || m.ShardPackets != int64(len(orig)) || m.CapturePackets != int64(len(orig)) || len(m.Parts) != n {
 		t.Errorf("report merge: %+v; the peers captured %d frames of %d records", m, len(got), len(orig))
 	}
+	var frames, rates []point
 	for k, p := range m.Parts {
 		if p.Shard != fmt.Sprintf("%d/%d", k, n) || p.Packets != int64(len(peers[k])) {
 			t.Errorf("shard line %d: %+v, peer %d captured %d", k, p, k, len(peers[k]))
 		}
+		frames = append(frames, point{label: p.Shard, value: f64(float64(p.Packets))})
+		rates = append(rates, point{label: p.Shard, value: f64(p.PPS)})
 	}
+	// So does its page, as a browser shows it.
+	checkCharts(t, renderPage(t, page, filepath.Join(t.TempDir(), "merged.png"), 900, 1000), []chartWant{{"shard-frames", frames}, {"shard-rate", rates}})
 	return late
 }

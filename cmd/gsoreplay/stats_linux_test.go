@@ -92,9 +92,19 @@ func TestLoopDelay(t *testing.T) {
 	in, _ := filepath.Abs(fixture)
 	n := len(readStamped(t, in))
 	for _, args := range [][]string{{"-t"}, {"-t", "-K"}, {"--pps", "20000"}} {
-		got := l.capture(t, append(append([]string{bin, "replay", "-q", "-i", "va1", "--loop", "3", "--loopdelay-ms", "300"}, args...), in)...)[0]
-		if len(got) != 3*n {
-			t.Fatalf("%v: the peer got %d frames of 3 passes of %d", args, len(got), n)
+		var got []stamped
+		for attempt := 1; ; attempt++ {
+			// tcpdump at the peer may miss a frame of a burst at top speed
+			// (the replay's own report and the interface count them all):
+			// the run is taken again, the pauses are what is tested.
+			got = l.capture(t, append(append([]string{bin, "replay", "-q", "-i", "va1", "--loop", "3", "--loopdelay-ms", "300"}, args...), in)...)[0]
+			if len(got) == 3*n {
+				break
+			}
+			if attempt == 3 {
+				t.Fatalf("%v: the peer got %d frames of 3 passes of %d", args, len(got), n)
+			}
+			t.Logf("%v: attempt %d: the peer's capture got %d frames of %d; again", args, attempt, len(got), 3*n)
 		}
 		var gaps []time.Duration
 		for i := 1; i < len(got); i++ {

@@ -137,7 +137,9 @@ func run(ctx context.Context, open Opener, senders []*sender, srcs []*source, sm
 	st.start = start
 	smp.begin(start)
 	for _, p := range ps {
-		p.s.lag, p.s.origin = newLagRecorder(), start
+		if !o.Pacing.Topspeed && o.Step == nil { // else nothing is due: no clock read per send
+			p.s.lag, p.s.origin = newLagRecorder(), start
+		}
 		p.sched = newSchedule(o.Pacing, start)
 		p.sched.Share(&count)
 		p.sched.hold = !o.StartAt.IsZero()
